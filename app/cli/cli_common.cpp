@@ -1,0 +1,85 @@
+#include "cli_common.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "util/atomic_file.h"
+#include "util/errors.h"
+#include "util/strings.h"
+
+namespace basin::cli {
+namespace {
+TerminalProgress* g_progress = nullptr;
+extern "C" void on_sigint(int) {
+  if (g_progress) g_progress->request_cancel();
+}
+}  // namespace
+
+TerminalProgress::TerminalProgress(bool enabled) : enabled_(enabled && ::isatty(2)) {}
+TerminalProgress::~TerminalProgress() { finish(); }
+
+void TerminalProgress::finish() {
+  if (drawn_) std::fputs("\r\033[K", stderr);
+  drawn_ = false;
+}
+
+void TerminalProgress::on_report(double fraction, const std::string& stage) {
+  if (!enabled_) return;
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(fraction * kWidth + 0.5);
+  std::string bar(static_cast<size_t>(filled), '=');
+  bar.resize(kWidth, ' ');
+  std::fprintf(stderr, "\r\033[K[%s] %3d%% %s", bar.c_str(), static_cast<int>(fraction * 100 + 0.5),
+               stage.c_str());
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+TerminalProgress& progress() {
+  static TerminalProgress p(true);
+  return p;
+}
+
+void install_interrupt_handler() {
+  g_progress = &progress();
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+}
+
+void write_output(const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    std::cout << text;
+    std::cout.flush();
+    return;
+  }
+  write_file_atomic(path, text);
+}
+
+std::vector<double> parse_number_list(const std::string& text, const std::string& what) {
+  std::vector<double> out;
+  for (const auto& part : split(text, ',')) {
+    const std::string s = part;
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size())
+      throw InputError(what + ": '" + s + "' is not a number (in '" + text + "')");
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace basin::cli
+
+#include "util/runtime.h"
+
+namespace basin::cli {
+void start(const Context& ctx) {
+  init_runtime({ctx.threads, ctx.device});
+  if (ctx.quiet) progress().request_quiet();
+  install_interrupt_handler();
+}
+}  // namespace basin::cli

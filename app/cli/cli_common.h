@@ -1,0 +1,61 @@
+// Shared pieces of basin-cli: the terminal progress bar, output helpers, exit codes.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "jobs/progress.h"
+
+namespace basin::cli {
+
+enum ExitCode { kOk = 0, kFailure = 1, kUsage = 2, kInterrupted = 130 };
+
+// Global options and the progress sink every command uses.
+struct Context {
+  int threads = 0;
+  std::string device = "auto";
+  bool quiet = false;
+};
+
+// Progress bar on stderr, drawn only when stderr is a terminal (and not --quiet).
+class TerminalProgress : public jobs::Progress {
+ public:
+  explicit TerminalProgress(bool enabled);
+  ~TerminalProgress() override;
+  void finish();
+  void request_quiet() { enabled_ = false; }
+
+ protected:
+  void on_report(double fraction, const std::string& stage) override;
+
+ private:
+  bool enabled_;
+  bool drawn_ = false;
+};
+
+// The progress of the running command; SIGINT requests its cancel.
+TerminalProgress& progress();
+void install_interrupt_handler();
+
+// Writes text to `path` atomically, or to stdout when path is empty or "-".
+void write_output(const std::string& path, const std::string& text);
+
+// Parses "0.5,0.25,-1" into numbers; throws InputError naming the bad entry.
+std::vector<double> parse_number_list(const std::string& text, const std::string& what);
+
+// Each subcommand registers itself; the callback runs the command and returns an exit code.
+void register_inspect(CLI::App& app, Context& ctx, int& exit_code);
+void register_merge(CLI::App& app, Context& ctx, int& exit_code);
+void register_similarity(CLI::App& app, Context& ctx, int& exit_code);
+void register_sample(CLI::App& app, Context& ctx, int& exit_code);
+void register_demo(CLI::App& app, Context& ctx, int& exit_code);
+
+}  // namespace basin::cli
+
+namespace basin::cli {
+// Applies the global options (threads, device, quiet); every command calls it first.
+void start(const Context& ctx);
+}  // namespace basin::cli

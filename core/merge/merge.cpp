@@ -1,0 +1,322 @@
+#include "merge/merge.h"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "merge/low_rank.h"
+#include "merge/sparsify.h"
+#include "util/errors.h"
+#include "util/runtime.h"
+#include "util/strings.h"
+
+namespace basin {
+namespace {
+
+using torch::indexing::Slice;
+
+at::Tensor f32(const at::Tensor& t) { return t.to(torch::kFloat32); }
+
+void require_equal_ranks(const std::string& module, const std::vector<MergeInput>& in,
+                         const MergeRecipe& recipe) {
+  for (const auto& x : in)
+    if (x.A.size(0) != in.front().A.size(0))
+      throw InputError(std::string(method_name(recipe.method)) +
+                       " needs equal ranks, but module '" + module + "' has ranks " +
+                       std::to_string(in.front().A.size(0)) + " and " +
+                       std::to_string(x.A.size(0)) + " (use cat, svd or task_arithmetic)");
+}
+
+int64_t sum_ranks(const std::vector<MergeInput>& in) {
+  int64_t r = 0;
+  for (const auto& x : in) r += x.A.size(0);
+  return r;
+}
+
+int64_t max_rank(const std::vector<MergeInput>& in) {
+  int64_t r = 0;
+  for (const auto& x : in) r = std::max(r, x.A.size(0));
+  return r;
+}
+
+// Dense task tensor τ_i = c_i · s_i B_i A_i after the method's trim or drop.
+at::Tensor task_tensor(const MergeInput& x, double coeff, const MergeRecipe& recipe) {
+  at::Tensor t = f32(x.B).mm(f32(x.A)) * coeff;
+  switch (recipe.method) {
+    case MergeMethod::Ties:
+    case MergeMethod::MagnitudePrune:
+      return magnitude_trim(t, recipe.density);
+    case MergeMethod::DareLinear:
+    case MergeMethod::DareTies:
+      if (recipe.density >= 1.0) return t;
+      return t * dare_keep_mask(t.sizes(), recipe.density, recipe.seed, x.stream) /
+             recipe.density;
+    default:
+      return t;
+  }
+}
+
+// Exact trim/drop merges on dense ΔW_i = w_i s_i B_i A_i, two passes for the sign election so
+// only a few [out, in] buffers are alive at once (never N of them).
+at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& recipe) {
+  const bool elect = recipe.method == MergeMethod::Ties || recipe.method == MergeMethod::DareTies;
+  if (!elect) {
+    at::Tensor acc;
+    for (const auto& x : in) {
+      auto t = task_tensor(x, x.weight * x.scale, recipe);
+      acc = acc.defined() ? acc.add_(t) : t;
+    }
+    return acc;
+  }
+  at::Tensor stat;
+  for (const auto& x : in) {
+    auto t = task_tensor(x, x.weight * x.scale, recipe);
+    auto contrib = recipe.majority_sign == MajoritySign::Total ? t : t.sign();
+    stat = stat.defined() ? stat.add_(contrib) : contrib.clone();
+  }
+  const auto elected = torch::where(stat >= 0, torch::ones_like(stat), -torch::ones_like(stat));
+  stat = at::Tensor();
+  at::Tensor total, count;
+  for (const auto& x : in) {
+    auto t = task_tensor(x, x.weight * x.scale, recipe);
+    const auto agree = (t.sign() == elected).to(t.scalar_type());
+    total = total.defined() ? total.add_(t * agree) : t * agree;
+    count = count.defined() ? count.add_(agree) : agree;
+  }
+  return total / count.clamp_min(1.0);
+}
+
+LoraModule make_module(const std::string& name, at::Tensor A, at::Tensor B) {
+  LoraModule m;
+  m.name = name;
+  m.A = A.contiguous();
+  m.B = B.contiguous();
+  m.alpha = static_cast<double>(m.A.size(0));
+  m.scale = 1.0;
+  return m;
+}
+
+// --- exact route -------------------------------------------------------------------------
+
+LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>& in,
+                       const MergeRecipe& recipe) {
+  switch (recipe.method) {
+    case MergeMethod::Cat: {
+      std::vector<at::Tensor> As, Bs;
+      for (const auto& x : in) {
+        As.push_back(f32(x.A) * static_cast<float>(x.weight * x.scale));
+        Bs.push_back(f32(x.B));
+      }
+      return make_module(module, torch::cat(As, 0), torch::cat(Bs, 1));
+    }
+    case MergeMethod::Linear: {
+      require_equal_ranks(module, in, recipe);
+      at::Tensor A = torch::zeros_like(f32(in.front().A)), B = torch::zeros_like(f32(in.front().B));
+      for (const auto& x : in) {
+        if (x.scale <= 0)
+          throw InputError("linear merge needs positive LoRA scales; module '" + module +
+                           "' has scale " + format_double(x.scale));
+        const double c = x.weight * std::sqrt(x.scale);
+        A.add_(f32(x.A) * c);
+        B.add_(f32(x.B) * c);
+      }
+      return make_module(module, A, B);
+    }
+    case MergeMethod::TaskArithmetic:
+    case MergeMethod::Svd: {
+      std::vector<at::Tensor> As, Bs;
+      std::vector<double> coeffs;
+      for (const auto& x : in) {
+        As.push_back(x.A);
+        Bs.push_back(x.B);
+        coeffs.push_back(x.weight * x.scale);
+      }
+      const int64_t rank = recipe.rank > 0 ? recipe.rank
+                           : recipe.method == MergeMethod::Svd ? max_rank(in)
+                                                               : sum_ranks(in);
+      const auto f = factors_from_svd(low_rank_svd(Bs, As, coeffs), rank, recipe.clamp);
+      return make_module(module, f.A, f.B);
+    }
+    default: {
+      const int64_t rank = recipe.rank > 0 ? recipe.rank : sum_ranks(in);
+      const auto f = factors_from_svd(dense_top_svd(dense_merge(in, recipe), rank), rank, {});
+      return make_module(module, f.A, f.B);
+    }
+  }
+}
+
+// --- PEFT-compatible route (PEFT 0.19 add_weighted_adapter) ------------------------------
+
+// PEFT's merge of one factor list (merge_utils.py): prune each tensor, vote signs on the
+// unweighted tensors, then weight and combine.
+at::Tensor peft_combine(const std::vector<at::Tensor>& tensors, const std::vector<double>& w,
+                        const std::vector<MergeInput>& in, const MergeRecipe& recipe,
+                        uint64_t side) {
+  std::vector<at::Tensor> pruned;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    at::Tensor t = f32(tensors[i]);
+    if (recipe.density < 1.0) {
+      if (recipe.method == MergeMethod::Ties || recipe.method == MergeMethod::MagnitudePrune) {
+        t = magnitude_trim(t, recipe.density);
+      } else if (recipe.method == MergeMethod::DareLinear ||
+                 recipe.method == MergeMethod::DareTies) {
+        t = t * dare_keep_mask(t.sizes(), recipe.density, recipe.seed, in[i].stream * 2 + side) /
+            recipe.density;
+      }
+    }
+    pruned.push_back(t);
+  }
+  const auto stacked = torch::stack(pruned, 0);
+  const auto wt = torch::tensor(w, torch::kFloat64).to(torch::kFloat32).view({-1, 1, 1});
+  if (recipe.method == MergeMethod::Ties || recipe.method == MergeMethod::DareTies) {
+    const auto elected = elect_sign(stacked, recipe.majority_sign);
+    const auto agree = (stacked.sign() == elected.unsqueeze(0)).to(torch::kFloat32);
+    return (stacked * wt * agree).sum(0) / agree.sum(0).clamp_min(1.0);
+  }
+  return (stacked * wt).sum(0);
+}
+
+LoraModule merge_peft(const std::string& module, const std::vector<MergeInput>& in,
+                      const MergeRecipe& recipe, int64_t slot_rank) {
+  const int64_t out = in.front().B.size(0), inf = in.front().A.size(1);
+  switch (recipe.method) {
+    case MergeMethod::Cat: {
+      // Weight and scale go on A; the slot of rank Σ r_i is zero where an adapter is missing.
+      auto A = torch::zeros({slot_rank, inf}, torch::kFloat32);
+      auto B = torch::zeros({out, slot_rank}, torch::kFloat32);
+      int64_t pos = 0;
+      for (const auto& x : in) {
+        const int64_t r = x.A.size(0);
+        if (pos + r > slot_rank)
+          throw InputError("module '" + module + "' has more rank than its config's r allows");
+        A.index_put_({Slice(pos, pos + r)}, f32(x.A) * static_cast<float>(x.weight * x.scale));
+        B.index_put_({Slice(), Slice(pos, pos + r)}, f32(x.B));
+        pos += r;
+      }
+      return make_module(module, A, B);
+    }
+    case MergeMethod::Svd: {
+      // PEFT multiplies by weight · scaling and get_delta_weight scales again: c_i = w_i s_i².
+      std::vector<at::Tensor> As, Bs;
+      std::vector<double> coeffs;
+      for (const auto& x : in) {
+        As.push_back(x.A);
+        Bs.push_back(x.B);
+        coeffs.push_back(x.weight * x.scale * x.scale);
+      }
+      const auto svd = low_rank_svd(Bs, As, coeffs);
+      // PEFT's slot has rank new_rank even where ΔW has less; the extra directions are zero.
+      auto f = factors_from_svd(svd, slot_rank, recipe.clamp);
+      if (f.A.size(0) < slot_rank) {
+        const int64_t pad = slot_rank - f.A.size(0);
+        f.A = torch::cat({f.A, torch::zeros({pad, inf}, torch::kFloat32)}, 0);
+        f.B = torch::cat({f.B, torch::zeros({out, pad}, torch::kFloat32)}, 1);
+      }
+      return make_module(module, f.A, f.B);
+    }
+    case MergeMethod::TaskArithmetic:
+      throw InputError("PEFT's add_weighted_adapter has no task_arithmetic");
+    default: {
+      // linear, ties, dare_*, magnitude_prune act on factor entries: √|w s| on both factors,
+      // the sign of w s on A only (PEFT #2918).
+      require_equal_ranks(module, in, recipe);
+      std::vector<at::Tensor> As, Bs;
+      std::vector<double> wa, wb;
+      for (const auto& x : in) {
+        const double ws = x.weight * x.scale;
+        const double root = std::sqrt(std::abs(ws));
+        As.push_back(x.A);
+        Bs.push_back(x.B);
+        wa.push_back(ws >= 0 ? root : -root);
+        wb.push_back(root);
+      }
+      auto A = peft_combine(As, wa, in, recipe, 0);
+      auto B = peft_combine(Bs, wb, in, recipe, 1);
+      return make_module(module, A, B);
+    }
+  }
+}
+
+}  // namespace
+
+LoraModule merge_module(const std::string& module, const std::vector<MergeInput>& inputs,
+                        const MergeRecipe& recipe, int64_t slot_rank) {
+  if (inputs.empty()) throw InputError("no adapter has module '" + module + "'");
+  LoraModule m = recipe.peft_compat ? merge_peft(module, inputs, recipe, slot_rank)
+                                    : merge_exact(module, inputs, recipe);
+  if (!torch::isfinite(m.A).all().item<bool>() || !torch::isfinite(m.B).all().item<bool>())
+    throw InputError("merging module '" + module + "' produced NaN/Inf values");
+  return m;
+}
+
+std::map<std::string, std::string> merge_provenance(const AdapterSet& set,
+                                                    const MergeRecipe& recipe) {
+  nlohmann::json inputs = nlohmann::json::array();
+  const auto w = recipe.effective_weights(set.size());
+  for (size_t i = 0; i < set.size(); ++i) {
+    const Adapter& a = set[i];
+    inputs.push_back({{"name", a.name},
+                      {"path", a.path.string()},
+                      {"sha256", a.content_hash},
+                      {"weight", w[i]}});
+  }
+  nlohmann::json recipe_json = recipe.to_json();
+  recipe_json["weights"] = w;
+  return {{"basin.version", BASIN_VERSION},
+          {"basin.merge.recipe", recipe_json.dump()},
+          {"basin.merge.inputs", inputs.dump()}};
+}
+
+Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& progress) {
+  recipe.validate(set.size());
+  const auto weights = recipe.effective_weights(set.size());
+  const auto& modules = set.modules();
+
+  // PEFT sizes the merged slot from the configs' r (max with rank_pattern), not the tensors.
+  int64_t slot_rank = 0;
+  if (recipe.peft_compat) {
+    std::vector<int64_t> ranks;
+    for (size_t i = 0; i < set.size(); ++i) {
+      int64_t r = set[i].config.r;
+      for (const auto& [k, v] : set[i].config.rank_pattern) r = std::max(r, v);
+      ranks.push_back(r);
+    }
+    if (recipe.method == MergeMethod::Cat) {
+      for (auto r : ranks) slot_rank += r;
+    } else if (recipe.method == MergeMethod::Svd) {
+      slot_rank = recipe.rank > 0 ? recipe.rank : *std::max_element(ranks.begin(), ranks.end());
+    } else {
+      for (auto r : ranks)
+        if (r != ranks.front())
+          throw InputError(std::string(method_name(recipe.method)) +
+                           " with --peft-compat needs every adapter's r to be equal, got " +
+                           std::to_string(ranks.front()) + " and " + std::to_string(r));
+      slot_rank = ranks.front();
+    }
+  }
+
+  Adapter out;
+  out.name = recipe.name.empty() ? std::string("merge-") + method_name(recipe.method) : recipe.name;
+  out.config.base_model_name_or_path = set[0].config.base_model_name_or_path;
+  out.config.task_type = set[0].config.task_type;
+  out.config.fan_in_fan_out = set[0].config.fan_in_fan_out;
+  out.modules.reserve(modules.size());
+  const std::string stage = std::string("merging (") + method_name(recipe.method) + ")";
+  for (size_t mi = 0; mi < modules.size(); ++mi) {
+    progress.check_cancelled();
+    progress.report(double(mi) / double(modules.size()), stage);
+    std::vector<MergeInput> inputs;
+    for (size_t ai = 0; ai < set.size(); ++ai) {
+      const LoraModule* m = set[ai].find(modules[mi].name);
+      if (!m) continue;
+      inputs.push_back({m->A, m->B, m->scale, weights[ai], set[ai].config.r,
+                        static_cast<uint64_t>(mi) * 1000003u + ai});
+    }
+    out.modules.push_back(merge_module(modules[mi].name, inputs, recipe, slot_rank));
+  }
+  progress.report(1.0, stage);
+  out.metadata = merge_provenance(set, recipe);
+  return out;
+}
+
+}  // namespace basin

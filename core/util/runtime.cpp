@@ -1,0 +1,42 @@
+#include "util/runtime.h"
+
+#include <thread>
+
+#include "util/errors.h"
+
+namespace basin {
+namespace {
+std::string g_device = "cpu";
+}
+
+void init_runtime(const RuntimeOptions& options) {
+  int threads = options.threads;
+  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  at::set_num_threads(threads);
+  if (options.device == "auto") {
+    g_device = torch::cuda::is_available() ? "cuda" : "cpu";
+  } else if (options.device == "cpu") {
+    g_device = "cpu";
+  } else if (options.device == "cuda") {
+    if (!torch::cuda::is_available())
+      throw InputError("device 'cuda' requested but this LibTorch build has no usable CUDA device");
+    g_device = "cuda";
+  } else {
+    throw InputError("unknown device '" + options.device + "' (expected auto, cpu or cuda)");
+  }
+}
+
+std::string compute_device_name() { return g_device; }
+bool cuda_available() { return torch::cuda::is_available(); }
+int torch_threads() { return at::get_num_threads(); }
+
+std::string torch_version() {
+#ifdef TORCH_VERSION
+  return TORCH_VERSION;
+#else
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+#endif
+}
+
+}  // namespace basin

@@ -1,0 +1,151 @@
+// basin-cli end to end: the real binary on generated PEFT folders; outputs and exit codes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "lora/peft_io.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace basin;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+Result run(const std::string& args, const test::TempDir& dir) {
+  const fs::path err_file = dir / ".stderr";
+  const std::string cmd = std::string(BASIN_CLI) + " " + args + " 2>" + err_file.string();
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = test::read_bytes(err_file);
+  fs::remove(err_file);
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto r = run("sample --shape tiny -n 3 --ranks 2,4 --seed 1 -o " + (dir / "set").string(), dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* n : {"sample-a", "sample-b", "sample-c"}) inputs += " " + (dir / "set" / n).string();
+  }
+  test::TempDir dir;
+  std::string inputs;
+};
+
+at::Tensor delta(const LoraModule& m) {
+  return m.B.to(torch::kFloat64).mm(m.A.to(torch::kFloat64)) * m.scale;
+}
+
+}  // namespace
+
+TEST_F(Cli, InspectPrintsJson) {
+  const auto r = run("inspect --json " + (dir / "set" / "sample-b").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["name"], "sample-b");
+  EXPECT_EQ(j["r"], 4);
+  EXPECT_EQ(j["modules"].size(), 14u);  // tiny: 2 layers × 7 projections
+  EXPECT_EQ(j["modules"][0]["scale"], 2.0);
+}
+
+TEST_F(Cli, EveryMethodMergesAndTheResultLoadsBack) {
+  for (const std::string m : {"cat", "linear", "task_arithmetic", "svd", "ties", "dare_linear",
+                              "dare_ties", "magnitude_prune"}) {
+    // linear needs equal ranks: use a and c (both rank 2).
+    const std::string in = m == "linear" ? (dir / "set" / "sample-a").string() + " " +
+                                               (dir / "set" / "sample-c").string()
+                                         : inputs;
+    const fs::path out = dir / ("out-" + m);
+    const auto r = run("merge --json -m " + m + " --density 0.5 " + in + " -o " + out.string(), dir);
+    ASSERT_EQ(r.code, 0) << m << ": " << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["recipe"]["method"], m);
+    const auto merged = load_peft_adapter(out);
+    EXPECT_EQ(merged->modules.size(), 14u) << m;
+  }
+  // cat is exact: its ΔW equals Σ s_i B_i A_i read back from the inputs.
+  const auto merged = load_peft_adapter(dir / "out-cat");
+  at::Tensor ref;
+  for (const char* n : {"sample-a", "sample-b", "sample-c"}) {
+    const auto a = load_peft_adapter(dir / "set" / n);
+    const auto d = delta(a->modules[0]);
+    ref = ref.defined() ? ref + d : d;
+  }
+  EXPECT_LT(test::rel_err(delta(merged->modules[0]), ref), 1e-5);
+}
+
+TEST_F(Cli, PeftCompatAndWeightsAndProvenance) {
+  const auto r = run("merge -m svd --peft-compat --weights=-1,0.5,2 --rank 3" + inputs + " -o " +
+                         (dir / "o").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto m = load_peft_adapter(dir / "o");
+  EXPECT_EQ(m->config.r, 3);
+  EXPECT_EQ(m->config.lora_alpha, 3);
+  const auto recipe = nlohmann::json::parse(m->metadata.at("basin.merge.recipe"));
+  EXPECT_EQ(recipe["weights"], nlohmann::json({-1.0, 0.5, 2.0}));
+  EXPECT_EQ(recipe["peft_compat"], true);
+  EXPECT_EQ(nlohmann::json::parse(m->metadata.at("basin.merge.inputs"))[0]["sha256"].get<std::string>().size(), 64u);
+}
+
+TEST_F(Cli, SimilarityCsvAndJson) {
+  auto r = run("similarity --csv" + inputs, dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "cosine_similarity,sample-a,sample-b,sample-c");
+  r = run("similarity --json --per-layer" + inputs, dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["overall"][1][1].get<double>(), 1.0, 1e-12);
+  EXPECT_TRUE(j["scopes"].contains("layer 1"));
+}
+
+TEST_F(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run("merge -m average" + inputs + " -o " + (dir / "x").string(), dir).code, 2);
+  EXPECT_EQ(run("frobnicate", dir).code, 2);
+  EXPECT_EQ(run("merge" + inputs, dir).code, 2);  // no -o, no -m
+  EXPECT_FALSE(fs::exists(dir / "x"));
+}
+
+TEST_F(Cli, FailuresExitOneWithAMessageAndWriteNothing) {
+  const fs::path out = dir / "never";
+  auto r = run("merge -m svd --rank 0" + inputs + " -o " + out.string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--rank must be positive"), std::string::npos) << r.err;
+  r = run("merge -m ties --density 1.5" + inputs + " -o " + out.string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("density must be in (0, 1]"), std::string::npos) << r.err;
+  r = run("merge -m cat --weights 1,nan,1" + inputs + " -o " + out.string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("weight 2"), std::string::npos) << r.err;
+  r = run("merge -m cat " + (dir / "missing").string() + " -o " + out.string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("adapter folder not found"), std::string::npos) << r.err;
+  r = run("merge -m linear" + inputs + " -o " + out.string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("equal ranks"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  // An existing output is never replaced without --force.
+  fs::create_directories(dir / "busy");
+  test::write_bytes(dir / "busy" / "keep.txt", "x");
+  r = run("merge -m cat" + inputs + " -o " + (dir / "busy").string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(test::list_files(dir / "busy").size(), 1u);
+  // Incompatible shapes name the module.
+  run("sample --shape qwen2-0.5b -n 1 --layers 1 --ranks 2 -o " + (dir / "big").string(), dir);
+  r = run("similarity " + (dir / "set" / "sample-a").string() + " " + (dir / "big" / "sample-a").string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("incompatible"), std::string::npos) << r.err;
+}

@@ -1,0 +1,49 @@
+// PEFT's pattern rules, checked on hand-made cases.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "lora/peft_config.h"
+#include "util/errors.h"
+
+using namespace basin;
+
+TEST(PeftConfig, PatternKeyMatchesAtADotBoundaryOrWhole) {
+  const std::vector<std::string> keys{"q_proj", "layers.1.mlp.up_proj"};
+  EXPECT_EQ(match_pattern_key(keys, "model.layers.0.self_attn.q_proj"), "q_proj");
+  EXPECT_EQ(match_pattern_key(keys, "q_proj"), "q_proj");
+  EXPECT_EQ(match_pattern_key(keys, "model.layers.1.mlp.up_proj"), "layers.1.mlp.up_proj");
+  EXPECT_EQ(match_pattern_key(keys, "model.layers.11.mlp.up_proj"), std::nullopt);
+  EXPECT_EQ(match_pattern_key(keys, "model.layers.0.self_attn.xq_proj"), std::nullopt);
+  // First key in file order wins.
+  EXPECT_EQ(match_pattern_key({"proj", "q_proj"}, "a.q_proj"), "q_proj");
+  EXPECT_EQ(match_pattern_key({".*proj", "q_proj"}, "a.q_proj"), ".*proj");
+}
+
+TEST(PeftConfig, TargetModulesListAndRegex) {
+  PeftLoraConfig c;
+  c.target_modules = {"q_proj", "model.layers.3.mlp.down_proj"};
+  EXPECT_TRUE(c.targets("model.layers.0.self_attn.q_proj"));
+  EXPECT_FALSE(c.targets("model.layers.0.self_attn.xq_proj"));
+  EXPECT_TRUE(c.targets("model.layers.3.mlp.down_proj"));
+  EXPECT_FALSE(c.targets("model.layers.2.mlp.down_proj"));
+  PeftLoraConfig r;
+  r.target_modules_regex = R"(.*layers\.[01]\..*_proj)";
+  EXPECT_TRUE(r.targets("model.layers.1.self_attn.k_proj"));
+  EXPECT_FALSE(r.targets("model.layers.2.self_attn.k_proj"));
+}
+
+TEST(PeftConfig, ScalesFromPatterns) {
+  const auto c = PeftLoraConfig::from_json(
+      nlohmann::json::parse(R"({"r": 8, "lora_alpha": 32, "rank_pattern": {"k_proj": 2},
+                                "alpha_pattern": {"k_proj": 4, "v_proj": 8}})"),
+      "cfg");
+  EXPECT_EQ(c.rank_for("m.k_proj"), 2);
+  EXPECT_DOUBLE_EQ(c.scale_for("m.k_proj"), 2.0);   // 4 / 2
+  EXPECT_DOUBLE_EQ(c.scale_for("m.v_proj"), 1.0);   // 8 / 8
+  EXPECT_DOUBLE_EQ(c.scale_for("m.q_proj"), 4.0);   // 32 / 8
+  EXPECT_THROW(PeftLoraConfig::from_json(nlohmann::json::parse(R"({"r": 8, "rank_pattern": {"(": 2}})"), "cfg"),
+               InputError);
+  EXPECT_THROW(PeftLoraConfig::from_json(nlohmann::json::parse(R"({"r": 8, "peft_type": "IA3"})"), "cfg"),
+               InputError);
+}

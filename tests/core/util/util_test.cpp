@@ -1,0 +1,60 @@
+// Small utilities: SHA-256 against FIPS 180-4 test vectors, natural order, UTF-8, atomic files.
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
+#include "util/sha256.h"
+#include "util/strings.h"
+
+using namespace basin;
+
+TEST(Sha256, FipsVectors) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256 h;  // one million 'a', fed in uneven pieces
+  const std::string chunk(997, 'a');
+  size_t left = 1000000;
+  while (left) {
+    const size_t n = std::min(left, chunk.size());
+    h.update(chunk.data(), n);
+    left -= n;
+  }
+  EXPECT_EQ(h.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Strings, NaturalOrderAndLayerIndex) {
+  EXPECT_TRUE(natural_less("model.layers.2.q", "model.layers.10.q"));
+  EXPECT_FALSE(natural_less("model.layers.10.q", "model.layers.2.q"));
+  EXPECT_TRUE(natural_less("a.k_proj", "a.q_proj"));
+  EXPECT_EQ(layer_index("model.layers.12.mlp.up_proj"), 12);
+  EXPECT_EQ(layer_index("transformer.h.3.attn.c_attn"), 3);
+  EXPECT_EQ(layer_index("lm_head"), std::nullopt);
+  EXPECT_EQ(leaf_name("model.layers.0.self_attn.q_proj"), "q_proj");
+}
+
+TEST(Strings, Utf8Validation) {
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("\xff"));
+  EXPECT_FALSE(is_valid_utf8("\xc3"));          // truncated
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));      // overlong
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));  // surrogate
+}
+
+TEST(AtomicFile, FailedFolderFillLeavesNothing) {
+  test::TempDir dir;
+  EXPECT_THROW(write_folder_atomic(dir / "out", false,
+                                   [](const std::filesystem::path& tmp) {
+                                     write_file_atomic(tmp / "a.txt", "half");
+                                     throw InputError("stop");
+                                   }),
+               InputError);
+  EXPECT_TRUE(test::list_files(dir.path()).empty());
+  write_folder_atomic(dir / "out", false, [](const std::filesystem::path& tmp) {
+    write_file_atomic(tmp / "a.txt", "whole");
+  });
+  EXPECT_EQ(test::read_bytes(dir / "out" / "a.txt"), "whole");
+}
