@@ -24,11 +24,12 @@ Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor
 }
 
 Svd dense_top_svd(const at::Tensor& M_in, int64_t rank) {
-  const auto M = M_in.to(torch::kFloat64);
-  const bool wide = M.size(0) <= M.size(1);  // Gram on the smaller side
-  const auto X = wide ? M : M.t();           // [m, n], m <= n
+  const bool wide = M_in.size(0) <= M_in.size(1);  // Gram on the smaller side
+  const auto X = wide ? M_in : M_in.t();           // [m, n], m <= n
   const int64_t k = std::min<int64_t>(rank, X.size(0));
-  const auto G = X.mm(X.t());
+  // The Gram product is the O(m²n) step: done in the input's precision (float32 for merges,
+  // float64 in tests), then decomposed and projected in float64.
+  const auto G = X.mm(X.t()).to(torch::kFloat64);
   auto [evals, evecs] = torch::linalg_eigh(G, "L");  // ascending
   const auto idx = torch::arange(X.size(0) - 1, X.size(0) - 1 - k, -1,
                                  torch::TensorOptions().dtype(torch::kLong));
@@ -38,7 +39,7 @@ Svd dense_top_svd(const at::Tensor& M_in, int64_t rank) {
   // V = Xᵀ U Σ⁻¹; directions with σ ≈ 0 carry nothing and are zeroed instead of divided.
   const double tiny = (S.numel() ? S.max().item<double>() : 0.0) * 1e-12;
   const auto inv = torch::where(S > tiny, 1.0 / S, torch::zeros_like(S));
-  const auto V = X.t().mm(U) * inv.unsqueeze(0);  // [n, k]
+  const auto V = X.t().to(torch::kFloat64).mm(U) * inv.unsqueeze(0);  // [n, k]
   if (wide) return {U, S, V};
   return {V, S, U};
 }

@@ -56,29 +56,40 @@ at::Tensor task_tensor(const MergeInput& x, double coeff, const MergeRecipe& rec
   }
 }
 
-// Exact trim/drop merges on dense ΔW_i = w_i s_i B_i A_i, two passes for the sign election so
-// only a few [out, in] buffers are alive at once (never N of them).
+// Exact trim/drop merges on dense ΔW_i = w_i s_i B_i A_i. The sign election needs two passes;
+// the task tensors are kept between them when N of them fit in kDenseCacheBytes, and recomputed
+// otherwise, so memory stays a few [out, in] buffers wide however many adapters there are.
+constexpr int64_t kDenseCacheBytes = int64_t(512) << 20;
+
 at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& recipe) {
   const bool elect = recipe.method == MergeMethod::Ties || recipe.method == MergeMethod::DareTies;
+  auto tau = [&](size_t i) { return task_tensor(in[i], in[i].weight * in[i].scale, recipe); };
   if (!elect) {
     at::Tensor acc;
-    for (const auto& x : in) {
-      auto t = task_tensor(x, x.weight * x.scale, recipe);
+    for (size_t i = 0; i < in.size(); ++i) {
+      auto t = tau(i);
       acc = acc.defined() ? acc.add_(t) : t;
     }
     return acc;
   }
+  const int64_t bytes = int64_t(in.size()) * in.front().B.size(0) * in.front().A.size(1) * 4;
+  std::vector<at::Tensor> cache(bytes <= kDenseCacheBytes ? in.size() : 0);
+  auto get = [&](size_t i) {
+    if (cache.empty()) return tau(i);
+    if (!cache[i].defined()) cache[i] = tau(i);
+    return cache[i];
+  };
   at::Tensor stat;
-  for (const auto& x : in) {
-    auto t = task_tensor(x, x.weight * x.scale, recipe);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const auto t = get(i);
     auto contrib = recipe.majority_sign == MajoritySign::Total ? t : t.sign();
     stat = stat.defined() ? stat.add_(contrib) : contrib.clone();
   }
   const auto elected = torch::where(stat >= 0, torch::ones_like(stat), -torch::ones_like(stat));
   stat = at::Tensor();
   at::Tensor total, count;
-  for (const auto& x : in) {
-    auto t = task_tensor(x, x.weight * x.scale, recipe);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const auto t = get(i);
     const auto agree = (t.sign() == elected).to(t.scalar_type());
     total = total.defined() ? total.add_(t * agree) : t * agree;
     count = count.defined() ? count.add_(agree) : agree;

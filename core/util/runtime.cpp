@@ -1,5 +1,7 @@
 #include "util/runtime.h"
 
+#include <malloc.h>
+
 #include <thread>
 
 #include "util/errors.h"
@@ -13,6 +15,10 @@ void init_runtime(const RuntimeOptions& options) {
   int threads = options.threads;
   if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
   at::set_num_threads(threads);
+  // Merges allocate and free many module-sized buffers (tens of MB); by default glibc maps and
+  // unmaps each one, and the kernel zeroes the pages every time. Keep them in the heap instead.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   if (options.device == "auto") {
     g_device = torch::cuda::is_available() ? "cuda" : "cpu";
   } else if (options.device == "cpu") {
