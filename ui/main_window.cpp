@@ -1,75 +1,224 @@
 #include "main_window.h"
 
+#include <QAction>
 #include <QApplication>
+#include <QCloseEvent>
 #include <QFileDialog>
-#include <QHeaderView>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
-#include <QTreeWidget>
+#include <QTabWidget>
+#include <QTimer>
 
-#include "lora/peft_io.h"
-#include "util/errors.h"
+#include "adapter_panel.h"
+#include "heatmap_plot.h"
+#include "job_runner.h"
+#include "merge_view.h"
+#include "plot_style.h"
+#include "similarity_view.h"
 #include "util/runtime.h"
-#include "util/strings.h"
 
 namespace basin::ui {
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-  setWindowTitle("Basin");
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), theme_(Theme::Light) {
+  setWindowTitle(tr("Basin"));
   setWindowIcon(QIcon(":/basin/icons/basin.svg"));
-  adapter_list_ = new QTreeWidget(this);
-  adapter_list_->setHeaderLabels({"Adapter", "Rank", "Alpha", "Modules", "Size", "Base model"});
-  adapter_list_->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  setCentralWidget(adapter_list_);
-  status_ = new QLabel(this);
-  statusBar()->addWidget(status_);
+  setAcceptDrops(true);
+  jobs_ = new JobRunner(this);
+  panel_ = new AdapterPanel(this);
+  similarity_ = new SimilarityView(this);
+  merge_ = new MergeView(this);
+  tabs_ = new QTabWidget(this);
+  tabs_->setObjectName("views");
+  tabs_->addTab(similarity_, tr("Similarity"));
+  tabs_->addTab(merge_, tr("Merge"));
+  splitter_ = new QSplitter(Qt::Horizontal, this);
+  splitter_->setObjectName("main_splitter");
+  splitter_->addWidget(panel_);
+  splitter_->addWidget(tabs_);
+  splitter_->setStretchFactor(0, 2);
+  splitter_->setStretchFactor(1, 5);
+  setCentralWidget(splitter_);
+  build_status_bar();
   build_menus();
-  resize(1200, 760);
+
+  connect(panel_, &AdapterPanel::open_requested, this, [this] {
+    QSettings s;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open adapter folder"),
+                                                          s.value("last_folder").toString());
+    if (!dir.isEmpty()) open_adapters({dir});
+  });
+  connect(panel_, &AdapterPanel::set_changed, this, [this] {
+    similarity_stale_ = true;
+    update_weights_text();
+    schedule_similarity();
+  });
+  connect(panel_, &AdapterPanel::weights_changed, this, &MainWindow::update_weights_text);
+  connect(merge_, &MergeView::run_requested, this, [this] { run_merge(); });
+  connect(merge_, &MergeView::save_requested, this, [this] {
+    QSettings s;
+    const QString dir = QFileDialog::getSaveFileName(this, tr("Save merged adapter as a PEFT folder"),
+                                                     s.value("last_folder").toString() + "/merged");
+    if (!dir.isEmpty()) save_merge(dir);
+  });
+  connect(merge_, &MergeView::add_to_set_requested, this, &MainWindow::add_merge_to_set);
+  connect(jobs_, &JobRunner::busyChanged, merge_, &MergeView::set_busy);
+  restore_settings();
+  update_weights_text();
+}
+
+MainWindow::~MainWindow() {
+  jobs_->cancel();
+  jobs_->wait();
+}
+
+void MainWindow::build_status_bar() {
+  stage_ = new QLabel(tr("Ready"), this);
+  progress_ = new QProgressBar(this);
+  progress_->setObjectName("job_progress");
+  progress_->setRange(0, 1000);
+  progress_->setMaximumWidth(260);
+  progress_->setVisible(false);
+  cancel_ = new QPushButton(tr("Cancel"), this);
+  cancel_->setObjectName("job_cancel");
+  cancel_->setVisible(false);
+  statusBar()->addWidget(stage_, 1);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(cancel_);
+  connect(cancel_, &QPushButton::clicked, jobs_, &JobRunner::cancel);
+  connect(jobs_, &JobRunner::started, this, [this](const QString& title) {
+    stage_->setText(title);
+    progress_->setValue(0);
+    progress_->setVisible(true);
+    cancel_->setVisible(true);
+  });
+  connect(jobs_, &JobRunner::progress, this, [this](double f, const QString& stage) {
+    progress_->setValue(static_cast<int>(f * 1000));
+    stage_->setText(stage);
+  });
+  auto done = [this](const QString& text) {
+    progress_->setVisible(false);
+    cancel_->setVisible(false);
+    stage_->setText(text);
+  };
+  connect(jobs_, &JobRunner::succeeded, this, [done](const QString& t) { done(t + QObject::tr(": done")); });
+  connect(jobs_, &JobRunner::cancelled, this, [done](const QString& t) { done(t + QObject::tr(": cancelled")); });
+  connect(jobs_, &JobRunner::failed, this, [this, done](const QString& t, const QString& message) {
+    done(t + tr(": failed"));
+    show_error(t, message);
+  });
+  connect(jobs_, &JobRunner::busyChanged, this, [this](bool busy) {
+    if (!busy && similarity_pending_) QTimer::singleShot(0, this, &MainWindow::compute_similarity);
+  });
 }
 
 void MainWindow::build_menus() {
   auto* file = menuBar()->addMenu(tr("&File"));
-  auto* open = file->addAction(tr("&Open adapter folder…"), this, [this] {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open adapter folder"));
-    if (!dir.isEmpty()) open_adapters({dir});
+  auto* open = file->addAction(tr("&Open adapter folder(s)…"), this, [this] {
+    QSettings s;
+    QFileDialog dialog(this, tr("Open adapter folders"), s.value("last_folder").toString());
+    dialog.setFileMode(QFileDialog::Directory);
+    dialog.setOption(QFileDialog::DontUseNativeDialog, true);  // allows several folders
+    if (auto* view = dialog.findChild<QAbstractItemView*>("listView"))
+      view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    if (dialog.exec()) open_adapters(dialog.selectedFiles());
   });
   open->setShortcut(QKeySequence::Open);
+  recent_menu_ = file->addMenu(tr("Open &recent"));
   file->addSeparator();
-  auto* quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
+  auto* open_study_action = file->addAction(tr("Open s&tudy…"), this, [this] {
+    QSettings s;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open study"), s.value("last_folder").toString(),
+                                                      tr("Basin study (*.basin.json *.json)"));
+    if (!path.isEmpty()) open_study(path);
+  });
+  open_study_action->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+  auto* save = file->addAction(tr("&Save study…"), this, [this] {
+    QSettings s;
+    QString path = QFileDialog::getSaveFileName(this, tr("Save study"), s.value("last_folder").toString() + "/study.basin.json",
+                                                tr("Basin study (*.basin.json)"));
+    if (!path.isEmpty()) save_study(path);
+  });
+  save->setShortcut(QKeySequence::Save);
+  file->addSeparator();
+  auto* export_fig = file->addAction(tr("&Export figure…"), this, [this] { export_dialog(false); });
+  export_fig->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  auto* export_data_action = file->addAction(tr("Export &data…"), this, [this] { export_dialog(true); });
+  export_data_action->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+  file->addSeparator();
+  auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
+
+  auto* view = menuBar()->addMenu(tr("&View"));
+  auto* light = view->addAction(tr("&Light theme"), this, [this] { set_theme(Theme::Light); });
+  auto* dark = view->addAction(tr("&Dark theme"), this, [this] { set_theme(Theme::Dark); });
+  light->setCheckable(true);
+  dark->setCheckable(true);
+  auto* group = new QActionGroup(this);
+  group->addAction(light);
+  group->addAction(dark);
+  light->setChecked(true);
+
+  auto* job = menuBar()->addMenu(tr("&Job"));
+  auto* cancel = job->addAction(tr("&Cancel running job"), jobs_, &JobRunner::cancel);
+  cancel->setShortcut(QKeySequence(Qt::Key_Escape));
+
   auto* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About Basin"), this, &MainWindow::show_about);
 }
 
-void MainWindow::open_adapters(const QStringList& dirs) {
-  for (const QString& d : dirs) {
-    try {
-      const auto a = load_peft_adapter(d.toStdString());
-      auto* item = new QTreeWidgetItem(adapter_list_);
-      const auto [rmin, rmax] = a->rank_range();
-      item->setText(0, QString::fromStdString(a->name));
-      item->setText(1, rmin == rmax ? QString::number(rmin) : QString("%1–%2").arg(rmin).arg(rmax));
-      item->setText(2, QString::fromStdString(format_double(a->config.lora_alpha)));
-      item->setText(3, QString::number(a->modules.size()));
-      item->setText(4, QString::fromStdString(human_bytes(static_cast<double>(a->file_bytes))));
-      item->setText(5, QString::fromStdString(a->config.base_model_name_or_path));
-    } catch (const std::exception& e) {
-      QMessageBox::critical(this, tr("Cannot open adapter"), QString::fromUtf8(e.what()));
-    }
-  }
-  status_->setText(tr("%n adapter(s)", nullptr, adapter_list_->topLevelItemCount()));
+void MainWindow::set_theme(Theme t) {
+  theme_ = t;
+  apply_app_theme(*qApp, t);
+  similarity_->apply_theme(t);
+  QSettings().setValue("theme", t == Theme::Dark ? "dark" : "light");
+}
+
+void MainWindow::show_view(int index) { tabs_->setCurrentIndex(index); }
+
+QCustomPlot* MainWindow::current_plot() const {
+  return similarity_->heatmap();
+}
+
+void MainWindow::restore_settings() {
+  QSettings s;
+  if (s.contains("geometry")) restoreGeometry(s.value("geometry").toByteArray());
+  else resize(1280, 800);
+  if (s.contains("window_state")) restoreState(s.value("window_state").toByteArray());
+  if (s.contains("splitter")) splitter_->restoreState(s.value("splitter").toByteArray());
+  else splitter_->setSizes({420, 860});
+  set_theme(s.value("theme").toString() == "dark" ? Theme::Dark : Theme::Light);
+  rebuild_recent_menu();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  QSettings s;
+  s.setValue("geometry", saveGeometry());
+  s.setValue("window_state", saveState());
+  s.setValue("splitter", splitter_->saveState());
+  jobs_->cancel();
+  jobs_->wait();
+  event->accept();
+}
+
+void MainWindow::show_error(const QString& title, const QString& text) {
+  QMessageBox box(QMessageBox::Critical, title, text, QMessageBox::Ok, this);
+  box.setObjectName("basin_error");
+  box.exec();
 }
 
 void MainWindow::show_about() {
   QMessageBox::about(this, tr("About Basin"),
-                     tr("<b>Basin %1</b><br>LoRA merges and loss landscapes.<br><br>"
-                        "Qt %2 · LibTorch %3 · device: %4")
-                         .arg(BASIN_VERSION, qVersion(),
-                              QString::fromStdString(torch_version()),
-                              QString::fromStdString(compute_device_name())));
+                     tr("<h3>Basin %1</h3><p>LoRA adapter merges and loss landscapes.</p>"
+                        "<p>Qt %2 · LibTorch %3<br>Compute device: %4 · %5 threads</p>")
+                         .arg(BASIN_VERSION, qVersion(), QString::fromStdString(torch_version()),
+                              QString::fromStdString(compute_device_name()))
+                         .arg(torch_threads()));
 }
 
 }  // namespace basin::ui

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lora/peft_io.h"
 #include "merge/low_rank.h"
 #include "merge/sparsify.h"
 #include "util/errors.h"
@@ -327,6 +328,13 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
   }
   progress.report(1.0, stage);
   out.metadata = merge_provenance(set, recipe);
+  // The config describes the merged modules as save_peft_adapter will write them.
+  const PeftLoraConfig cfg = config_for_save(out);
+  out.config.r = cfg.r;
+  out.config.lora_alpha = cfg.lora_alpha;
+  out.config.rank_pattern = cfg.rank_pattern;
+  out.config.alpha_pattern = cfg.alpha_pattern;
+  out.config.target_modules = cfg.target_modules;
   return out;
 }
 

@@ -1,0 +1,135 @@
+#include "study/study.h"
+
+#include <nlohmann/json.hpp>
+
+#include "io/json_file.h"
+#include "util/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace basin {
+namespace {
+
+nlohmann::json matrix_json(const Eigen::MatrixXd& m) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    nlohmann::json row = nlohmann::json::array();
+    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+Eigen::MatrixXd matrix_from(const nlohmann::json& j, size_t n, const std::string& label) {
+  if (!j.is_array() || j.size() != n) throw InputError(label + ": a matrix has the wrong size");
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
+  for (size_t i = 0; i < n; ++i) {
+    if (!j[i].is_array() || j[i].size() != n) throw InputError(label + ": a matrix row has the wrong size");
+    for (size_t k = 0; k < n; ++k) {
+      if (!j[i][k].is_number()) throw InputError(label + ": a matrix entry is not a number");
+      m(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) = j[i][k].get<double>();
+    }
+  }
+  return m;
+}
+
+}  // namespace
+
+nlohmann::json similarity_to_json(const SimilarityResult& r) {
+  nlohmann::json g = nlohmann::json::array();
+  for (const auto& m : r.gram) g.push_back(matrix_json(m));
+  return {{"labels", r.labels}, {"modules", r.modules}, {"gram", g}};
+}
+
+SimilarityResult similarity_from_json(const nlohmann::json& j, const std::string& label) {
+  SimilarityResult r;
+  try {
+    r.labels = j.at("labels").get<std::vector<std::string>>();
+    r.modules = j.at("modules").get<std::vector<std::string>>();
+    const auto& g = j.at("gram");
+    if (!g.is_array() || g.size() != r.modules.size())
+      throw InputError(label + ": similarity has " + std::to_string(r.modules.size()) +
+                       " modules but a different number of matrices");
+    for (const auto& m : g) r.gram.push_back(matrix_from(m, r.labels.size(), label));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(label + ": bad similarity result: " + e.what());
+  }
+  return r;
+}
+
+nlohmann::json Study::to_json(const fs::path& study_dir) const {
+  nlohmann::json ads = nlohmann::json::array();
+  for (const auto& a : adapters) {
+    // Paths inside the study's folder are stored relative so a study folder can move.
+    fs::path p = fs::absolute(a.path).lexically_normal();
+    const fs::path rel = p.lexically_relative(fs::absolute(study_dir).lexically_normal());
+    if (!rel.empty() && rel.native().rfind("..", 0) != 0) p = rel;
+    ads.push_back({{"path", p.string()},
+                   {"included", a.included},
+                   {"weight", a.weight ? nlohmann::json(*a.weight) : nlohmann::json()}});
+  }
+  nlohmann::json merges_json = nlohmann::json::array();
+  for (const auto& m : merges)
+    merges_json.push_back({{"recipe", m.recipe.to_json()},
+                           {"inputs", m.inputs},
+                           {"saved_to", m.saved_to},
+                           {"modules", m.modules},
+                           {"rank_min", m.rank_min},
+                           {"rank_max", m.rank_max},
+                           {"delta_norm", m.delta_norm},
+                           {"seconds", m.seconds}});
+  nlohmann::json j = {{"basin_study", kFormatVersion},
+                      {"adapters", ads},
+                      {"merge_recipe", merge_recipe.to_json()},
+                      {"merges", merges_json}};
+  if (similarity) j["similarity"] = similarity_to_json(*similarity);
+  return j;
+}
+
+Study Study::from_json(const nlohmann::json& j, const fs::path& study_dir, const std::string& label) {
+  if (!j.is_object() || !j.contains("basin_study"))
+    throw InputError("'" + label + "' is not a Basin study file (no 'basin_study' key)");
+  if (!j["basin_study"].is_number_integer() || j["basin_study"].get<int>() > kFormatVersion)
+    throw InputError("'" + label + "' has study format " + j["basin_study"].dump() +
+                     "; this Basin reads format " + std::to_string(kFormatVersion));
+  Study s;
+  try {
+    for (const auto& a : j.at("adapters")) {
+      StudyAdapter sa;
+      fs::path p = a.at("path").get<std::string>();
+      sa.path = p.is_absolute() ? p : study_dir / p;
+      sa.included = a.value("included", true);
+      if (a.contains("weight") && !a["weight"].is_null()) sa.weight = a["weight"].get<double>();
+      s.adapters.push_back(sa);
+    }
+    if (j.contains("merge_recipe")) s.merge_recipe = MergeRecipe::from_json(j["merge_recipe"]);
+    for (const auto& m : j.value("merges", nlohmann::json::array())) {
+      MergeRecord r;
+      r.recipe = MergeRecipe::from_json(m.at("recipe"));
+      r.inputs = m.value("inputs", std::vector<std::string>{});
+      r.saved_to = m.value("saved_to", "");
+      r.modules = m.value("modules", int64_t{0});
+      r.rank_min = m.value("rank_min", int64_t{0});
+      r.rank_max = m.value("rank_max", int64_t{0});
+      r.delta_norm = m.value("delta_norm", 0.0);
+      r.seconds = m.value("seconds", 0.0);
+      s.merges.push_back(r);
+    }
+    if (j.contains("similarity")) s.similarity = similarity_from_json(j["similarity"], label);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError("'" + label + "': bad study file: " + e.what());
+  }
+  return s;
+}
+
+void Study::save(const fs::path& file) const {
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  write_json_file(file, to_json(dir));
+}
+
+Study Study::load(const fs::path& file) {
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  return from_json(read_json_file(file), dir, file.string());
+}
+
+}  // namespace basin

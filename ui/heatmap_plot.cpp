@@ -1,0 +1,100 @@
+#include "heatmap_plot.h"
+
+#include <QToolTip>
+#include <cmath>
+
+namespace basin::ui {
+
+HeatmapPlot::HeatmapPlot(QWidget* parent) : QCustomPlot(parent) {
+  plotLayout()->insertRow(0);
+  title_ = new QCPTextElement(this, QString(), QFont(font().family(), 10, QFont::Bold));
+  plotLayout()->addElement(0, 0, title_);
+  map_ = new QCPColorMap(xAxis, yAxis);
+  scale_ = new QCPColorScale(this);
+  plotLayout()->addElement(1, 1, scale_);
+  scale_->setType(QCPAxis::atRight);
+  map_->setColorScale(scale_);
+  // Diverging blue–white–red: 0 (orthogonal ΔW) is white.
+  QCPColorGradient g;
+  g.setColorStopAt(0.0, QColor(0x2c, 0x5a, 0xa0));
+  g.setColorStopAt(0.5, QColor(0xf7, 0xf7, 0xf7));
+  g.setColorStopAt(1.0, QColor(0xb2, 0x18, 0x2b));
+  g.setNanHandling(QCPColorGradient::nhTransparent);
+  map_->setGradient(g);
+  map_->setInterpolate(false);
+  auto* group = new QCPMarginGroup(this);
+  axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  yAxis->setRangeReversed(true);  // row 0 on top, as a matrix is read
+  xAxis->grid()->setVisible(false);
+  yAxis->grid()->setVisible(false);
+  xAxis->setTickLabelRotation(30);
+  setMouseTracking(true);
+}
+
+void HeatmapPlot::set_title(const QString& title) {
+  title_->setText(title);
+}
+
+void HeatmapPlot::set_matrix(const PairwiseMatrix& m, double lo, double hi) {
+  matrix_ = m;
+  for (auto* t : cell_labels_) removeItem(t);
+  cell_labels_.clear();
+  const int n = static_cast<int>(m.labels.size());
+  map_->data()->setSize(std::max(1, n), std::max(1, n));
+  map_->data()->setRange(QCPRange(0, std::max(0, n - 1)), QCPRange(0, std::max(0, n - 1)));
+  QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+  for (int i = 0; i < n; ++i) ticker->addTick(i, QString::fromStdString(m.labels[static_cast<size_t>(i)]));
+  xAxis->setTicker(ticker);
+  yAxis->setTicker(ticker);
+  xAxis->setSubTicks(false);
+  yAxis->setSubTicks(false);
+  QFont cell_font = font();
+  cell_font.setPointSizeF(n > 10 ? 7 : 9);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      const double v = m.values(i, j);
+      // QCPColorMapData is indexed (key, value) = (column, row).
+      map_->data()->setCell(j, i, std::isfinite(v) ? v : std::nan(""));
+      auto* t = new QCPItemText(this);
+      t->setProperty("basin_cell", true);
+      t->position->setCoords(j, i);
+      t->setText(std::isfinite(v) ? QString::number(v, 'f', n > 10 ? 2 : 3) : QStringLiteral("—"));
+      t->setFont(cell_font);
+      const double mid = (lo + hi) / 2, half = (hi - lo) / 2;
+      const bool strong = std::isfinite(v) && std::abs(v - mid) > 0.6 * half;
+      t->setColor(strong ? Qt::white : Qt::black);
+      t->setClipToAxisRect(true);
+      cell_labels_.push_back(t);
+    }
+  map_->setDataRange(QCPRange(lo, hi));
+  xAxis->setRange(-0.5, n - 0.5);
+  yAxis->setRange(-0.5, n - 0.5);
+  scale_->axis()->setLabel(QString::fromStdString(m.metric));
+  replot();
+}
+
+double HeatmapPlot::cell_value(int row, int col) const {
+  return map_->data()->cell(col, row);
+}
+
+void HeatmapPlot::mouseMoveEvent(QMouseEvent* event) {
+  QCustomPlot::mouseMoveEvent(event);
+  const int n = static_cast<int>(matrix_.labels.size());
+  const int col = static_cast<int>(std::lround(xAxis->pixelToCoord(event->pos().x())));
+  const int row = static_cast<int>(std::lround(yAxis->pixelToCoord(event->pos().y())));
+  if (n == 0 || row < 0 || col < 0 || row >= n || col >= n || !axisRect()->rect().contains(event->pos())) {
+    QToolTip::hideText();
+    return;
+  }
+  const double v = matrix_.values(row, col);
+  QToolTip::showText(event->globalPosition().toPoint(),
+                     QString("%1 × %2\n%3: %4")
+                         .arg(QString::fromStdString(matrix_.labels[static_cast<size_t>(row)]),
+                              QString::fromStdString(matrix_.labels[static_cast<size_t>(col)]),
+                              QString::fromStdString(matrix_.metric),
+                              std::isfinite(v) ? QString::number(v, 'g', 6) : tr("undefined")),
+                     this);
+}
+
+}  // namespace basin::ui

@@ -1,0 +1,37 @@
+// An N×N matrix (cosine similarity, later CKA / convexity gap) as a QCustomPlot heatmap:
+// QCPColorMap + colour scale, labels on both axes, the value in each cell, a hover tooltip.
+#pragma once
+
+#include <qcustomplot.h>
+
+#include "analysis/pairwise_matrix.h"
+
+namespace basin::ui {
+
+class HeatmapPlot : public QCustomPlot
+{
+  Q_OBJECT
+
+ public:
+  explicit HeatmapPlot(QWidget* parent = nullptr);
+
+  // Shows `m`; values outside [lo, hi] saturate the gradient. NaN cells are left blank.
+  void set_matrix(const PairwiseMatrix& m, double lo = -1.0, double hi = 1.0);
+  const PairwiseMatrix& matrix() const { return matrix_; }
+  void set_title(const QString& title);
+  // The value the colour map holds for row i, column j (what the user sees).
+  double cell_value(int row, int col) const;
+  QCPColorMap* color_map() const { return map_; }
+
+ protected:
+  void mouseMoveEvent(QMouseEvent* event) override;
+
+ private:
+  PairwiseMatrix matrix_;
+  QCPColorMap* map_ = nullptr;
+  QCPColorScale* scale_ = nullptr;
+  QCPTextElement* title_ = nullptr;
+  QList<QCPItemText*> cell_labels_;
+};
+
+}  // namespace basin::ui
