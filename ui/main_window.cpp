@@ -67,6 +67,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), theme_(Theme::Lig
     if (!dir.isEmpty()) save_merge(dir);
   });
   connect(merge_, &MergeView::add_to_set_requested, this, &MainWindow::add_merge_to_set);
+  connect(similarity_, &SimilarityView::export_requested, this,
+          [this](QCustomPlot* plot, bool data) { export_dialog(data, plot); });
   connect(jobs_, &JobRunner::busyChanged, merge_, &MergeView::set_busy);
   restore_settings();
   update_weights_text();

@@ -47,8 +47,8 @@ class MainWindow : public QMainWindow
   bool save_study(const QString& path);
   bool open_study(const QString& path);
   // Exports the current view's main plot (PNG/SVG/PDF by extension) or its data (CSV/JSON).
-  bool export_figure(const QString& path, int dpi = 150);
-  bool export_data(const QString& path);
+  bool export_figure(const QString& path, int dpi = 150, QCustomPlot* plot = nullptr);
+  bool export_data(const QString& path, QCustomPlot* plot = nullptr);
   void set_theme(Theme t);
   void show_view(int index);  // 0 = Similarity, 1 = Merge
 
@@ -81,7 +81,7 @@ class MainWindow : public QMainWindow
   void schedule_similarity();
   void compute_similarity();
   Study current_study() const;
-  void export_dialog(bool data);
+  void export_dialog(bool data, QCustomPlot* plot = nullptr);
 
   JobRunner* jobs_ = nullptr;
   AdapterPanel* panel_ = nullptr;

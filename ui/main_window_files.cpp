@@ -202,8 +202,8 @@ bool MainWindow::open_study(const QString& path) {
   return true;
 }
 
-bool MainWindow::export_figure(const QString& path, int dpi) {
-  QCustomPlot* plot = current_plot();
+bool MainWindow::export_figure(const QString& path, int dpi, QCustomPlot* plot) {
+  if (!plot) plot = current_plot();
   const QString err = basin::ui::export_figure(plot, path, 800, 640, dpi, theme_);
   if (!err.isEmpty()) {
     show_error(tr("Export failed"), err);
@@ -213,12 +213,20 @@ bool MainWindow::export_figure(const QString& path, int dpi) {
   return true;
 }
 
-bool MainWindow::export_data(const QString& path) {
+bool MainWindow::export_data(const QString& path, QCustomPlot* plot) {
   QByteArray bytes;
-  if (QFileInfo(path).suffix().toLower() == "json")
+  const bool json = QFileInfo(path).suffix().toLower() == "json";
+  if (plot == similarity_->profile()) {
+    if (json) {
+      show_error(tr("Export failed"), tr("The layer profile exports as CSV."));
+      return false;
+    }
+    bytes = similarity_->profile_csv();
+  } else if (json) {
     bytes = QByteArray::fromStdString(similarity_->heatmap()->matrix().to_json().dump(2) + "\n");
-  else
+  } else {
     bytes = similarity_->matrix_csv();
+  }
   const QString err = write_text_file(path, bytes);
   if (!err.isEmpty()) {
     show_error(tr("Export failed"), err);
@@ -228,14 +236,15 @@ bool MainWindow::export_data(const QString& path) {
   return true;
 }
 
-void MainWindow::export_dialog(bool data) {
+void MainWindow::export_dialog(bool data, QCustomPlot* plot) {
   QSettings s;
-  const QString base = s.value("last_folder").toString() + (data ? "/similarity.csv" : "/similarity.png");
+  const QString stem = plot == similarity_->profile() ? "/similarity-profile" : "/similarity";
+  const QString base = s.value("last_folder").toString() + stem + (data ? ".csv" : ".png");
   const QString filter = data ? tr("CSV (*.csv);;JSON (*.json)") : tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf)");
   const QString path = QFileDialog::getSaveFileName(this, data ? tr("Export data") : tr("Export figure"), base, filter);
   if (path.isEmpty()) return;
   if (data) {
-    export_data(path);
+    export_data(path, plot);
     return;
   }
   int dpi = 150;
@@ -245,7 +254,7 @@ void MainWindow::export_dialog(bool data) {
     if (!ok) return;
     s.setValue("export_dpi", dpi);
   }
-  export_figure(path, dpi);
+  export_figure(path, dpi, plot);
 }
 
 }  // namespace basin::ui

@@ -3,6 +3,7 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMenu>
 #include <QSplitter>
 #include <QVBoxLayout>
 #include <cmath>
@@ -42,6 +43,15 @@ SimilarityView::SimilarityView(QWidget* parent) : QWidget(parent) {
   split->setStretchFactor(1, 2);
   layout->addWidget(split, 1);
   connect(scope_, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
+  for (QCustomPlot* plot : {static_cast<QCustomPlot*>(heatmap_), profile_}) {
+    plot->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(plot, &QWidget::customContextMenuRequested, this, [this, plot](const QPoint& pos) {
+      QMenu menu(plot);
+      menu.addAction(tr("Export figure (PNG/SVG/PDF)…"), this, [this, plot] { emit export_requested(plot, false); });
+      menu.addAction(tr("Export data (CSV/JSON)…"), this, [this, plot] { emit export_requested(plot, true); });
+      menu.exec(plot->mapToGlobal(pos));
+    });
+  }
   set_message(tr("Open two or more adapters to compare them."));
 }
 

@@ -37,6 +37,10 @@ class SimilarityView : public QWidget
   QByteArray matrix_csv() const;
   QByteArray profile_csv() const;
 
+ signals:
+  // From a plot's context menu: export `plot` as a figure, or its data.
+  void export_requested(QCustomPlot* plot, bool data);
+
  private:
   void refresh();
   void fill_profile();

@@ -24,6 +24,7 @@
 #include "similarity_view.h"
 #include "test_support.h"
 #include "util/runtime.h"
+#include "util/strings.h"
 
 namespace fs = std::filesystem;
 using namespace basin;
@@ -174,6 +175,15 @@ TEST(Ui, ExportWritesRealPngSvgPdfAndCsv) {
   EXPECT_NE(test::read_bytes(dir / "fig.svg").find("<svg"), std::string::npos);
   ASSERT_TRUE(w.export_data(QString::fromStdString((dir / "m.csv").string())));
   EXPECT_EQ(test::read_bytes(dir / "m.csv").substr(0, 33), "cosine similarity,sample-a,sample");
+  // The layer profile exports its own data (one row per layer and pair) and figure.
+  auto* profile = w.similarity_view()->profile();
+  ASSERT_TRUE(w.export_data(QString::fromStdString((dir / "p.csv").string()), profile));
+  EXPECT_EQ(test::read_bytes(dir / "p.csv"),
+            "layer,adapter_i,adapter_j,cosine\n0,sample-a,sample-b," +
+                format_double(w.similarity_view()->result()->layer(0).values(0, 1)) + "\n1,sample-a,sample-b," +
+                format_double(w.similarity_view()->result()->layer(1).values(0, 1)) + "\n");
+  ASSERT_TRUE(w.export_figure(QString::fromStdString((dir / "p.png").string()), 96, profile));
+  EXPECT_EQ(test::read_bytes(dir / "p.png").substr(0, 4), "\x89PNG");
 }
 
 TEST(Ui, StudyReopensWithoutRecomputing) {
