@@ -1,0 +1,295 @@
+#include "model/causal_lm.h"
+
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "io/json_file.h"
+#include "io/safetensors.h"
+#include "io/tensor_torch.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace basin {
+namespace {
+
+// Expected shape of every parameter, by name.
+std::map<std::string, std::vector<int64_t>> parameter_shapes(const ModelConfig& c) {
+  std::map<std::string, std::vector<int64_t>> s;
+  const int64_t d = c.hidden_size, q = c.num_attention_heads * c.head_dim,
+                kv = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
+  s["model.embed_tokens.weight"] = {c.vocab_size, d};
+  s["model.norm.weight"] = {d};
+  if (!c.tie_word_embeddings) s["lm_head.weight"] = {c.vocab_size, d};
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    s[p + "input_layernorm.weight"] = {d};
+    s[p + "post_attention_layernorm.weight"] = {d};
+    s[p + "self_attn.q_proj.weight"] = {q, d};
+    s[p + "self_attn.k_proj.weight"] = {kv, d};
+    s[p + "self_attn.v_proj.weight"] = {kv, d};
+    s[p + "self_attn.o_proj.weight"] = {d, q};
+    if (c.attention_bias) {
+      s[p + "self_attn.q_proj.bias"] = {q};
+      s[p + "self_attn.k_proj.bias"] = {kv};
+      s[p + "self_attn.v_proj.bias"] = {kv};
+    }
+    s[p + "mlp.gate_proj.weight"] = {I, d};
+    s[p + "mlp.up_proj.weight"] = {I, d};
+    s[p + "mlp.down_proj.weight"] = {d, I};
+  }
+  return s;
+}
+
+std::string shape_str(at::IntArrayRef s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+torch::Device to_device(const std::string& d) {
+  if (d == "cuda") {
+    if (!torch::cuda::is_available()) throw InputError("device 'cuda' requested but CUDA is not available");
+    return torch::Device(torch::kCUDA);
+  }
+  if (d != "cpu") throw InputError("unknown device '" + d + "' (expected cpu or cuda)");
+  return torch::Device(torch::kCPU);
+}
+
+// RMSNorm (Zhang & Sennrich 2019): x / sqrt(mean(x²) + eps) · w, computed in float32.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
+  const auto xf = x.to(torch::kFloat32);
+  return xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps) * w;
+}
+
+// Rotary embedding (Su et al. 2021) in the rotate-half layout used by HF Llama/Qwen2.
+at::Tensor rotate_half(const at::Tensor& x) {
+  const int64_t h = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1);
+}
+
+}  // namespace
+
+const at::Tensor& CausalLM::param(const std::string& name) const {
+  const auto it = params_.find(name);
+  if (it == params_.end()) throw Error("internal: missing parameter " + name);
+  return it->second;
+}
+
+std::vector<std::string> CausalLM::lora_targets() const {
+  std::vector<std::string> out;
+  for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                          "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"})
+      out.push_back(p + m);
+  }
+  return out;
+}
+
+CausalLM CausalLM::load(const fs::path& dir, const std::string& device) {
+  CausalLM m;
+  m.config_ = ModelConfig::load(dir);
+  m.device_ = device;
+  const auto dev = to_device(device);
+  // Single file or shards listed in the index's weight_map.
+  std::vector<fs::path> files;
+  if (fs::exists(dir / "model.safetensors")) {
+    files.push_back(dir / "model.safetensors");
+  } else if (fs::exists(dir / "model.safetensors.index.json")) {
+    const auto index = read_json_file(dir / "model.safetensors.index.json");
+    if (!index.contains("weight_map") || !index["weight_map"].is_object())
+      throw InputError("'" + (dir / "model.safetensors.index.json").string() + "' has no weight_map");
+    std::set<std::string> shards;
+    for (const auto& [k, v] : index["weight_map"].items()) {
+      if (!v.is_string()) throw InputError("weight_map entry for '" + k + "' is not a file name");
+      shards.insert(v.get<std::string>());
+    }
+    for (const auto& s : shards) files.push_back(dir / s);
+  } else {
+    throw InputError("no model.safetensors or model.safetensors.index.json in '" + dir.string() + "'");
+  }
+  const auto expected = parameter_shapes(m.config_);
+  for (const auto& f : files) {
+    const SafetensorsReader reader(f);
+    for (const auto& t : reader.tensors()) {
+      const auto it = expected.find(t.name);
+      if (it == expected.end()) continue;  // e.g. rotary inv_freq buffers some exporters write
+      if (t.shape != it->second)
+        throw InputError("'" + f.string() + "': tensor '" + t.name + "' has shape " + shape_str(t.shape) +
+                         " but config.json implies " + shape_str(it->second));
+      if (!is_floating(t.dtype))
+        throw InputError("'" + f.string() + "': tensor '" + t.name + "' is not floating point");
+      m.params_[t.name] = tensor_view(reader, t).to(dev, torch::kFloat32).contiguous();
+    }
+  }
+  std::vector<std::string> missing;
+  for (const auto& [name, shape] : expected)
+    if (!m.params_.count(name)) missing.push_back(name);
+  if (!missing.empty())
+    throw InputError("model in '" + dir.string() + "' lacks " + std::to_string(missing.size()) +
+                     " tensor(s), e.g. '" + missing.front() + "'");
+  return m;
+}
+
+CausalLM CausalLM::random(const ModelConfig& config, uint64_t seed, const std::string& device) {
+  config.validate("model config");
+  CausalLM m;
+  m.config_ = config;
+  m.device_ = device;
+  auto gen = at::detail::createCPUGenerator(seed);
+  for (const auto& [name, shape] : parameter_shapes(config)) {
+    at::Tensor t;
+    if (name.find("norm") != std::string::npos) t = torch::ones(shape);
+    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) t = torch::zeros(shape);
+    else t = torch::randn(shape, gen, torch::kFloat32) * 0.02;
+    m.params_[name] = t.to(to_device(device));
+  }
+  return m;
+}
+
+void CausalLM::save(const fs::path& dir, bool overwrite) const {
+  std::vector<at::Tensor> keep;
+  std::vector<TensorBytes> tensors;
+  for (const auto& [name, t] : params_) {
+    keep.push_back(t.to(torch::kCPU, torch::kFloat32).contiguous());
+    tensors.push_back(tensor_bytes(name, keep.back()));
+  }
+  write_folder_atomic(dir, overwrite, [&](const fs::path& tmp) {
+    write_safetensors(tmp / "model.safetensors", tensors, {{"format", "pt"}});
+    write_json_file(tmp / "config.json", config_.to_json());
+  });
+}
+
+void CausalLM::set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& adapters) {
+  slots_.clear();
+  bank_size_ = static_cast<int64_t>(adapters.size());
+  const auto dev = to_device(device_);
+  std::set<std::string> targets;
+  for (const auto& t : lora_targets()) targets.insert(t);
+  std::map<std::string, std::vector<std::pair<int64_t, const LoraModule*>>> per_module;
+  for (size_t k = 0; k < adapters.size(); ++k)
+    for (const auto& m : adapters[k]->modules) {
+      if (!targets.count(m.name))
+        throw InputError("adapter '" + adapters[k]->name + "' has module '" + m.name +
+                         "', which this model does not have");
+      const auto& W = param(m.name + ".weight");
+      if (W.size(0) != m.out_features() || W.size(1) != m.in_features())
+        throw InputError("adapter '" + adapters[k]->name + "' module '" + m.name + "' has ΔW shape [" +
+                         std::to_string(m.out_features()) + ", " + std::to_string(m.in_features()) +
+                         "] but the model's weight is " + shape_str(W.sizes()));
+      per_module[m.name].emplace_back(static_cast<int64_t>(k), &m);
+    }
+  for (const auto& [name, entries] : per_module) {
+    std::vector<at::Tensor> As, Bs, owners, scales;
+    for (const auto& [k, m] : entries) {
+      As.push_back(m->A.to(dev, torch::kFloat32));
+      Bs.push_back(m->B.to(dev, torch::kFloat32));
+      owners.push_back(torch::full({m->rank()}, k, torch::TensorOptions().dtype(torch::kLong).device(dev)));
+      scales.push_back(torch::full({m->rank()}, m->scale, torch::TensorOptions().dtype(torch::kFloat32).device(dev)));
+    }
+    slots_[name] = {torch::cat(As, 0).contiguous(), torch::cat(Bs, 1).contiguous(), torch::cat(owners),
+                    torch::cat(scales)};
+  }
+}
+
+void CausalLM::clear_lora_bank() {
+  slots_.clear();
+  bank_size_ = 0;
+}
+
+void CausalLM::merge_adapter(const Adapter& adapter, double weight) {
+  for (const auto& m : adapter.modules) {
+    auto it = params_.find(m.name + ".weight");
+    if (it == params_.end())
+      throw InputError("adapter '" + adapter.name + "' has module '" + m.name + "', which this model does not have");
+    auto& W = it->second;
+    if (W.size(0) != m.out_features() || W.size(1) != m.in_features())
+      throw InputError("adapter '" + adapter.name + "' module '" + m.name + "' does not match the model's weight " +
+                       shape_str(W.sizes()));
+    W = W + (m.B.to(W.device(), torch::kFloat32).mm(m.A.to(W.device(), torch::kFloat32)) * (m.scale * weight));
+  }
+}
+
+at::Tensor CausalLM::linear(const std::string& name, const at::Tensor& x, const at::Tensor& coeffs) const {
+  at::Tensor y = torch::matmul(x, param(name + ".weight").t());
+  if (const auto b = params_.find(name + ".bias"); b != params_.end()) y = y + b->second;
+  if (coeffs.defined()) {
+    const auto it = slots_.find(name);
+    if (it != slots_.end()) {
+      const Slot& s = it->second;
+      // Per-sample weight of every rank row: C[b, owner(r)] · s_owner(r)   -> [B, R]
+      const auto c = coeffs.index_select(1, s.owner) * s.scale.unsqueeze(0);
+      const auto h = torch::matmul(x, s.A.t()) * c.unsqueeze(1);  // [B, T, R]
+      y = y + torch::matmul(h, s.B.t());
+    }
+  }
+  return y;
+}
+
+CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const ForwardOptions& o) const {
+  const auto& c = config_;
+  if (input_ids.dim() != 2) throw InputError("input_ids must be [batch, tokens]");
+  const int64_t B = input_ids.size(0), T = input_ids.size(1);
+  const auto dev = param("model.embed_tokens.weight").device();
+  const auto ids = input_ids.to(dev, torch::kLong);
+  if (ids.numel() && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c.vocab_size))
+    throw InputError("token id out of range for vocab_size " + std::to_string(c.vocab_size));
+  at::Tensor coeffs;
+  if (o.lora_coeffs.defined() && bank_size_ > 0) {
+    if (o.lora_coeffs.dim() != 2 || o.lora_coeffs.size(0) != B || o.lora_coeffs.size(1) != bank_size_)
+      throw InputError("LoRA coefficients must be [batch=" + std::to_string(B) + ", K=" +
+                       std::to_string(bank_size_) + "], got " + shape_str(o.lora_coeffs.sizes()));
+    coeffs = o.lora_coeffs.to(dev, torch::kFloat32);
+  }
+  const auto fopts = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
+  // Rotary tables for positions 0..T-1.
+  const auto inv_freq = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, fopts) / double(c.head_dim));
+  const auto freqs = torch::outer(torch::arange(T, fopts), inv_freq);
+  const auto emb = torch::cat({freqs, freqs}, -1);
+  const auto cos = emb.cos().view({1, 1, T, c.head_dim}), sin = emb.sin().view({1, 1, T, c.head_dim});
+  // Causal mask, plus key padding from the attention mask.
+  auto allowed = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(dev)).tril().view({1, 1, T, T});
+  if (o.attention_mask.defined())
+    allowed = allowed & o.attention_mask.to(dev).to(torch::kBool).view({B, 1, 1, T});
+  const double neg = -std::numeric_limits<float>::infinity();
+
+  ForwardResult r;
+  auto h = param("model.embed_tokens.weight").index_select(0, ids.flatten()).view({B, T, c.hidden_size});
+  if (o.output_layer == 0) r.hidden = h;
+  const int64_t H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.head_dim;
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const auto x = rms_norm(h, param(p + "input_layernorm.weight"), c.rms_norm_eps);
+    auto q = linear(p + "self_attn.q_proj", x, coeffs).view({B, T, H, hd}).transpose(1, 2);
+    auto k = linear(p + "self_attn.k_proj", x, coeffs).view({B, T, KV, hd}).transpose(1, 2);
+    auto v = linear(p + "self_attn.v_proj", x, coeffs).view({B, T, KV, hd}).transpose(1, 2);
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+    if (KV != H) {  // grouped-query attention: each KV head serves H/KV query heads
+      k = k.repeat_interleave(H / KV, 1);
+      v = v.repeat_interleave(H / KV, 1);
+    }
+    auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(hd));
+    scores = scores.masked_fill(allowed.logical_not(), neg);
+    // Rows with no allowed key (a padded query) would be all -inf: give them zeros instead.
+    auto probs = torch::softmax(scores, -1).nan_to_num(0.0);
+    auto attn = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, H * hd});
+    h = h + linear(p + "self_attn.o_proj", attn, coeffs);
+    const auto y = rms_norm(h, param(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
+    // SwiGLU MLP (Shazeer 2020): down(silu(gate(y)) · up(y))
+    const auto mlp = torch::silu(linear(p + "mlp.gate_proj", y, coeffs)) * linear(p + "mlp.up_proj", y, coeffs);
+    h = h + linear(p + "mlp.down_proj", mlp, coeffs);
+    if (o.output_layer == l + 1 && l + 1 < c.num_hidden_layers) r.hidden = h;
+  }
+  h = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);
+  if (o.output_layer == c.num_hidden_layers) r.hidden = h;
+  const auto& head = c.tie_word_embeddings ? param("model.embed_tokens.weight") : param("lm_head.weight");
+  r.logits = torch::matmul(h, head.t());
+  return r;
+}
+
+}  // namespace basin

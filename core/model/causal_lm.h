@@ -1,0 +1,87 @@
+// A Qwen2 / Llama-family decoder in LibTorch (RMSNorm, rotary embeddings, grouped-query
+// attention, SwiGLU MLP, optional q/k/v biases, tied or untied embeddings), with LoRA slots:
+// every target projection can hold a bank of K adapters and a per-sample coefficient matrix
+// C [batch, K], so that
+//     y = W x + b + Σ_k C[b,k] · s_k · B_k A_k x
+// One batch can therefore evaluate K points of an interpolation sweep, or K adapters, without
+// copying any weight (DESIGN.md, "Performance principles").
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "lora/adapter.h"
+#include "model/model_config.h"
+
+namespace basin {
+
+struct LmForwardOptions {
+  at::Tensor attention_mask;  // [B, T] 1 = token, 0 = padding (right padding); undefined = all 1
+  at::Tensor lora_coeffs;     // [B, K] per-sample bank coefficients; undefined = no LoRA
+  int output_layer = -1;      // also return the hidden state after this many layers (0 = embeddings)
+};
+
+struct LmForwardResult {
+  at::Tensor logits;  // [B, T, V]
+  at::Tensor hidden;  // [B, T, d] at output_layer (undefined unless asked; the final norm is
+                      // applied when output_layer == num_hidden_layers)
+};
+
+class CausalLM {
+ public:
+  // Loads a Hugging Face folder: config.json + model.safetensors, or shards listed in
+  // model.safetensors.index.json. F32/F16/BF16 weights are converted to float32 on `device`.
+  // Missing or mis-shaped tensors are an InputError naming them.
+  static CausalLM load(const std::filesystem::path& dir, const std::string& device = "cpu");
+  // A randomly initialised model (normal(0, 0.02) weights, unit norms), for tests and the demo
+  // kit's pre-training.
+  static CausalLM random(const ModelConfig& config, uint64_t seed, const std::string& device = "cpu");
+  // Writes config.json + model.safetensors (float32) atomically into `dir`.
+  void save(const std::filesystem::path& dir, bool overwrite = false) const;
+
+  const ModelConfig& config() const { return config_; }
+  // Every weight by its Hugging Face name ("model.layers.0.self_attn.q_proj.weight", ...).
+  const std::map<std::string, at::Tensor>& parameters() const { return params_; }
+  std::map<std::string, at::Tensor>& parameters() { return params_; }
+  // Names of the linear projections a LoRA can target ("model.layers.0.self_attn.q_proj", ...).
+  std::vector<std::string> lora_targets() const;
+
+  // Installs a bank of K adapters (K = adapters.size()); modules an adapter lacks are zero for
+  // it. Throws InputError when an adapter names a module the model lacks or a shape differs.
+  void set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& adapters);
+  void clear_lora_bank();
+  int64_t lora_bank_size() const { return bank_size_; }
+  // Adds weight · s B A of every module into the base weights (a fixed adapter, at full speed).
+  void merge_adapter(const Adapter& adapter, double weight = 1.0);
+
+  using ForwardOptions = LmForwardOptions;
+  using ForwardResult = LmForwardResult;
+  ForwardResult forward(const at::Tensor& input_ids, const ForwardOptions& options) const;
+  at::Tensor logits(const at::Tensor& input_ids, const ForwardOptions& options) const {
+    return forward(input_ids, options).logits;
+  }
+  at::Tensor logits(const at::Tensor& input_ids) const { return logits(input_ids, ForwardOptions{}); }
+
+ private:
+  struct Slot {
+    at::Tensor A;       // [R, in]: the bank's A factors stacked
+    at::Tensor B;       // [out, R]
+    at::Tensor owner;   // [R] long: which adapter each rank row belongs to
+    at::Tensor scale;   // [R] float: s_k of that adapter
+  };
+  at::Tensor linear(const std::string& name, const at::Tensor& x, const at::Tensor& coeffs) const;
+  const at::Tensor& param(const std::string& name) const;
+
+  ModelConfig config_;
+  std::map<std::string, at::Tensor> params_;
+  std::map<std::string, Slot> slots_;
+  int64_t bank_size_ = 0;
+  std::string device_ = "cpu";
+};
+
+}  // namespace basin

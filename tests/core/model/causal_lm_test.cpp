@@ -1,0 +1,268 @@
+// The decoder against an independent naive reference written here (per sequence, per position,
+// per head, straight from the equations), on a tiny random model saved to safetensors and read
+// back; LoRA slots against merged weights; a batch of K coefficient rows against K runs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "lora/adapter.h"
+#include "model/causal_lm.h"
+#include "test_support.h"
+#include "util/errors.h"
+
+using namespace basin;
+
+namespace {
+
+ModelConfig tiny_config(const std::string& type = "qwen2", bool tied = false) {
+  ModelConfig c;
+  c.model_type = type;
+  c.vocab_size = 37;
+  c.hidden_size = 16;
+  c.intermediate_size = 24;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 4;
+  c.rms_norm_eps = 1e-6;
+  c.rope_theta = 10000.0;
+  c.tie_word_embeddings = tied;
+  c.attention_bias = type == "qwen2";
+  return c;
+}
+
+// Random weights of a larger scale than the init so that every part matters.
+CausalLM tiny_model(const ModelConfig& c, uint64_t seed) {
+  CausalLM m = CausalLM::random(c, seed);
+  uint64_t s = seed * 101;
+  for (auto& [name, t] : m.parameters()) {
+    if (name.find("norm") != std::string::npos) t = 1.0 + 0.1 * test::randn(t.sizes().vec(), ++s);
+    else t = 0.3 * test::randn(t.sizes().vec(), ++s);
+  }
+  return m;
+}
+
+using P = std::map<std::string, at::Tensor>;
+at::Tensor D(const at::Tensor& t) { return t.to(torch::kFloat64); }
+
+// Naive reference: one sequence, token by token.
+at::Tensor naive_logits(const ModelConfig& c, const P& p, const std::vector<int64_t>& ids,
+                        const std::map<std::string, at::Tensor>& deltas = {}) {
+  const int64_t T = static_cast<int64_t>(ids.size()), d = c.hidden_size, H = c.num_attention_heads,
+                KV = c.num_key_value_heads, hd = c.head_dim;
+  auto W = [&](const std::string& name) {
+    at::Tensor w = D(p.at(name + ".weight"));
+    if (deltas.count(name)) w = w + deltas.at(name);
+    return w;
+  };
+  auto bias = [&](const std::string& name) {
+    return p.count(name + ".bias") ? D(p.at(name + ".bias")) : torch::zeros({W(name).size(0)}, torch::kFloat64);
+  };
+  auto norm = [&](const at::Tensor& x, const at::Tensor& w) {
+    double ms = 0;
+    for (int64_t i = 0; i < d; ++i) ms += x[i].item<double>() * x[i].item<double>();
+    return x / std::sqrt(ms / d + c.rms_norm_eps) * D(w);
+  };
+  // rotate pairs (i, i + hd/2) by angle pos · theta^(-2i/hd)
+  auto rope = [&](at::Tensor v, int64_t pos) {
+    at::Tensor out = v.clone();
+    for (int64_t i = 0; i < hd / 2; ++i) {
+      const double ang = pos * std::pow(c.rope_theta, -2.0 * i / hd);
+      const double a = v[i].item<double>(), b = v[i + hd / 2].item<double>();
+      out[i] = a * std::cos(ang) - b * std::sin(ang);
+      out[i + hd / 2] = b * std::cos(ang) + a * std::sin(ang);
+    }
+    return out;
+  };
+  std::vector<at::Tensor> h(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) h[static_cast<size_t>(t)] = D(p.at("model.embed_tokens.weight"))[ids[static_cast<size_t>(t)]].clone();
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string pre = "model.layers." + std::to_string(l) + ".";
+    std::vector<at::Tensor> q(static_cast<size_t>(T)), k(static_cast<size_t>(T)), v(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) {
+      const auto x = norm(h[static_cast<size_t>(t)], p.at(pre + "input_layernorm.weight"));
+      q[static_cast<size_t>(t)] = W(pre + "self_attn.q_proj").mv(x) + bias(pre + "self_attn.q_proj");
+      k[static_cast<size_t>(t)] = W(pre + "self_attn.k_proj").mv(x) + bias(pre + "self_attn.k_proj");
+      v[static_cast<size_t>(t)] = W(pre + "self_attn.v_proj").mv(x) + bias(pre + "self_attn.v_proj");
+    }
+    std::vector<at::Tensor> next(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) {
+      at::Tensor attn = torch::zeros({H * hd}, torch::kFloat64);
+      for (int64_t head = 0; head < H; ++head) {
+        const int64_t g = head / (H / KV);  // its key/value head
+        const auto qh = rope(q[static_cast<size_t>(t)].narrow(0, head * hd, hd), t);
+        std::vector<double> s;
+        for (int64_t u = 0; u <= t; ++u) {
+          const auto kh = rope(k[static_cast<size_t>(u)].narrow(0, g * hd, hd), u);
+          s.push_back((qh * kh).sum().item<double>() / std::sqrt(double(hd)));
+        }
+        const double mx = *std::max_element(s.begin(), s.end());
+        double z = 0;
+        for (double& e : s) z += (e = std::exp(e - mx));
+        for (int64_t u = 0; u <= t; ++u)
+          attn.narrow(0, head * hd, hd) += s[static_cast<size_t>(u)] / z * v[static_cast<size_t>(u)].narrow(0, g * hd, hd);
+      }
+      auto r = h[static_cast<size_t>(t)] + W(pre + "self_attn.o_proj").mv(attn);
+      const auto y = norm(r, p.at(pre + "post_attention_layernorm.weight"));
+      const auto gate = W(pre + "mlp.gate_proj").mv(y), up = W(pre + "mlp.up_proj").mv(y);
+      const auto act = gate / (1 + torch::exp(-gate)) * up;
+      next[static_cast<size_t>(t)] = r + W(pre + "mlp.down_proj").mv(act);
+    }
+    h = next;
+  }
+  const auto head = c.tie_word_embeddings ? D(p.at("model.embed_tokens.weight")) : D(p.at("lm_head.weight"));
+  std::vector<at::Tensor> rows;
+  for (int64_t t = 0; t < T; ++t) rows.push_back(head.mv(norm(h[static_cast<size_t>(t)], p.at("model.norm.weight"))));
+  return torch::stack(rows);
+}
+
+std::shared_ptr<Adapter> random_adapter(const CausalLM& m, const std::string& name, int64_t r, double alpha,
+                                        uint64_t seed, bool skip_mlp = false) {
+  auto a = std::make_shared<Adapter>();
+  a->name = name;
+  for (const auto& target : m.lora_targets()) {
+    if (skip_mlp && target.find("mlp") != std::string::npos) continue;
+    const auto& W = m.parameters().at(target + ".weight");
+    LoraModule mod;
+    mod.name = target;
+    mod.A = 0.3 * test::randn({r, W.size(1)}, ++seed);
+    mod.B = 0.3 * test::randn({W.size(0), r}, ++seed);
+    mod.alpha = alpha;
+    mod.scale = alpha / double(r);
+    a->modules.push_back(mod);
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST(CausalLM, ForwardMatchesNaiveReferenceAfterSaveAndLoad) {
+  for (auto [type, tied] : {std::pair<std::string, bool>{"qwen2", false}, {"llama", true}}) {
+    test::TempDir dir;
+    const auto c = tiny_config(type, tied);
+    tiny_model(c, 7).save(dir / "m");
+    const CausalLM m = CausalLM::load(dir / "m");
+    const std::vector<int64_t> ids{3, 17, 0, 36, 5, 5, 21};
+    const auto got = m.logits(torch::tensor(ids).view({1, -1}))[0];
+    const auto want = naive_logits(c, m.parameters(), ids);
+    EXPECT_LT(test::rel_err(got, want), 1e-5) << type;
+  }
+}
+
+TEST(CausalLM, PaddingDoesNotChangeRealTokens) {
+  const auto c = tiny_config();
+  const CausalLM m = tiny_model(c, 3);
+  const auto a = torch::tensor(std::vector<int64_t>{1, 2, 3, 4, 5}).view({1, -1});
+  const auto b = torch::tensor(std::vector<int64_t>{6, 7, 8, 0, 0}).view({1, -1});
+  CausalLM::ForwardOptions o;
+  o.attention_mask = torch::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 1, 0, 0}).view({2, 5});
+  const auto both = m.logits(torch::cat({a, b}), o);
+  EXPECT_LT(test::rel_err(both[0], m.logits(a)[0]), 1e-6);
+  EXPECT_LT(test::rel_err(both[1].narrow(0, 0, 3), m.logits(b.narrow(1, 0, 3))[0]), 1e-6);
+}
+
+TEST(CausalLM, LoraSlotWithCoefficientsEqualsMergedWeights) {
+  const auto c = tiny_config();
+  const CausalLM base = tiny_model(c, 5);
+  const auto a1 = random_adapter(base, "a1", 2, 4.0, 100);
+  const auto a2 = random_adapter(base, "a2", 3, 1.5, 200, /*skip_mlp=*/true);
+  CausalLM banked = base;
+  banked.set_lora_bank({a1, a2});
+  const std::vector<int64_t> ids{4, 8, 15, 16, 23, 4};
+  const auto x = torch::tensor(ids).view({1, -1});
+  const double c1 = 0.7, c2 = -0.4;
+  CausalLM::ForwardOptions o;
+  o.lora_coeffs = torch::tensor(std::vector<float>{float(c1), float(c2)}).view({1, 2});
+  const auto got = banked.logits(x, o)[0];
+  CausalLM merged = tiny_model(c, 5);
+  merged.merge_adapter(*a1, c1);
+  merged.merge_adapter(*a2, c2);
+  EXPECT_LT(test::rel_err(got, merged.logits(x)[0]), 1e-5);
+  // And both equal the naive reference with ΔW = Σ c_k s_k B_k A_k added to the weights.
+  std::map<std::string, at::Tensor> deltas;
+  for (const auto& [adapter, coeff] : {std::pair{a1, c1}, std::pair{a2, c2}})
+    for (const auto& mod : adapter->modules) {
+      const auto dlt = D(mod.B).mm(D(mod.A)) * (mod.scale * coeff);
+      deltas[mod.name] = deltas.count(mod.name) ? deltas[mod.name] + dlt : dlt;
+    }
+  EXPECT_LT(test::rel_err(got, naive_logits(c, base.parameters(), ids, deltas)), 1e-5);
+}
+
+TEST(CausalLM, BatchOfCoefficientRowsEqualsSeparateRuns) {
+  const auto c = tiny_config();
+  CausalLM m = tiny_model(c, 9);
+  m.set_lora_bank({random_adapter(m, "a", 2, 2.0, 1), random_adapter(m, "b", 4, 8.0, 2)});
+  const auto ids = torch::tensor(std::vector<int64_t>{1, 9, 2, 8, 3}).view({1, -1});
+  // An interpolation sweep α ∈ {0, 0.25, ..., 1}: coefficients (α, 1-α), 5 points in one batch.
+  std::vector<float> coeffs;
+  for (int i = 0; i <= 4; ++i) {
+    coeffs.push_back(i / 4.0f);
+    coeffs.push_back(1 - i / 4.0f);
+  }
+  CausalLM::ForwardOptions o;
+  o.lora_coeffs = torch::tensor(coeffs).view({5, 2});
+  const auto batched = m.logits(ids.expand({5, -1}), o);
+  for (int i = 0; i <= 4; ++i) {
+    CausalLM::ForwardOptions one;
+    one.lora_coeffs = o.lora_coeffs.narrow(0, i, 1);
+    EXPECT_LT(test::rel_err(batched[i], m.logits(ids, one)[0]), 1e-6) << i;
+  }
+  // Zero coefficients give the base model.
+  CausalLM::ForwardOptions zero;
+  zero.lora_coeffs = torch::zeros({1, 2});
+  CausalLM plain = tiny_model(c, 9);
+  EXPECT_LT(test::rel_err(m.logits(ids, zero)[0], plain.logits(ids)[0]), 1e-6);
+}
+
+TEST(CausalLM, HiddenStateOfAnyLayer) {
+  const auto c = tiny_config();
+  const CausalLM m = tiny_model(c, 11);
+  const auto ids = torch::tensor(std::vector<int64_t>{1, 2, 3}).view({1, -1});
+  CausalLM::ForwardOptions o;
+  o.output_layer = 0;
+  EXPECT_TRUE(torch::allclose(m.forward(ids, o).hidden[0][1], m.parameters().at("model.embed_tokens.weight")[2]));
+  o.output_layer = 2;
+  const auto r = m.forward(ids, o);
+  const auto head = m.parameters().at("lm_head.weight");
+  EXPECT_LT(test::rel_err(torch::matmul(r.hidden, head.t()), r.logits), 1e-6);
+}
+
+TEST(CausalLM, BadInputsNameTheProblem) {
+  test::TempDir dir;
+  const auto c = tiny_config();
+  tiny_model(c, 1).save(dir / "m");
+  auto expect_error = [](auto&& f, const std::string& frag) {
+    try {
+      f();
+      FAIL() << "expected InputError with " << frag;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
+    }
+  };
+  expect_error([&] { CausalLM::load(dir / "nothing"); }, "missing config.json");
+  // Unknown model_type.
+  auto cfg = c.to_json();
+  cfg["model_type"] = "gpt_neox";
+  test::write_bytes(dir / "m" / "config.json", cfg.dump());
+  expect_error([&] { CausalLM::load(dir / "m"); }, "gpt_neox");
+  // Vocabulary larger than the embedding matrix.
+  cfg = c.to_json();
+  cfg["vocab_size"] = 40;
+  test::write_bytes(dir / "m" / "config.json", cfg.dump());
+  expect_error([&] { CausalLM::load(dir / "m"); }, "config.json implies [40, 16]");
+  // A tensor missing from the file.
+  cfg = c.to_json();
+  cfg["num_hidden_layers"] = 3;
+  test::write_bytes(dir / "m" / "config.json", cfg.dump());
+  expect_error([&] { CausalLM::load(dir / "m"); }, "model.layers.2.");
+  // An adapter for a module the model lacks.
+  CausalLM m = tiny_model(c, 1);
+  auto a = std::make_shared<Adapter>();
+  a->name = "odd";
+  LoraModule mod;
+  mod.name = "model.layers.9.self_attn.q_proj";
+  mod.A = torch::zeros({1, 16});
+  mod.B = torch::zeros({16, 1});
+  a->modules.push_back(mod);
+  expect_error([&] { m.set_lora_bank({a}); }, "model.layers.9.self_attn.q_proj");
+}
