@@ -246,15 +246,26 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const For
     coeffs = o.lora_coeffs.to(dev, torch::kFloat32);
   }
   const auto fopts = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
-  // Rotary tables for positions 0..T-1.
+  KvCache* cache = o.cache;
+  const int64_t P = cache ? cache->length : 0;  // position of the first new token
+  if (cache && P > 0 && (cache->k.empty() || cache->k[0].size(0) != B))
+    throw InputError("KV cache batch size does not match the input");
+  // Rotary tables for positions P..P+T-1.
   const auto inv_freq = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, fopts) / double(c.head_dim));
-  const auto freqs = torch::outer(torch::arange(T, fopts), inv_freq);
+  const auto freqs = torch::outer(torch::arange(P, P + T, fopts), inv_freq);
   const auto emb = torch::cat({freqs, freqs}, -1);
   const auto cos = emb.cos().view({1, 1, T, c.head_dim}), sin = emb.sin().view({1, 1, T, c.head_dim});
-  // Causal mask, plus key padding from the attention mask.
-  auto allowed = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(dev)).tril().view({1, 1, T, T});
-  if (o.attention_mask.defined())
-    allowed = allowed & o.attention_mask.to(dev).to(torch::kBool).view({B, 1, 1, T});
+  // Causal mask over cached + new keys (query i sits at position P + i), plus key padding.
+  auto allowed = torch::ones({T, P + T}, torch::TensorOptions().dtype(torch::kBool).device(dev)).tril(P).view({1, 1, T, P + T});
+  if (o.attention_mask.defined()) {
+    if (o.attention_mask.dim() != 2 || o.attention_mask.size(0) != B || o.attention_mask.size(1) != P + T)
+      throw InputError("attention_mask must be [batch, cached + new tokens]");
+    allowed = allowed & o.attention_mask.to(dev).to(torch::kBool).view({B, 1, 1, P + T});
+  }
+  if (cache && cache->k.empty()) {
+    cache->k.resize(static_cast<size_t>(c.num_hidden_layers));
+    cache->v.resize(static_cast<size_t>(c.num_hidden_layers));
+  }
   const double neg = -std::numeric_limits<float>::infinity();
 
   ForwardResult r;
@@ -269,6 +280,14 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const For
     auto v = linear(p + "self_attn.v_proj", x, coeffs).view({B, T, KV, hd}).transpose(1, 2);
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
+    if (cache) {
+      auto& ck = cache->k[static_cast<size_t>(l)];
+      auto& cv = cache->v[static_cast<size_t>(l)];
+      ck = ck.defined() ? torch::cat({ck, k}, 2) : k;
+      cv = cv.defined() ? torch::cat({cv, v}, 2) : v;
+      k = ck;
+      v = cv;
+    }
     if (KV != H) {  // grouped-query attention: each KV head serves H/KV query heads
       k = k.repeat_interleave(H / KV, 1);
       v = v.repeat_interleave(H / KV, 1);
@@ -285,6 +304,7 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const For
     h = h + linear(p + "mlp.down_proj", mlp, coeffs);
     if (o.output_layer == l + 1 && l + 1 < c.num_hidden_layers) r.hidden = h;
   }
+  if (cache) cache->length += T;
   h = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);
   if (o.output_layer == c.num_hidden_layers) r.hidden = h;
   const auto& head = c.tie_word_embeddings ? param("model.embed_tokens.weight") : param("lm_head.weight");

@@ -20,10 +20,18 @@
 
 namespace basin {
 
+// Keys and values of the tokens seen so far, per layer (after rotary embedding, before the
+// grouped-query repeat), so greedy decoding feeds one new token per step.
+struct KvCache {
+  std::vector<at::Tensor> k, v;  // per layer [B, KV heads, length, head_dim]
+  int64_t length = 0;            // tokens cached
+};
+
 struct LmForwardOptions {
-  at::Tensor attention_mask;  // [B, T] 1 = token, 0 = padding (right padding); undefined = all 1
+  at::Tensor attention_mask;  // [B, cached + T] 1 = token, 0 = padding; undefined = all 1
   at::Tensor lora_coeffs;     // [B, K] per-sample bank coefficients; undefined = no LoRA
   int output_layer = -1;      // also return the hidden state after this many layers (0 = embeddings)
+  KvCache* cache = nullptr;   // when set: tokens continue the cached ones, and are appended
 };
 
 struct LmForwardResult {

@@ -266,3 +266,58 @@ TEST(CausalLM, BadInputsNameTheProblem) {
   a->modules.push_back(mod);
   expect_error([&] { m.set_lora_bank({a}); }, "model.layers.9.self_attn.q_proj");
 }
+
+#include "model/generate.h"
+
+TEST(Generate, GreedyWithKvCacheEqualsRecomputingTheWholeSequence) {
+  const auto c = tiny_config();
+  CausalLM m = tiny_model(c, 21);
+  m.set_lora_bank({random_adapter(m, "a", 2, 2.0, 5)});
+  const auto prompt = torch::tensor(std::vector<int64_t>{5, 6, 7}).view({1, -1});
+  const auto coeffs = torch::tensor(std::vector<float>{0.5f}).view({1, 1});
+  GenerateOptions o;
+  o.max_new_tokens = 8;
+  o.lora_coeffs = coeffs;
+  const auto got = greedy_generate(m, prompt, o)[0];
+  // Reference: no cache, full forward each step.
+  std::vector<int64_t> seq{5, 6, 7}, want;
+  for (int i = 0; i < 8; ++i) {
+    CausalLM::ForwardOptions fo;
+    fo.lora_coeffs = coeffs;
+    const auto logits = m.logits(torch::tensor(seq).view({1, -1}), fo)[0];
+    const int64_t next = logits[static_cast<int64_t>(seq.size()) - 1].argmax().item<int64_t>();
+    want.push_back(next);
+    seq.push_back(next);
+  }
+  EXPECT_EQ(got, want);
+  // Stops at EOS (without emitting it).
+  size_t j = 1;  // first position whose token did not occur before it
+  while (j < want.size() && std::find(want.begin(), want.begin() + static_cast<long>(j), want[j]) != want.begin() + static_cast<long>(j)) ++j;
+  ASSERT_LT(j, want.size());
+  o.eos_token_id = want[j];
+  const auto stopped = greedy_generate(m, prompt, o)[0];
+  EXPECT_EQ(stopped, std::vector<int64_t>(want.begin(), want.begin() + static_cast<long>(j)));
+}
+
+TEST(Generate, SequenceNllSumsLogProbsOfTargetsOnly) {
+  const auto c = tiny_config();
+  const CausalLM m = tiny_model(c, 4);
+  const auto ids = torch::tensor(std::vector<int64_t>{3, 1, 4, 1, 5, 9, 2, 6, 0, 0}).view({2, 5});
+  const auto attn = torch::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 1, 0, 0}).view({2, 5});
+  const auto target = torch::tensor(std::vector<int64_t>{0, 0, 1, 1, 1, 0, 1, 1, 0, 0}).view({2, 5});
+  const auto r = sequence_nll(m, ids, attn, target);
+  // By hand from each sequence's own logits.
+  for (int b = 0; b < 2; ++b) {
+    const int len = b == 0 ? 5 : 3;
+    const auto logits = m.logits(ids[b].narrow(0, 0, len).view({1, -1}))[0].to(torch::kFloat64);
+    double want = 0;
+    int64_t n = 0;
+    for (int t = 1; t < len; ++t) {
+      if (target[b][t].item<int64_t>() == 0) continue;
+      want -= torch::log_softmax(logits[t - 1], -1)[ids[b][t].item<int64_t>()].item<double>();
+      ++n;
+    }
+    EXPECT_NEAR(r.nll[b].item<double>(), want, 1e-6) << b;
+    EXPECT_EQ(r.tokens[b].item<int64_t>(), n);
+  }
+}
