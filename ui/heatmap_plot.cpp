@@ -38,13 +38,15 @@ void HeatmapPlot::set_title(const QString& title) {
 
 void HeatmapPlot::set_matrix(const PairwiseMatrix& m, double lo, double hi) {
   matrix_ = m;
-  for (auto* t : cell_labels_) removeItem(t);
+  for (auto* t : cell_labels_)
+    removeItem(t);
   cell_labels_.clear();
   const int n = static_cast<int>(m.labels.size());
   map_->data()->setSize(std::max(1, n), std::max(1, n));
   map_->data()->setRange(QCPRange(0, std::max(0, n - 1)), QCPRange(0, std::max(0, n - 1)));
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-  for (int i = 0; i < n; ++i) ticker->addTick(i, QString::fromStdString(m.labels[static_cast<size_t>(i)]));
+  for (int i = 0; i < n; ++i)
+    ticker->addTick(i, QString::fromStdString(m.labels[static_cast<size_t>(i)]));
   xAxis->setTicker(ticker);
   yAxis->setTicker(ticker);
   xAxis->setSubTicks(false);
@@ -83,7 +85,8 @@ void HeatmapPlot::mouseMoveEvent(QMouseEvent* event) {
   const int n = static_cast<int>(matrix_.labels.size());
   const int col = static_cast<int>(std::lround(xAxis->pixelToCoord(event->pos().x())));
   const int row = static_cast<int>(std::lround(yAxis->pixelToCoord(event->pos().y())));
-  if (n == 0 || row < 0 || col < 0 || row >= n || col >= n || !axisRect()->rect().contains(event->pos())) {
+  if (n == 0 || row < 0 || col < 0 || row >= n || col >= n ||
+      !axisRect()->rect().contains(event->pos())) {
     QToolTip::hideText();
     return;
   }

@@ -8,8 +8,7 @@
 
 namespace basin::ui {
 
-class HeatmapPlot : public QCustomPlot
-{
+class HeatmapPlot : public QCustomPlot {
   Q_OBJECT
 
  public:

@@ -21,7 +21,8 @@ class JobRunner::Bridge : public jobs::Progress {
     QPointer<JobRunner> owner = owner_;
     const QString s = QString::fromStdString(stage);
     QMetaObject::invokeMethod(
-        owner_, [owner, fraction, s] {
+        owner_,
+        [owner, fraction, s] {
           if (owner) emit owner->progress(fraction, s);
         },
         Qt::QueuedConnection);

@@ -17,13 +17,12 @@ class Progress;
 
 namespace basin::ui {
 
-class JobRunner : public QObject
-{
+class JobRunner : public QObject {
   Q_OBJECT
 
  public:
-  using Work = std::function<std::any(jobs::Progress&)>;       // runs on a worker thread
-  using Done = std::function<void(const std::any& result)>;    // runs on the GUI thread
+  using Work = std::function<std::any(jobs::Progress&)>;     // runs on a worker thread
+  using Done = std::function<void(const std::any& result)>;  // runs on the GUI thread
 
   explicit JobRunner(QObject* parent = nullptr);
   ~JobRunner() override;

@@ -62,8 +62,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), theme_(Theme::Lig
   connect(merge_, &MergeView::run_requested, this, [this] { run_merge(); });
   connect(merge_, &MergeView::save_requested, this, [this] {
     QSettings s;
-    const QString dir = QFileDialog::getSaveFileName(this, tr("Save merged adapter as a PEFT folder"),
-                                                     s.value("last_folder").toString() + "/merged");
+    const QString dir =
+        QFileDialog::getSaveFileName(this, tr("Save merged adapter as a PEFT folder"),
+                                     s.value("last_folder").toString() + "/merged");
     if (!dir.isEmpty()) save_merge(dir);
   });
   connect(merge_, &MergeView::add_to_set_requested, this, &MainWindow::add_merge_to_set);
@@ -108,8 +109,10 @@ void MainWindow::build_status_bar() {
     cancel_->setVisible(false);
     stage_->setText(text);
   };
-  connect(jobs_, &JobRunner::succeeded, this, [done](const QString& t) { done(t + QObject::tr(": done")); });
-  connect(jobs_, &JobRunner::cancelled, this, [done](const QString& t) { done(t + QObject::tr(": cancelled")); });
+  connect(jobs_, &JobRunner::succeeded, this,
+          [done](const QString& t) { done(t + QObject::tr(": done")); });
+  connect(jobs_, &JobRunner::cancelled, this,
+          [done](const QString& t) { done(t + QObject::tr(": cancelled")); });
   connect(jobs_, &JobRunner::failed, this, [this, done](const QString& t, const QString& message) {
     done(t + tr(": failed"));
     show_error(t, message);
@@ -135,22 +138,25 @@ void MainWindow::build_menus() {
   file->addSeparator();
   auto* open_study_action = file->addAction(tr("Open s&tudy…"), this, [this] {
     QSettings s;
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open study"), s.value("last_folder").toString(),
-                                                      tr("Basin study (*.basin.json *.json)"));
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Open study"), s.value("last_folder").toString(),
+                                     tr("Basin study (*.basin.json *.json)"));
     if (!path.isEmpty()) open_study(path);
   });
   open_study_action->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
   auto* save = file->addAction(tr("&Save study…"), this, [this] {
     QSettings s;
-    QString path = QFileDialog::getSaveFileName(this, tr("Save study"), s.value("last_folder").toString() + "/study.basin.json",
-                                                tr("Basin study (*.basin.json)"));
+    QString path = QFileDialog::getSaveFileName(
+        this, tr("Save study"), s.value("last_folder").toString() + "/study.basin.json",
+        tr("Basin study (*.basin.json)"));
     if (!path.isEmpty()) save_study(path);
   });
   save->setShortcut(QKeySequence::Save);
   file->addSeparator();
   auto* export_fig = file->addAction(tr("&Export figure…"), this, [this] { export_dialog(false); });
   export_fig->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
-  auto* export_data_action = file->addAction(tr("Export &data…"), this, [this] { export_dialog(true); });
+  auto* export_data_action =
+      file->addAction(tr("Export &data…"), this, [this] { export_dialog(true); });
   export_data_action->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
   file->addSeparator();
   auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
@@ -181,7 +187,9 @@ void MainWindow::set_theme(Theme t) {
   QSettings().setValue("theme", t == Theme::Dark ? "dark" : "light");
 }
 
-void MainWindow::show_view(int index) { tabs_->setCurrentIndex(index); }
+void MainWindow::show_view(int index) {
+  tabs_->setCurrentIndex(index);
+}
 
 QCustomPlot* MainWindow::current_plot() const {
   return similarity_->heatmap();
@@ -189,11 +197,15 @@ QCustomPlot* MainWindow::current_plot() const {
 
 void MainWindow::restore_settings() {
   QSettings s;
-  if (s.contains("geometry")) restoreGeometry(s.value("geometry").toByteArray());
-  else resize(1280, 800);
+  if (s.contains("geometry"))
+    restoreGeometry(s.value("geometry").toByteArray());
+  else
+    resize(1280, 800);
   if (s.contains("window_state")) restoreState(s.value("window_state").toByteArray());
-  if (s.contains("splitter")) splitter_->restoreState(s.value("splitter").toByteArray());
-  else splitter_->setSizes({420, 860});
+  if (s.contains("splitter"))
+    splitter_->restoreState(s.value("splitter").toByteArray());
+  else
+    splitter_->setSizes({420, 860});
   set_theme(s.value("theme").toString() == "dark" ? Theme::Dark : Theme::Light);
   rebuild_recent_menu();
 }

@@ -28,8 +28,7 @@ class MergeView;
 class SimilarityView;
 enum class Theme;
 
-class MainWindow : public QMainWindow
-{
+class MainWindow : public QMainWindow {
   Q_OBJECT
 
  public:

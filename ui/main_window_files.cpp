@@ -44,7 +44,8 @@ void MainWindow::open_adapters(const QStringList& dirs) {
         auto out = std::make_shared<Loaded>();
         for (int i = 0; i < dirs.size(); ++i) {
           p.check_cancelled();
-          p.report(double(i) / dirs.size(), "loading " + QFileInfo(dirs[i]).fileName().toStdString());
+          p.report(double(i) / dirs.size(),
+                   "loading " + QFileInfo(dirs[i]).fileName().toStdString());
           try {
             out->adapters.push_back(load_peft_adapter(dirs[i].toStdString()));
             out->paths << dirs[i];
@@ -65,7 +66,8 @@ void MainWindow::open_adapters(const QStringList& dirs) {
             AdapterSet all = panel_->all();
             const auto warnings = all.add(loaded->adapters[i]);
             panel_->add(all.ptr(all.size() - 1));
-            for (const auto& w : warnings) statusBar()->showMessage(QString::fromStdString(w), 8000);
+            for (const auto& w : warnings)
+              statusBar()->showMessage(QString::fromStdString(w), 8000);
             ok_paths << loaded->paths[static_cast<int>(i)];
             ++added;
           } catch (const Error& e) {
@@ -73,8 +75,7 @@ void MainWindow::open_adapters(const QStringList& dirs) {
           }
         }
         add_recent(ok_paths);
-        if (!errors.isEmpty())
-          show_error(tr("Some adapters were not opened"), errors.join("\n\n"));
+        if (!errors.isEmpty()) show_error(tr("Some adapters were not opened"), errors.join("\n\n"));
         emit adapters_opened(added);
       });
   if (!started) show_error(tr("Busy"), tr("Another job is running; cancel it or wait."));
@@ -97,7 +98,9 @@ void MainWindow::dropEvent(QDropEvent* event) {
   event->acceptProposedAction();
 }
 
-void MainWindow::remember_folder(const QString& dir) { QSettings().setValue("last_folder", dir); }
+void MainWindow::remember_folder(const QString& dir) {
+  QSettings().setValue("last_folder", dir);
+}
 
 void MainWindow::add_recent(const QStringList& paths) {
   if (paths.isEmpty()) return;
@@ -107,7 +110,8 @@ void MainWindow::add_recent(const QStringList& paths) {
     recent.removeAll(p);
     recent.prepend(p);
   }
-  while (recent.size() > kMaxRecent) recent.removeLast();
+  while (recent.size() > kMaxRecent)
+    recent.removeLast();
   s.setValue("recent", recent);
   rebuild_recent_menu();
 }
@@ -140,8 +144,9 @@ bool MainWindow::save_study(const QString& path) {
     const Study st = current_study();
     for (const auto& a : st.adapters)
       if (a.path.empty()) {
-        show_error(tr("Cannot save study"),
-                   tr("A merged adapter in the set has not been saved to a folder yet; save it first."));
+        show_error(
+            tr("Cannot save study"),
+            tr("A merged adapter in the set has not been saved to a folder yet; save it first."));
         return false;
       }
     st.save(path.toStdString());
@@ -240,8 +245,10 @@ void MainWindow::export_dialog(bool data, QCustomPlot* plot) {
   QSettings s;
   const QString stem = plot == similarity_->profile() ? "/similarity-profile" : "/similarity";
   const QString base = s.value("last_folder").toString() + stem + (data ? ".csv" : ".png");
-  const QString filter = data ? tr("CSV (*.csv);;JSON (*.json)") : tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf)");
-  const QString path = QFileDialog::getSaveFileName(this, data ? tr("Export data") : tr("Export figure"), base, filter);
+  const QString filter =
+      data ? tr("CSV (*.csv);;JSON (*.json)") : tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf)");
+  const QString path = QFileDialog::getSaveFileName(
+      this, data ? tr("Export data") : tr("Export figure"), base, filter);
   if (path.isEmpty()) return;
   if (data) {
     export_data(path, plot);
@@ -250,7 +257,8 @@ void MainWindow::export_dialog(bool data, QCustomPlot* plot) {
   int dpi = 150;
   if (figure_format_for(path) == FigureFormat::Png) {
     bool ok = false;
-    dpi = QInputDialog::getInt(this, tr("PNG resolution"), tr("Dots per inch:"), s.value("export_dpi", 150).toInt(), 72, 1200, 1, &ok);
+    dpi = QInputDialog::getInt(this, tr("PNG resolution"), tr("Dots per inch:"),
+                               s.value("export_dpi", 150).toInt(), 72, 1200, 1, &ok);
     if (!ok) return;
     s.setValue("export_dpi", dpi);
   }

@@ -40,26 +40,29 @@ void MainWindow::compute_similarity() {
     emit similarity_updated();
     return;
   }
-  jobs_->start(tr("Cosine similarity"),
-               [set](jobs::Progress& p) -> std::any {
-                 return std::make_shared<SimilarityResult>(cosine_similarity(set, p));
-               },
-               [this](const std::any& r) {
-                 similarity_->set_result(*std::any_cast<std::shared_ptr<SimilarityResult>>(r));
-                 similarity_stale_ = false;
-                 emit similarity_updated();
-               });
+  jobs_->start(
+      tr("Cosine similarity"),
+      [set](jobs::Progress& p) -> std::any {
+        return std::make_shared<SimilarityResult>(cosine_similarity(set, p));
+      },
+      [this](const std::any& r) {
+        similarity_->set_result(*std::any_cast<std::shared_ptr<SimilarityResult>>(r));
+        similarity_stale_ = false;
+        emit similarity_updated();
+      });
 }
 
 void MainWindow::update_weights_text() {
   const auto w = panel_->included_weights();
   if (w.empty()) {
-    merge_->set_weights_text(tr("method default (1/N for linear and svd, 1 otherwise); "
-                                "set them in the Weight column of the adapter set"));
+    merge_->set_weights_text(
+        tr("method default (1/N for linear and svd, 1 otherwise); "
+           "set them in the Weight column of the adapter set"));
     return;
   }
   QStringList parts;
-  for (double v : w) parts << QString::number(v);
+  for (double v : w)
+    parts << QString::number(v);
   merge_->set_weights_text(parts.join(", ") + tr("  (blank cells count as 1)"));
 }
 
@@ -78,7 +81,8 @@ MergeRecord make_record(const AdapterSet& set, const MergeRecipe& recipe, const 
   rec.modules = static_cast<int64_t>(merged.modules.size());
   std::tie(rec.rank_min, rec.rank_max) = merged.rank_range();
   double sq = 0;
-  for (double n : merged.delta_norms()) sq += n * n;
+  for (double n : merged.delta_norms())
+    sq += n * n;
   rec.delta_norm = std::sqrt(sq);
   rec.seconds = seconds;
   return rec;
@@ -104,7 +108,8 @@ void MainWindow::run_merge(const QString& save_to) {
         const auto t0 = std::chrono::steady_clock::now();
         auto out = std::make_shared<MergeOutcome>();
         out->merged = std::make_shared<Adapter>(merge(set, recipe, p));
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         out->record = make_record(set, recipe, *out->merged, secs);
         if (!out_dir.empty()) {
           p.check_cancelled();
@@ -147,7 +152,8 @@ void MainWindow::save_merge(const QString& dir) {
         saved->path = path;
         if (!merges_.empty()) merges_.back().saved_to = path;
         merge_->show_result(saved, merges_.empty() ? MergeRecord{} : merges_.back());
-        statusBar()->showMessage(tr("Merged adapter saved to %1").arg(QString::fromStdString(path)), 8000);
+        statusBar()->showMessage(tr("Merged adapter saved to %1").arg(QString::fromStdString(path)),
+                                 8000);
         emit merge_finished();
       });
 }

@@ -23,7 +23,8 @@ MergeView::MergeView(QWidget* parent) : QWidget(parent) {
   auto* form = new QFormLayout(form_box);
   method_ = new QComboBox(form_box);
   method_->setObjectName("merge_method");
-  for (const auto& m : method_names()) method_->addItem(QString::fromStdString(m));
+  for (const auto& m : method_names())
+    method_->addItem(QString::fromStdString(m));
   method_->setCurrentText("svd");
   form->addRow(tr("Method"), method_);
   weights_ = new QLabel(form_box);
@@ -111,7 +112,8 @@ MergeRecipe MergeView::recipe() const {
   r.density = uses_density(r.method) ? density_->value() : 1.0;
   r.majority_sign = parse_majority_sign(sign_->currentText().toStdString());
   r.seed = static_cast<uint64_t>(seed_->value());
-  if (clamp_on_->isChecked() && (r.method == MergeMethod::Svd || r.method == MergeMethod::TaskArithmetic))
+  if (clamp_on_->isChecked() &&
+      (r.method == MergeMethod::Svd || r.method == MergeMethod::TaskArithmetic))
     r.clamp = clamp_->value();
   r.peft_compat = peft_compat_->isChecked();
   return r;
@@ -128,7 +130,9 @@ void MergeView::set_recipe(const MergeRecipe& r) {
   peft_compat_->setChecked(r.peft_compat);
 }
 
-void MergeView::set_weights_text(const QString& text) { weights_->setText(text); }
+void MergeView::set_weights_text(const QString& text) {
+  weights_->setText(text);
+}
 
 void MergeView::set_busy(bool busy) {
   busy_ = busy;
@@ -169,14 +173,16 @@ void MergeView::show_result(std::shared_ptr<const Adapter> merged, const MergeRe
                                             : QString("%1–%2").arg(rec.rank_min).arg(rec.rank_max))
           .arg(rec.delta_norm, 0, 'g', 5)
           .arg(rec.seconds, 0, 'f', 2)
-          .arg(rec.saved_to.empty() ? QString()
-                                    : tr("<br>saved to %1").arg(QString::fromStdString(rec.saved_to))));
+          .arg(rec.saved_to.empty()
+                   ? QString()
+                   : tr("<br>saved to %1").arg(QString::fromStdString(rec.saved_to))));
   table_->setRowCount(static_cast<int>(result_->modules.size()));
   for (size_t i = 0; i < result_->modules.size(); ++i) {
     const auto& m = result_->modules[i];
     const int row = static_cast<int>(i);
     table_->setItem(row, 0, new QTableWidgetItem(QString::fromStdString(m.name)));
-    table_->setItem(row, 1, new QTableWidgetItem(QString("%1×%2").arg(m.out_features()).arg(m.in_features())));
+    table_->setItem(
+        row, 1, new QTableWidgetItem(QString("%1×%2").arg(m.out_features()).arg(m.in_features())));
     table_->setItem(row, 2, new QTableWidgetItem(QString::number(m.rank())));
     table_->setItem(row, 3, new QTableWidgetItem(QString::number(norms[i], 'g', 6)));
   }

@@ -21,8 +21,7 @@ class QTableWidget;
 
 namespace basin::ui {
 
-class MergeView : public QWidget
-{
+class MergeView : public QWidget {
   Q_OBJECT
 
  public:

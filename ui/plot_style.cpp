@@ -1,5 +1,6 @@
 #include "plot_style.h"
 
+#include <qcustomplot.h>
 #include <QApplication>
 #include <QBuffer>
 #include <QFileInfo>
@@ -8,16 +9,20 @@
 #include <QStyleFactory>
 #include <QSvgGenerator>
 #include <QTemporaryFile>
-#include <qcustomplot.h>
 
 namespace basin::ui {
 
 ThemeColors theme_colors(Theme t) {
   switch (t) {
-    case Theme::Dark: return {QColor(0x23, 0x26, 0x2b), QColor(0xe6, 0xe6, 0xe6), QColor(0x44, 0x48, 0x50), QColor(0x4f, 0xb3, 0xff)};
-    case Theme::Publication: return {Qt::white, Qt::black, QColor(0xdd, 0xdd, 0xdd), QColor(0x1f, 0x77, 0xb4)};
+    case Theme::Dark:
+      return {QColor(0x23, 0x26, 0x2b), QColor(0xe6, 0xe6, 0xe6), QColor(0x44, 0x48, 0x50),
+              QColor(0x4f, 0xb3, 0xff)};
+    case Theme::Publication:
+      return {Qt::white, Qt::black, QColor(0xdd, 0xdd, 0xdd), QColor(0x1f, 0x77, 0xb4)};
     case Theme::Light:
-    default: return {QColor(0xfb, 0xfb, 0xfb), QColor(0x20, 0x20, 0x20), QColor(0xe0, 0xe0, 0xe0), QColor(0x1f, 0x77, 0xb4)};
+    default:
+      return {QColor(0xfb, 0xfb, 0xfb), QColor(0x20, 0x20, 0x20), QColor(0xe0, 0xe0, 0xe0),
+              QColor(0x1f, 0x77, 0xb4)};
   }
 }
 
@@ -40,7 +45,8 @@ void apply_plot_theme(QCustomPlot* plot, Theme theme) {
   QFont font = plot->font();
   font.setPointSizeF(theme == Theme::Publication ? 10 : 9);
   plot->setBackground(QBrush(c.background));
-  for (auto* ax : plot->axisRect()->axes()) style_axis(ax, c, font);
+  for (auto* ax : plot->axisRect()->axes())
+    style_axis(ax, c, font);
   for (int i = 0; i < plot->plotLayout()->elementCount(); ++i) {
     if (auto* scale = qobject_cast<QCPColorScale*>(plot->plotLayout()->elementAt(i)))
       style_axis(scale->axis(), c, font);
@@ -98,7 +104,8 @@ FigureFormat figure_format_for(const QString& path) {
 
 QString write_text_file(const QString& path, const QByteArray& bytes) {
   QSaveFile f(path);
-  if (!f.open(QIODevice::WriteOnly)) return QObject::tr("Cannot write '%1': %2").arg(path, f.errorString());
+  if (!f.open(QIODevice::WriteOnly))
+    return QObject::tr("Cannot write '%1': %2").arg(path, f.errorString());
   f.write(bytes);
   if (!f.commit()) return QObject::tr("Cannot write '%1': %2").arg(path, f.errorString());
   return {};
@@ -144,8 +151,10 @@ QString export_figure(QCustomPlot* plot, const QString& path, int width, int hei
         error = QObject::tr("Cannot write '%1'").arg(path);
       } else {
         QFile::remove(path);
-        if (!QFile::rename(tmp.fileName(), path)) error = QObject::tr("Cannot write '%1'").arg(path);
-        else tmp.setAutoRemove(false);
+        if (!QFile::rename(tmp.fileName(), path))
+          error = QObject::tr("Cannot write '%1'").arg(path);
+        else
+          tmp.setAutoRemove(false);
       }
     }
   }

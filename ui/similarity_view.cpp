@@ -47,15 +47,19 @@ SimilarityView::SimilarityView(QWidget* parent) : QWidget(parent) {
     plot->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(plot, &QWidget::customContextMenuRequested, this, [this, plot](const QPoint& pos) {
       QMenu menu(plot);
-      menu.addAction(tr("Export figure (PNG/SVG/PDF)…"), this, [this, plot] { emit export_requested(plot, false); });
-      menu.addAction(tr("Export data (CSV/JSON)…"), this, [this, plot] { emit export_requested(plot, true); });
+      menu.addAction(tr("Export figure (PNG/SVG/PDF)…"), this,
+                     [this, plot] { emit export_requested(plot, false); });
+      menu.addAction(tr("Export data (CSV/JSON)…"), this,
+                     [this, plot] { emit export_requested(plot, true); });
       menu.exec(plot->mapToGlobal(pos));
     });
   }
   set_message(tr("Open two or more adapters to compare them."));
 }
 
-void SimilarityView::set_message(const QString& text) { message_->setText(text); }
+void SimilarityView::set_message(const QString& text) {
+  message_->setText(text);
+}
 
 void SimilarityView::set_result(std::optional<SimilarityResult> result) {
   result_ = std::move(result);
@@ -64,16 +68,21 @@ void SimilarityView::set_result(std::optional<SimilarityResult> result) {
   scope_->clear();
   if (result_) {
     scope_->addItem(tr("All modules"));
-    for (int l : result_->layers()) scope_->addItem(tr("Layer %1").arg(l), l);
-    for (const auto& m : result_->modules) scope_->addItem(QString::fromStdString(m));
+    for (int l : result_->layers())
+      scope_->addItem(tr("Layer %1").arg(l), l);
+    for (const auto& m : result_->modules)
+      scope_->addItem(QString::fromStdString(m));
     scope_->setCurrentIndex(previous >= 0 && previous < scope_->count() ? previous : 0);
-    set_message(tr("%1 adapters, %2 modules").arg(result_->labels.size()).arg(result_->modules.size()));
+    set_message(
+        tr("%1 adapters, %2 modules").arg(result_->labels.size()).arg(result_->modules.size()));
   }
   refresh();
   fill_profile();
 }
 
-void SimilarityView::set_scope(int index) { scope_->setCurrentIndex(index); }
+void SimilarityView::set_scope(int index) {
+  scope_->setCurrentIndex(index);
+}
 
 void SimilarityView::refresh() {
   if (!result_) {
@@ -109,12 +118,14 @@ void SimilarityView::fill_profile() {
   }
   const auto layers = result_->layers();
   const size_t n = result_->labels.size();
-  static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
-                                   QColor(0xd6, 0x27, 0x28), QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
-                                   QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f), QColor(0xbc, 0xbd, 0x22),
-                                   QColor(0x17, 0xbe, 0xcf)};
+  static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
+                                   QColor(0x2c, 0xa0, 0x2c), QColor(0xd6, 0x27, 0x28),
+                                   QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
+                                   QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f),
+                                   QColor(0xbc, 0xbd, 0x22), QColor(0x17, 0xbe, 0xcf)};
   std::vector<PairwiseMatrix> per_layer;
-  for (int l : layers) per_layer.push_back(result_->layer(l));
+  for (int l : layers)
+    per_layer.push_back(result_->layer(l));
   int k = 0;
   double lo = 0, hi = 0;
   for (size_t i = 0; i < n; ++i)
@@ -125,7 +136,8 @@ void SimilarityView::fill_profile() {
       g->setPen(QPen(palette[k % 10], 1.6));
       g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
       for (size_t li = 0; li < layers.size(); ++li) {
-        const double v = per_layer[li].values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+        const double v =
+            per_layer[li].values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
         if (!std::isfinite(v)) continue;
         g->addData(layers[li], v);
         lo = std::min(lo, v);
@@ -133,7 +145,8 @@ void SimilarityView::fill_profile() {
       }
       ++k;
     }
-  profile_->xAxis->setRange(layers.empty() ? 0 : layers.front() - 0.5, layers.empty() ? 1 : layers.back() + 0.5);
+  profile_->xAxis->setRange(layers.empty() ? 0 : layers.front() - 0.5,
+                            layers.empty() ? 1 : layers.back() + 0.5);
   const double pad = std::max(0.05, 0.1 * (hi - lo));
   profile_->yAxis->setRange(lo - pad, hi + pad);
   profile_->legend->setVisible(k > 0);
@@ -159,8 +172,8 @@ QByteArray SimilarityView::profile_csv() const {
     for (size_t i = 0; i < m.labels.size(); ++i)
       for (size_t j = i + 1; j < m.labels.size(); ++j) {
         const double v = m.values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
-        out += std::to_string(l) + "," + csv_field(m.labels[i]) + "," + csv_field(m.labels[j]) + "," +
-               (std::isfinite(v) ? format_double(v) : std::string()) + "\n";
+        out += std::to_string(l) + "," + csv_field(m.labels[i]) + "," + csv_field(m.labels[j]) +
+               "," + (std::isfinite(v) ? format_double(v) : std::string()) + "\n";
       }
   }
   return QByteArray::fromStdString(out);

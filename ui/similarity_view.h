@@ -17,8 +17,7 @@ namespace basin::ui {
 class HeatmapPlot;
 enum class Theme;
 
-class SimilarityView : public QWidget
-{
+class SimilarityView : public QWidget {
   Q_OBJECT
 
  public:

@@ -20,7 +20,9 @@ extern "C" void on_sigint(int) {
 }  // namespace
 
 TerminalProgress::TerminalProgress(bool enabled) : enabled_(enabled && ::isatty(2)) {}
-TerminalProgress::~TerminalProgress() { finish(); }
+TerminalProgress::~TerminalProgress() {
+  finish();
+}
 
 void TerminalProgress::finish() {
   if (drawn_) std::fputs("\r\033[K", stderr);

@@ -52,6 +52,8 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code);
 void register_similarity(CLI::App& app, Context& ctx, int& exit_code);
 void register_sample(CLI::App& app, Context& ctx, int& exit_code);
 void register_demo(CLI::App& app, Context& ctx, int& exit_code);
+// tokenize, generate, embed, train-lora (the model engine).
+void register_model_commands(CLI::App& app, Context& ctx, int& exit_code);
 
 }  // namespace basin::cli
 

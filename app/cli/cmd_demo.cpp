@@ -50,7 +50,8 @@ std::vector<DemoMerge> demo_merges() {
 }  // namespace
 
 void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
-  auto* sub = app.add_subcommand("demo", "Run the built-in default study headless and write a summary");
+  auto* sub =
+      app.add_subcommand("demo", "Run the built-in default study headless and write a summary");
   struct Args {
     std::string out = "basin-out";
     std::string adapters;
@@ -58,8 +59,10 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
   };
   auto a = std::make_shared<Args>();
   sub->add_option("-o,--out", a->out, "output folder (default: basin-out)");
-  sub->add_option("--adapters", a->adapters, "sample adapter folder (default: OUT/sample-adapters)");
-  sub->add_option("--layers", a->layers, "layers of the sample set (0 = all 24)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--adapters", a->adapters,
+                  "sample adapter folder (default: OUT/sample-adapters)");
+  sub->add_option("--layers", a->layers, "layers of the sample set (0 = all 24)")
+      ->check(CLI::NonNegativeNumber);
   sub->callback([&ctx, &exit_code, a] {
     start(ctx);
     const fs::path out = a->out;
@@ -77,7 +80,8 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
     }
     auto& prog = progress();
     if (!have) {
-      std::fprintf(stderr, "basin-cli: generating the sample adapter set in %s\n", adir.string().c_str());
+      std::fprintf(stderr, "basin-cli: generating the sample adapter set in %s\n",
+                   adir.string().c_str());
       jobs::SubProgress part(prog, 0.0, 0.2);
       jobs::CallbackProgress sub_prog([&](double f, const std::string& s) {
         part.report(f, s);
@@ -86,7 +90,8 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
       dirs = write_sample_set(adir, so, sub_prog);
     }
     AdapterSet set;
-    for (const auto& d : dirs) set.add(load_peft_adapter(d));
+    for (const auto& d : dirs)
+      set.add(load_peft_adapter(d));
 
     // 1. Cosine similarity of the inputs.
     jobs::CallbackProgress sim_prog([&](double f, const std::string& s) {
@@ -98,7 +103,8 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
     nlohmann::ordered_json sim_json;
     sim_json["overall"] = sim.overall().to_json();
     sim_json["layers"] = nlohmann::ordered_json::object();
-    for (int l : sim.layers()) sim_json["layers"][std::to_string(l)] = sim.layer(l).to_json()["values"];
+    for (int l : sim.layers())
+      sim_json["layers"][std::to_string(l)] = sim.layer(l).to_json()["values"];
     write_json_file(out / "similarity.json", sim_json);
 
     // 2. Every merge method; 3. how much of each input each merge keeps (cosine).
@@ -114,7 +120,8 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
       });
       const auto t0 = std::chrono::steady_clock::now();
       Adapter merged = merge(set, merges[k].recipe, mp);
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const fs::path mdir = out / "merged" / merges[k].label;
       fs::create_directories(mdir.parent_path());
       SaveOptions save;
@@ -130,20 +137,22 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
       const auto cos = cosine_similarity(with, quiet).overall();
       const auto [rmin, rmax] = reloaded->rank_range();
       double sq = 0;
-      for (double n : reloaded->delta_norms()) sq += n * n;
+      for (double n : reloaded->delta_norms())
+        sq += n * n;
       std::vector<double> to_inputs;
       std::string cos_text;
       for (size_t i = 0; i < set.size(); ++i) {
-        const double c = cos.values(static_cast<Eigen::Index>(set.size()), static_cast<Eigen::Index>(i));
+        const double c =
+            cos.values(static_cast<Eigen::Index>(set.size()), static_cast<Eigen::Index>(i));
         to_inputs.push_back(c);
         char buf[32];
         std::snprintf(buf, sizeof buf, "%s%.3f", i ? ", " : "", c);
         cos_text += buf;
       }
       char line[256];
-      std::snprintf(line, sizeof line, "| %s | %lld..%lld | %.4g | %.2f | %s |\n", merges[k].label.c_str(),
-                    static_cast<long long>(rmin), static_cast<long long>(rmax), std::sqrt(sq), secs,
-                    cos_text.c_str());
+      std::snprintf(line, sizeof line, "| %s | %lld..%lld | %.4g | %.2f | %s |\n",
+                    merges[k].label.c_str(), static_cast<long long>(rmin),
+                    static_cast<long long>(rmax), std::sqrt(sq), secs, cos_text.c_str());
       table += line;
       rows.push_back({{"method", merges[k].label},
                       {"recipe", merges[k].recipe.to_json()},
@@ -161,21 +170,26 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
     summary["basin_version"] = BASIN_VERSION;
     summary["adapters"] = nlohmann::ordered_json::array();
     for (size_t i = 0; i < set.size(); ++i)
-      summary["adapters"].push_back({{"name", set[i].name}, {"path", set[i].path.string()},
-                                     {"rank", set[i].config.r}, {"sha256", set[i].content_hash}});
+      summary["adapters"].push_back({{"name", set[i].name},
+                                     {"path", set[i].path.string()},
+                                     {"rank", set[i].config.r},
+                                     {"sha256", set[i].content_hash}});
     summary["similarity"] = sim.overall().to_json();
     summary["merges"] = rows;
     write_json_file(out / "summary.json", summary);
 
     std::string md = "# Basin default study (headless)\n\n";
-    md += "Input: " + std::to_string(set.size()) + " generated sample adapters at Qwen2-0.5B shapes (" +
+    md += "Input: " + std::to_string(set.size()) +
+          " generated sample adapters at Qwen2-0.5B shapes (" +
           std::to_string(set.modules().size()) +
-          " modules; random, structured factors — not trained adapters) in `" + adir.string() + "`.\n\n";
+          " modules; random, structured factors — not trained adapters) in `" + adir.string() +
+          "`.\n\n";
     md += "## Cosine similarity of ΔW (all modules)\n\n```\n" + sim.overall().to_csv() + "```\n\n";
     md += "## Merges\n\nEach merged adapter is saved as a PEFT folder under `merged/`.\n\n" + table;
     write_file_atomic(out / "summary.md", md);
-    std::printf("Basin default study written to %s (summary.md, summary.json, similarity.csv, merged/)\n",
-                fs::absolute(out).lexically_normal().string().c_str());
+    std::printf(
+        "Basin default study written to %s (summary.md, summary.json, similarity.csv, merged/)\n",
+        fs::absolute(out).lexically_normal().string().c_str());
     exit_code = kOk;
   });
 }

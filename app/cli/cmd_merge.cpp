@@ -47,18 +47,22 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
   auto a = std::make_shared<MergeArgs>();
   sub->add_option("ADAPTER", a->adapters, "PEFT adapter folders")->required();
   sub->add_option("-o,--output", a->output, "output folder (created atomically)")->required();
-  sub->add_option("-m,--method", a->method, "cat, linear, task_arithmetic, svd, ties, dare_linear, dare_ties, magnitude_prune")
+  sub->add_option(
+         "-m,--method", a->method,
+         "cat, linear, task_arithmetic, svd, ties, dare_linear, dare_ties, magnitude_prune")
       ->required()
       ->check(CLI::IsMember(method_names()));
   sub->add_option("-w,--weights", a->weights,
                   "comma-separated weight per adapter (default: 1/N for linear and svd, else 1); "
                   "negative values subtract (write --weights=-1,1)");
   sub->add_option("-r,--rank", a->rank, "target rank (default: max r_i for svd, Σ r_i otherwise)");
-  sub->add_option("-d,--density", a->density, "fraction kept by ties/dare/magnitude_prune, in (0, 1]");
+  sub->add_option("-d,--density", a->density,
+                  "fraction kept by ties/dare/magnitude_prune, in (0, 1]");
   sub->add_option("--majority-sign", a->majority_sign, "TIES sign election: total or frequency")
       ->check(CLI::IsMember({"total", "frequency"}));
   sub->add_option("--seed", a->seed, "seed of the DARE drop masks");
-  sub->add_option("--clamp", a->clamp, "svd/task_arithmetic: clamp factor entries at this quantile, (0, 1]");
+  sub->add_option("--clamp", a->clamp,
+                  "svd/task_arithmetic: clamp factor entries at this quantile, (0, 1]");
   sub->add_flag("--peft-compat", a->peft_compat, "reproduce PEFT add_weighted_adapter's numbers");
   sub->add_option("--name", a->name, "name recorded for the merged adapter");
   sub->add_option("--dtype", a->dtype, "storage dtype: f32 (default), f16, bf16, f64")
@@ -105,12 +109,14 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
     so.metadata = merged.metadata;
     save_peft_adapter(merged, a->output, so);
     progress().finish();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const auto [rmin, rmax] = merged.rank_range();
     const auto norms = merged.delta_norms();
     double sq = 0;
-    for (double n : norms) sq += n * n;
+    for (double n : norms)
+      sq += n * n;
     if (a->json) {
       nlohmann::ordered_json j;
       j["output"] = a->output;
@@ -127,7 +133,8 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
       std::printf("merged %zu adapters with %s into %s\n", set.size(), method_name(recipe.method),
                   a->output.c_str());
       std::printf("modules %zu, rank %lld..%lld, ‖ΔW‖_F %.6g, %.2f s\n", merged.modules.size(),
-                  static_cast<long long>(rmin), static_cast<long long>(rmax), std::sqrt(sq), seconds);
+                  static_cast<long long>(rmin), static_cast<long long>(rmax), std::sqrt(sq),
+                  seconds);
     }
     exit_code = kOk;
   });

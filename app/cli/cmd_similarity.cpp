@@ -17,7 +17,8 @@ namespace {
 
 std::string table(const PairwiseMatrix& m) {
   size_t w = 8;
-  for (const auto& l : m.labels) w = std::max(w, l.size());
+  for (const auto& l : m.labels)
+    w = std::max(w, l.size());
   std::string out;
   char buf[64];
   out += std::string(w, ' ');
@@ -43,7 +44,8 @@ std::string table(const PairwiseMatrix& m) {
 }
 
 // Long CSV: scope,adapter_i,adapter_j,cosine (one row per pair and scope).
-std::string long_csv(const std::vector<PairwiseMatrix>& ms, const std::vector<std::string>& scopes) {
+std::string long_csv(const std::vector<PairwiseMatrix>& ms,
+                     const std::vector<std::string>& scopes) {
   std::string out = "scope,adapter_i,adapter_j,cosine\n";
   for (size_t k = 0; k < ms.size(); ++k)
     for (size_t i = 0; i < ms[k].labels.size(); ++i)
@@ -58,7 +60,8 @@ std::string long_csv(const std::vector<PairwiseMatrix>& ms, const std::vector<st
 }  // namespace
 
 void register_similarity(CLI::App& app, Context& ctx, int& exit_code) {
-  auto* sub = app.add_subcommand("similarity", "Cosine similarity of the adapters' ΔW (overall, per module, per layer)");
+  auto* sub = app.add_subcommand(
+      "similarity", "Cosine similarity of the adapters' ΔW (overall, per module, per layer)");
   struct Args {
     std::vector<std::string> adapters;
     bool per_module = false, per_layer = false, csv = false, json = false;
@@ -107,13 +110,15 @@ void register_similarity(CLI::App& app, Context& ctx, int& exit_code) {
       j["overall"] = ms[0].to_json()["values"];
       if (a->per_layer || a->per_module) {
         j["scopes"] = nlohmann::ordered_json::object();
-        for (size_t k = 1; k < ms.size(); ++k) j["scopes"][scopes[k]] = ms[k].to_json()["values"];
+        for (size_t k = 1; k < ms.size(); ++k)
+          j["scopes"][scopes[k]] = ms[k].to_json()["values"];
       }
       text = j.dump(2) + "\n";
     } else if (a->csv) {
       text = ms.size() == 1 ? ms[0].to_csv() : long_csv(ms, scopes);
     } else {
-      for (size_t k = 0; k < ms.size(); ++k) text += "[" + scopes[k] + "]\n" + table(ms[k]) + "\n";
+      for (size_t k = 0; k < ms.size(); ++k)
+        text += "[" + scopes[k] + "]\n" + table(ms[k]) + "\n";
     }
     write_output(a->output, text);
     exit_code = kOk;

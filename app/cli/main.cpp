@@ -12,12 +12,15 @@
 
 int main(int argc, char** argv) {
   using namespace basin::cli;
-  CLI::App app{"basin-cli — merge, inspect and compare LoRA adapters (headless Basin)", "basin-cli"};
+  CLI::App app{"basin-cli — merge, inspect and compare LoRA adapters (headless Basin)",
+               "basin-cli"};
   app.set_version_flag("--version", std::string("basin-cli ") + BASIN_VERSION);
   app.require_subcommand(1);
   Context ctx;
-  app.add_option("--threads", ctx.threads, "LibTorch threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("--device", ctx.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--threads", ctx.threads, "LibTorch threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", ctx.device, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_flag("-q,--quiet", ctx.quiet, "no progress bar");
   app.fallthrough();
 
@@ -27,6 +30,7 @@ int main(int argc, char** argv) {
   register_similarity(app, ctx, exit_code);
   register_sample(app, ctx, exit_code);
   register_demo(app, ctx, exit_code);
+  register_model_commands(app, ctx, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -18,9 +18,7 @@ namespace {
 // Drives the window through its views and saves a screenshot of each (docs/screenshots).
 void take_screenshots(basin::ui::MainWindow& w, const QString& dir) {
   QDir().mkpath(dir);
-  auto shot = [&w, dir](const QString& name) {
-    w.grab().save(dir + "/" + name + ".png");
-  };
+  auto shot = [&w, dir](const QString& name) { w.grab().save(dir + "/" + name + ".png"); };
   QObject::connect(&w, &basin::ui::MainWindow::similarity_updated, &w, [&w, shot] {
     static bool done = false;
     if (done) return;

@@ -14,22 +14,26 @@ Eigen::MatrixXd cosine_from_gram(const Eigen::MatrixXd& g) {
   for (Eigen::Index i = 0; i < n; ++i)
     for (Eigen::Index j = 0; j < n; ++j) {
       const double d = std::sqrt(std::max(0.0, g(i, i)) * std::max(0.0, g(j, j)));
-      c(i, j) = d > 0 ? std::clamp(g(i, j) / d, -1.0, 1.0) : std::numeric_limits<double>::quiet_NaN();
+      c(i, j) =
+          d > 0 ? std::clamp(g(i, j) / d, -1.0, 1.0) : std::numeric_limits<double>::quiet_NaN();
     }
   return c;
 }
 
-PairwiseMatrix SimilarityResult::subset(const std::vector<size_t>& idx, const std::string& what) const {
+PairwiseMatrix SimilarityResult::subset(const std::vector<size_t>& idx,
+                                        const std::string& what) const {
   const auto n = static_cast<Eigen::Index>(labels.size());
   Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
-  for (auto i : idx) g += gram.at(i);
+  for (auto i : idx)
+    g += gram.at(i);
   return {"cosine_similarity" + (what.empty() ? std::string() : " (" + what + ")"), labels,
           cosine_from_gram(g)};
 }
 
 PairwiseMatrix SimilarityResult::overall() const {
   std::vector<size_t> all(modules.size());
-  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  for (size_t i = 0; i < all.size(); ++i)
+    all[i] = i;
   return subset(all, "");
 }
 
@@ -55,7 +59,8 @@ SimilarityResult cosine_similarity(const AdapterSet& set, jobs::Progress& progre
   SimilarityResult r;
   r.labels = set.names();
   const size_t n = set.size();
-  for (const auto& m : set.modules()) r.modules.push_back(m.name);
+  for (const auto& m : set.modules())
+    r.modules.push_back(m.name);
   r.gram.reserve(r.modules.size());
   for (size_t mi = 0; mi < r.modules.size(); ++mi) {
     progress.check_cancelled();
@@ -67,7 +72,8 @@ SimilarityResult cosine_similarity(const AdapterSet& set, jobs::Progress& progre
         P[i] = m->B.to(torch::kFloat64) * m->scale;
         Q[i] = m->A.to(torch::kFloat64);
       }
-    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
+    Eigen::MatrixXd g =
+        Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
     for (size_t i = 0; i < n; ++i) {
       if (!P[i].defined()) continue;
       for (size_t j = i; j < n; ++j) {

@@ -46,8 +46,8 @@ PairwiseMatrix PairwiseMatrix::from_json(const nlohmann::json& j) {
     if (!row.is_array() || static_cast<Eigen::Index>(row.size()) != n)
       throw InputError("pairwise matrix JSON: row " + std::to_string(i) + " has the wrong length");
     for (Eigen::Index k = 0; k < n; ++k)
-      m.values(i, k) = row[k].is_null() ? std::numeric_limits<double>::quiet_NaN()
-                                        : row[k].get<double>();
+      m.values(i, k) =
+          row[k].is_null() ? std::numeric_limits<double>::quiet_NaN() : row[k].get<double>();
   }
   return m;
 }

@@ -18,12 +18,14 @@ struct MetricRow {
   TaskMetric metric;
   const char* name;
 };
-constexpr MetricRow kMetrics[] = {{TaskMetric::Accuracy, "accuracy"}, {TaskMetric::MacroF1, "macro_f1"},
-                                  {TaskMetric::ExactMatch, "exact_match"}, {TaskMetric::Bleu, "bleu"},
-                                  {TaskMetric::RougeL, "rouge_l"}, {TaskMetric::Loss, "loss"}};
+constexpr MetricRow kMetrics[] = {
+    {TaskMetric::Accuracy, "accuracy"},      {TaskMetric::MacroF1, "macro_f1"},
+    {TaskMetric::ExactMatch, "exact_match"}, {TaskMetric::Bleu, "bleu"},
+    {TaskMetric::RougeL, "rouge_l"},         {TaskMetric::Loss, "loss"}};
 
 // Splits a template into literal text and {field} names; "{{" / "}}" are literal braces.
-std::vector<std::pair<bool, std::string>> parse_template(const std::string& t, const std::string& label) {
+std::vector<std::pair<bool, std::string>> parse_template(const std::string& t,
+                                                         const std::string& label) {
   std::vector<std::pair<bool, std::string>> parts;
   std::string lit;
   for (size_t i = 0; i < t.size(); ++i) {
@@ -65,14 +67,16 @@ TaskMetric parse_metric(const std::string& name) {
   for (const auto& r : kMetrics)
     if (name == r.name) return r.metric;
   std::vector<std::string> names;
-  for (const auto& r : kMetrics) names.emplace_back(r.name);
+  for (const auto& r : kMetrics)
+    names.emplace_back(r.name);
   throw InputError("unknown metric '" + name + "' (expected one of: " + join(names, ", ") + ")");
 }
 
 TaskSpec TaskSpec::from_json(const nlohmann::json& j, const std::string& label) {
   if (!j.is_object()) throw InputError("'" + label + "' is not a JSON object");
   auto str = [&](const char* key) {
-    if (!j.contains(key) || !j[key].is_string()) throw InputError("'" + label + "': key '" + key + "' must be a string");
+    if (!j.contains(key) || !j[key].is_string())
+      throw InputError("'" + label + "': key '" + key + "' must be a string");
     return j[key].get<std::string>();
   };
   TaskSpec s;
@@ -86,9 +90,11 @@ TaskSpec TaskSpec::from_json(const nlohmann::json& j, const std::string& label) 
     s.max_new_tokens = j["max_new_tokens"].get<int>();
   }
   if (j.contains("splits")) {
-    if (!j["splits"].is_object()) throw InputError("'" + label + "': key 'splits' must map split names to files");
+    if (!j["splits"].is_object())
+      throw InputError("'" + label + "': key 'splits' must map split names to files");
     for (const auto& [k, v] : j["splits"].items()) {
-      if (!v.is_string()) throw InputError("'" + label + "': split '" + k + "' must be a file name");
+      if (!v.is_string())
+        throw InputError("'" + label + "': split '" + k + "' must be a file name");
       s.splits[k] = v.get<std::string>();
     }
   }
@@ -104,9 +110,14 @@ TaskSpec TaskSpec::load(const fs::path& file) {
 
 nlohmann::json TaskSpec::to_json() const {
   nlohmann::json sp = nlohmann::json::object();
-  for (const auto& [k, v] : splits) sp[k] = v.string();
-  return {{"name", name}, {"prompt", prompt}, {"target", target}, {"metric", metric_name(metric)},
-          {"max_new_tokens", max_new_tokens}, {"splits", sp}};
+  for (const auto& [k, v] : splits)
+    sp[k] = v.string();
+  return {{"name", name},
+          {"prompt", prompt},
+          {"target", target},
+          {"metric", metric_name(metric)},
+          {"max_new_tokens", max_new_tokens},
+          {"splits", sp}};
 }
 
 std::string TaskSpec::render_prompt(const Example& ex) const {
@@ -117,7 +128,9 @@ std::string TaskSpec::render_prompt(const Example& ex) const {
       continue;
     }
     const auto it = ex.find(text);
-    if (it == ex.end()) throw InputError("task '" + name + "': example has no field '" + text + "' used by the prompt");
+    if (it == ex.end())
+      throw InputError("task '" + name + "': example has no field '" + text +
+                       "' used by the prompt");
     out += it->second;
   }
   return out;
@@ -125,7 +138,8 @@ std::string TaskSpec::render_prompt(const Example& ex) const {
 
 std::string TaskSpec::target_of(const Example& ex) const {
   const auto it = ex.find(target);
-  if (it == ex.end()) throw InputError("task '" + name + "': example has no target field '" + target + "'");
+  if (it == ex.end())
+    throw InputError("task '" + name + "': example has no target field '" + target + "'");
   return it->second;
 }
 
@@ -156,11 +170,16 @@ std::vector<Example> read_jsonl(const fs::path& file) {
     if (!j.is_object()) throw InputError(where + ": expected a JSON object");
     Example ex;
     for (const auto& [k, v] : j.items()) {
-      if (v.is_string()) ex[k] = v.get<std::string>();
-      else if (v.is_number_integer()) ex[k] = std::to_string(v.get<int64_t>());
-      else if (v.is_number()) ex[k] = format_double(v.get<double>());
-      else if (v.is_boolean()) ex[k] = v.get<bool>() ? "true" : "false";
-      else throw InputError(where + ": field '" + k + "' must be a string, number or boolean");
+      if (v.is_string())
+        ex[k] = v.get<std::string>();
+      else if (v.is_number_integer())
+        ex[k] = std::to_string(v.get<int64_t>());
+      else if (v.is_number())
+        ex[k] = format_double(v.get<double>());
+      else if (v.is_boolean())
+        ex[k] = v.get<bool>() ? "true" : "false";
+      else
+        throw InputError(where + ": field '" + k + "' must be a string, number or boolean");
     }
     out.push_back(std::move(ex));
   }
@@ -171,7 +190,8 @@ void write_jsonl(const fs::path& file, const std::vector<Example>& examples) {
   std::string text;
   for (const auto& ex : examples) {
     nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : ex) j[k] = v;
+    for (const auto& [k, v] : ex)
+      j[k] = v;
     text += j.dump() + "\n";
   }
   write_file_atomic(file, text);

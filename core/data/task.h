@@ -19,13 +19,13 @@ TaskMetric parse_metric(const std::string& name);  // throws InputError listing 
 using Example = std::map<std::string, std::string>;
 
 struct TaskSpec {
-  std::string name;                 // e.g. "sentiment"
-  std::string prompt;               // template with {field} placeholders ("{{" and "}}" escape)
-  std::string target;               // field holding the expected answer
+  std::string name;    // e.g. "sentiment"
+  std::string prompt;  // template with {field} placeholders ("{{" and "}}" escape)
+  std::string target;  // field holding the expected answer
   TaskMetric metric = TaskMetric::Accuracy;
-  int max_new_tokens = 16;          // generation budget for the answer
+  int max_new_tokens = 16;                              // generation budget for the answer
   std::map<std::string, std::filesystem::path> splits;  // "train"/"validation"/"test" -> JSONL
-  std::filesystem::path dir;        // folder of the spec file (splits are relative to it)
+  std::filesystem::path dir;  // folder of the spec file (splits are relative to it)
 
   // Reads and validates a spec file; every placeholder must be a plain field name.
   static TaskSpec load(const std::filesystem::path& file);

@@ -20,10 +20,10 @@ struct DTypeRow {
   bool floating;
 };
 constexpr DTypeRow kDTypes[] = {
-    {DType::F64, "F64", 8, true},  {DType::F32, "F32", 4, true},   {DType::F16, "F16", 2, true},
-    {DType::BF16, "BF16", 2, true}, {DType::I64, "I64", 8, false}, {DType::I32, "I32", 4, false},
-    {DType::I16, "I16", 2, false}, {DType::I8, "I8", 1, false},    {DType::U64, "U64", 8, false},
-    {DType::U32, "U32", 4, false}, {DType::U16, "U16", 2, false},  {DType::U8, "U8", 1, false},
+    {DType::F64, "F64", 8, true},    {DType::F32, "F32", 4, true},  {DType::F16, "F16", 2, true},
+    {DType::BF16, "BF16", 2, true},  {DType::I64, "I64", 8, false}, {DType::I32, "I32", 4, false},
+    {DType::I16, "I16", 2, false},   {DType::I8, "I8", 1, false},   {DType::U64, "U64", 8, false},
+    {DType::U32, "U32", 4, false},   {DType::U16, "U16", 2, false}, {DType::U8, "U8", 1, false},
     {DType::BOOL, "BOOL", 1, false},
 };
 
@@ -39,7 +39,8 @@ const DTypeRow& row(DType t) {
 
 uint64_t read_u64_le(const std::byte* p) {
   uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | static_cast<uint8_t>(p[i]);
   return v;
 }
 
@@ -57,9 +58,15 @@ bool as_uint(const nlohmann::json& j, uint64_t& out) {
 
 }  // namespace
 
-size_t dtype_size(DType t) { return row(t).size; }
-const char* dtype_name(DType t) { return row(t).name; }
-bool is_floating(DType t) { return row(t).floating; }
+size_t dtype_size(DType t) {
+  return row(t).size;
+}
+const char* dtype_name(DType t) {
+  return row(t).name;
+}
+bool is_floating(DType t) {
+  return row(t).floating;
+}
 
 std::optional<DType> parse_dtype(std::string_view name) {
   for (const auto& r : kDTypes)
@@ -69,7 +76,8 @@ std::optional<DType> parse_dtype(std::string_view name) {
 
 int64_t TensorInfo::numel() const {
   int64_t n = 1;
-  for (auto d : shape) n *= d;
+  for (auto d : shape)
+    n *= d;
   return n;
 }
 
@@ -127,8 +135,10 @@ void SafetensorsReader::parse(const std::byte* bytes, size_t size, const std::st
     uint64_t numel = 1;
     for (const auto& d : v["shape"]) {
       uint64_t dim;
-      if (!as_uint(d, dim)) bad(label, where + " has a shape entry that is not a non-negative integer");
-      if (dim != 0 && numel > (uint64_t(1) << 62) / dim) bad(label, where + " has a shape that overflows");
+      if (!as_uint(d, dim))
+        bad(label, where + " has a shape entry that is not a non-negative integer");
+      if (dim != 0 && numel > (uint64_t(1) << 62) / dim)
+        bad(label, where + " has a shape that overflows");
       numel *= dim;
       t.shape.push_back(static_cast<int64_t>(dim));
     }
@@ -164,8 +174,8 @@ void SafetensorsReader::parse(const std::byte* bytes, size_t size, const std::st
     prev = &t;
   }
   if (pos != data_size)
-    bad(label, "data section has " + std::to_string(data_size - pos) +
-                   " bytes not covered by any tensor");
+    bad(label,
+        "data section has " + std::to_string(data_size - pos) + " bytes not covered by any tensor");
 }
 
 SafetensorsReader::SafetensorsReader(const std::filesystem::path& path)
@@ -176,7 +186,8 @@ SafetensorsReader::SafetensorsReader(std::shared_ptr<const MappedFile> file)
   size_t data_offset = 0;
   parse(file_->data(), file_->size(), file_->path().string(), tensors_, metadata_, data_offset);
   data_start_ = file_->data() + data_offset;
-  for (size_t i = 0; i < tensors_.size(); ++i) index_[tensors_[i].name] = i;
+  for (size_t i = 0; i < tensors_.size(); ++i)
+    index_[tensors_[i].name] = i;
 }
 
 const TensorInfo* SafetensorsReader::find(std::string_view name) const {
@@ -190,7 +201,8 @@ std::string encode_safetensors_header(const std::vector<TensorBytes>& tensors,
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
     nlohmann::ordered_json m = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : metadata) m[k] = v;
+    for (const auto& [k, v] : metadata)
+      m[k] = v;
     j["__metadata__"] = m;
   }
   uint64_t pos = 0;
@@ -229,7 +241,8 @@ void write_safetensors(const std::filesystem::path& path, std::vector<TensorByte
   }
   const std::string header = encode_safetensors_header(tensors, metadata);
   uint8_t len[8];
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(uint64_t(header.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    len[i] = static_cast<uint8_t>(uint64_t(header.size()) >> (8 * i));
   AtomicFileWriter w(path);
   w.write(len, 8);
   w.write(header.data(), header.size());

@@ -19,7 +19,9 @@ void Progress::report(double fraction, const std::string& stage) {
   on_report(fraction, stage);
 }
 
-void Progress::report(double fraction) { report(fraction, last_stage()); }
+void Progress::report(double fraction) {
+  report(fraction, last_stage());
+}
 
 double Progress::last_fraction() const {
   std::lock_guard lock(mutex_);

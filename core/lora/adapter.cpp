@@ -14,7 +14,8 @@ const LoraModule* Adapter::find(std::string_view module) const {
 
 int64_t Adapter::parameter_count() const {
   int64_t n = 0;
-  for (const auto& m : modules) n += m.A.numel() + m.B.numel();
+  for (const auto& m : modules)
+    n += m.A.numel() + m.B.numel();
   return n;
 }
 

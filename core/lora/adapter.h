@@ -34,7 +34,7 @@ struct Adapter {
   std::vector<LoraModule> modules;  // in natural order of their names
   std::string content_hash;         // SHA-256 of adapter_model.safetensors ("" if in memory)
   std::map<std::string, std::string> metadata;  // safetensors __metadata__
-  uint64_t file_bytes = 0;          // size of adapter_model.safetensors
+  uint64_t file_bytes = 0;                      // size of adapter_model.safetensors
 
   const LoraModule* find(std::string_view module) const;
   int64_t parameter_count() const;

@@ -30,11 +30,15 @@ std::vector<std::string> AdapterSet::add(std::shared_ptr<const Adapter> adapter)
     return false;
   };
   if (taken(adapter->name)) {
-    std::string name = adapter->path.has_parent_path()
-                           ? std::filesystem::absolute(adapter->path).lexically_normal().parent_path().filename().string() +
-                                 "/" + adapter->name
-                           : adapter->name;
-    for (int k = 2; taken(name); ++k) name = adapter->name + " #" + std::to_string(k);
+    std::string name = adapter->path.has_parent_path() ? std::filesystem::absolute(adapter->path)
+                                                                 .lexically_normal()
+                                                                 .parent_path()
+                                                                 .filename()
+                                                                 .string() +
+                                                             "/" + adapter->name
+                                                       : adapter->name;
+    for (int k = 2; taken(name); ++k)
+      name = adapter->name + " #" + std::to_string(k);
     auto renamed = std::make_shared<Adapter>(*adapter);
     renamed->name = name;
     adapter = std::move(renamed);
@@ -43,10 +47,11 @@ std::vector<std::string> AdapterSet::add(std::shared_ptr<const Adapter> adapter)
     const Adapter& first = *adapters_.front();
     if (first.config.fan_in_fan_out != adapter->config.fan_in_fan_out)
       throw IncompatibleError("adapter '" + adapter->name + "' has fan_in_fan_out=" +
-                              (adapter->config.fan_in_fan_out ? "true" : "false") +
-                              " but '" + first.name + "' has the opposite");
+                              (adapter->config.fan_in_fan_out ? "true" : "false") + " but '" +
+                              first.name + "' has the opposite");
     std::map<std::string, const ModuleShape*> shapes;
-    for (const auto& m : modules_) shapes[m.name] = &m;
+    for (const auto& m : modules_)
+      shapes[m.name] = &m;
     for (const auto& m : adapter->modules) {
       const auto it = shapes.find(m.name);
       if (it == shapes.end()) continue;
@@ -76,18 +81,22 @@ void AdapterSet::remove(size_t index) {
 
 std::vector<std::string> AdapterSet::names() const {
   std::vector<std::string> out;
-  for (const auto& a : adapters_) out.push_back(a->name);
+  for (const auto& a : adapters_)
+    out.push_back(a->name);
   return out;
 }
 
 void AdapterSet::rebuild_modules() {
   std::map<std::string, ModuleShape> all;
   for (const auto& a : adapters_)
-    for (const auto& m : a->modules) all.emplace(m.name, ModuleShape{m.name, m.out_features(), m.in_features()});
+    for (const auto& m : a->modules)
+      all.emplace(m.name, ModuleShape{m.name, m.out_features(), m.in_features()});
   modules_.clear();
-  for (auto& [name, s] : all) modules_.push_back(s);
-  std::sort(modules_.begin(), modules_.end(),
-            [](const ModuleShape& a, const ModuleShape& b) { return natural_less(a.name, b.name); });
+  for (auto& [name, s] : all)
+    modules_.push_back(s);
+  std::sort(modules_.begin(), modules_.end(), [](const ModuleShape& a, const ModuleShape& b) {
+    return natural_less(a.name, b.name);
+  });
 }
 
 }  // namespace basin

@@ -40,7 +40,8 @@ std::optional<std::string> match_pattern_key(const std::vector<std::string>& key
 
 int64_t PeftLoraConfig::rank_for(const std::string& module) const {
   std::vector<std::string> keys;
-  for (const auto& [k, v] : rank_pattern) keys.push_back(k);
+  for (const auto& [k, v] : rank_pattern)
+    keys.push_back(k);
   if (const auto key = match_pattern_key(keys, module))
     for (const auto& [k, v] : rank_pattern)
       if (k == *key) return v;
@@ -49,7 +50,8 @@ int64_t PeftLoraConfig::rank_for(const std::string& module) const {
 
 double PeftLoraConfig::alpha_for(const std::string& module) const {
   std::vector<std::string> keys;
-  for (const auto& [k, v] : alpha_pattern) keys.push_back(k);
+  for (const auto& [k, v] : alpha_pattern)
+    keys.push_back(k);
   if (const auto key = match_pattern_key(keys, module))
     for (const auto& [k, v] : alpha_pattern)
       if (k == *key) return v;
@@ -138,7 +140,8 @@ PeftLoraConfig PeftLoraConfig::from_json(const nlohmann::json& j, const std::str
     const auto& t = j["target_modules"];
     if (t.is_string()) {
       c.target_modules_regex = t.get<std::string>();
-      if (*c.target_modules_regex != "all-linear") compile(*c.target_modules_regex, "target_modules");
+      if (*c.target_modules_regex != "all-linear")
+        compile(*c.target_modules_regex, "target_modules");
     } else if (t.is_array()) {
       for (const auto& e : t) {
         if (!e.is_string()) bad(label, "target_modules", "must hold strings only");
@@ -180,14 +183,15 @@ nlohmann::ordered_json PeftLoraConfig::to_json() const {
   j["peft_type"] = "LORA";
   j["r"] = r;
   j["rank_pattern"] = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : rank_pattern) j["rank_pattern"][k] = v;
+  for (const auto& [k, v] : rank_pattern)
+    j["rank_pattern"][k] = v;
   j["revision"] = nullptr;
   if (target_modules_regex)
     j["target_modules"] = *target_modules_regex;
   else
     j["target_modules"] = target_modules;
-  j["task_type"] = task_type.empty() ? nlohmann::ordered_json(nullptr)
-                                     : nlohmann::ordered_json(task_type);
+  j["task_type"] =
+      task_type.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(task_type);
   j["use_dora"] = false;
   j["use_rslora"] = use_rslora;
   return j;

@@ -13,16 +13,16 @@
 namespace basin {
 
 struct PeftLoraConfig {
-  int64_t r = 8;                 // default rank
-  double lora_alpha = 8.0;       // default alpha; scale = alpha / r (alpha / sqrt(r) with rsLoRA)
-  bool use_rslora = false;       // rank-stabilised scaling
+  int64_t r = 8;            // default rank
+  double lora_alpha = 8.0;  // default alpha; scale = alpha / r (alpha / sqrt(r) with rsLoRA)
+  bool use_rslora = false;  // rank-stabilised scaling
   std::vector<std::pair<std::string, int64_t>> rank_pattern;  // regex key -> rank, file order
   std::vector<std::pair<std::string, double>> alpha_pattern;  // regex key -> alpha, file order
-  std::vector<std::string> target_modules;         // list form (names or suffixes)
-  std::optional<std::string> target_modules_regex;  // string form (re.fullmatch)
-  bool fan_in_fan_out = false;   // weights stored [in, out] (GPT-2 Conv1D)
+  std::vector<std::string> target_modules;                    // list form (names or suffixes)
+  std::optional<std::string> target_modules_regex;            // string form (re.fullmatch)
+  bool fan_in_fan_out = false;  // weights stored [in, out] (GPT-2 Conv1D)
   std::string base_model_name_or_path;
-  std::string task_type;         // e.g. "CAUSAL_LM"; empty when absent
+  std::string task_type;  // e.g. "CAUSAL_LM"; empty when absent
 
   // Rank, alpha and scale PEFT gives `module` (a path such as "model.layers.0.self_attn.q_proj").
   int64_t rank_for(const std::string& module) const;

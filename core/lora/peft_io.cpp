@@ -18,7 +18,8 @@ namespace basin {
 namespace {
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Names the LoRA variants Basin recognises but does not handle, for a clear refusal.
@@ -93,9 +94,11 @@ std::shared_ptr<Adapter> load_peft_adapter(const fs::path& dir_in) {
 
   for (const auto& [module, p] : pairs) {
     if (!p.A)
-      throw InputError("'" + label + "': module '" + module + "' has lora_B.weight but no lora_A.weight");
+      throw InputError("'" + label + "': module '" + module +
+                       "' has lora_B.weight but no lora_A.weight");
     if (!p.B)
-      throw InputError("'" + label + "': module '" + module + "' has lora_A.weight but no lora_B.weight");
+      throw InputError("'" + label + "': module '" + module +
+                       "' has lora_A.weight but no lora_B.weight");
     for (const TensorInfo* t : {p.A, p.B}) {
       if (!is_floating(t->dtype))
         throw InputError("'" + label + "': tensor '" + t->name + "' has dtype " +
@@ -177,7 +180,8 @@ PeftLoraConfig config_for_save(const Adapter& adapter) {
 }
 
 void save_peft_adapter(const Adapter& adapter, const fs::path& dir, const SaveOptions& options) {
-  if (adapter.modules.empty()) throw InputError("adapter '" + adapter.name + "' has no modules to save");
+  if (adapter.modules.empty())
+    throw InputError("adapter '" + adapter.name + "' has no modules to save");
   const auto st = to_scalar_type(options.dtype);
   if (!is_floating(options.dtype))
     throw InputError(std::string("cannot save LoRA factors as ") + dtype_name(options.dtype));

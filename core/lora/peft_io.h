@@ -22,7 +22,7 @@ inline constexpr const char* kPeftKeyPrefix = "base_model.model.";
 std::shared_ptr<Adapter> load_peft_adapter(const std::filesystem::path& dir);
 
 struct SaveOptions {
-  bool overwrite = false;   // replace an existing non-empty folder
+  bool overwrite = false;    // replace an existing non-empty folder
   DType dtype = DType::F32;  // storage dtype of the factors (F32, F16, BF16 or F64)
   std::map<std::string, std::string> metadata;  // extra __metadata__ (provenance)
 };

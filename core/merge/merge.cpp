@@ -16,7 +16,9 @@ namespace {
 
 using torch::indexing::Slice;
 
-at::Tensor f32(const at::Tensor& t) { return t.to(torch::kFloat32); }
+at::Tensor f32(const at::Tensor& t) {
+  return t.to(torch::kFloat32);
+}
 
 void require_equal_ranks(const std::string& module, const std::vector<MergeInput>& in,
                          const MergeRecipe& recipe) {
@@ -30,13 +32,15 @@ void require_equal_ranks(const std::string& module, const std::vector<MergeInput
 
 int64_t sum_ranks(const std::vector<MergeInput>& in) {
   int64_t r = 0;
-  for (const auto& x : in) r += x.A.size(0);
+  for (const auto& x : in)
+    r += x.A.size(0);
   return r;
 }
 
 int64_t max_rank(const std::vector<MergeInput>& in) {
   int64_t r = 0;
-  for (const auto& x : in) r = std::max(r, x.A.size(0));
+  for (const auto& x : in)
+    r = std::max(r, x.A.size(0));
   return r;
 }
 
@@ -50,8 +54,7 @@ at::Tensor task_tensor(const MergeInput& x, double coeff, const MergeRecipe& rec
     case MergeMethod::DareLinear:
     case MergeMethod::DareTies:
       if (recipe.density >= 1.0) return t;
-      return t * dare_keep_mask(t.sizes(), recipe.density, recipe.seed, x.stream) /
-             recipe.density;
+      return t * dare_keep_mask(t.sizes(), recipe.density, recipe.seed, x.stream) / recipe.density;
     default:
       return t;
   }
@@ -143,7 +146,7 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
         Bs.push_back(x.B);
         coeffs.push_back(x.weight * x.scale);
       }
-      const int64_t rank = recipe.rank > 0 ? recipe.rank
+      const int64_t rank = recipe.rank > 0                     ? recipe.rank
                            : recipe.method == MergeMethod::Svd ? max_rank(in)
                                                                : sum_ranks(in);
       const auto f = factors_from_svd(low_rank_svd(Bs, As, coeffs), rank, recipe.clamp);
@@ -290,11 +293,13 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
     std::vector<int64_t> ranks;
     for (size_t i = 0; i < set.size(); ++i) {
       int64_t r = set[i].config.r;
-      for (const auto& [k, v] : set[i].config.rank_pattern) r = std::max(r, v);
+      for (const auto& [k, v] : set[i].config.rank_pattern)
+        r = std::max(r, v);
       ranks.push_back(r);
     }
     if (recipe.method == MergeMethod::Cat) {
-      for (auto r : ranks) slot_rank += r;
+      for (auto r : ranks)
+        slot_rank += r;
     } else if (recipe.method == MergeMethod::Svd) {
       slot_rank = recipe.rank > 0 ? recipe.rank : *std::max_element(ranks.begin(), ranks.end());
     } else {

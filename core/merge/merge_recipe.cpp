@@ -35,15 +35,16 @@ const char* method_name(MergeMethod m) {
 
 std::vector<std::string> method_names() {
   std::vector<std::string> out;
-  for (const auto& r : kMethods) out.emplace_back(r.name);
+  for (const auto& r : kMethods)
+    out.emplace_back(r.name);
   return out;
 }
 
 MergeMethod parse_method(const std::string& name) {
   for (const auto& r : kMethods)
     if (name == r.name) return r.method;
-  throw InputError("unknown merge method '" + name + "' (expected one of: " +
-                   join(method_names(), ", ") + ")");
+  throw InputError("unknown merge method '" + name +
+                   "' (expected one of: " + join(method_names(), ", ") + ")");
 }
 
 const char* majority_sign_name(MajoritySign m) {
@@ -64,8 +65,8 @@ bool uses_density(MergeMethod m) {
 void MergeRecipe::validate(size_t n) const {
   if (n == 0) throw InputError("nothing to merge: the adapter set is empty");
   if (!weights.empty() && weights.size() != n)
-    throw InputError("got " + std::to_string(weights.size()) + " weights for " +
-                     std::to_string(n) + " adapters");
+    throw InputError("got " + std::to_string(weights.size()) + " weights for " + std::to_string(n) +
+                     " adapters");
   for (size_t i = 0; i < weights.size(); ++i)
     if (!std::isfinite(weights[i]))
       throw InputError("weight " + std::to_string(i + 1) + " is " + format_double(weights[i]) +
@@ -132,7 +133,9 @@ MergeRecipe MergeRecipe::from_json(const nlohmann::json& j) {
     r.majority_sign = parse_majority_sign(j["majority_sign"].get<std::string>());
   }
   if (j.contains("seed")) {
-    need("seed", j["seed"].is_number_unsigned() || (j["seed"].is_number_integer() && j["seed"].get<int64_t>() >= 0),
+    need("seed",
+         j["seed"].is_number_unsigned() ||
+             (j["seed"].is_number_integer() && j["seed"].get<int64_t>() >= 0),
          "a non-negative integer");
     r.seed = j["seed"].get<uint64_t>();
   }

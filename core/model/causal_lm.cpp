@@ -46,13 +46,15 @@ std::map<std::string, std::vector<int64_t>> parameter_shapes(const ModelConfig& 
 
 std::string shape_str(at::IntArrayRef s) {
   std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  for (size_t i = 0; i < s.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
 }
 
 torch::Device to_device(const std::string& d) {
   if (d == "cuda") {
-    if (!torch::cuda::is_available()) throw InputError("device 'cuda' requested but CUDA is not available");
+    if (!torch::cuda::is_available())
+      throw InputError("device 'cuda' requested but CUDA is not available");
     return torch::Device(torch::kCUDA);
   }
   if (d != "cpu") throw InputError("unknown device '" + d + "' (expected cpu or cuda)");
@@ -83,8 +85,8 @@ std::vector<std::string> CausalLM::lora_targets() const {
   std::vector<std::string> out;
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                          "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"})
+    for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                          "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"})
       out.push_back(p + m);
   }
   return out;
@@ -102,15 +104,18 @@ CausalLM CausalLM::load(const fs::path& dir, const std::string& device) {
   } else if (fs::exists(dir / "model.safetensors.index.json")) {
     const auto index = read_json_file(dir / "model.safetensors.index.json");
     if (!index.contains("weight_map") || !index["weight_map"].is_object())
-      throw InputError("'" + (dir / "model.safetensors.index.json").string() + "' has no weight_map");
+      throw InputError("'" + (dir / "model.safetensors.index.json").string() +
+                       "' has no weight_map");
     std::set<std::string> shards;
     for (const auto& [k, v] : index["weight_map"].items()) {
       if (!v.is_string()) throw InputError("weight_map entry for '" + k + "' is not a file name");
       shards.insert(v.get<std::string>());
     }
-    for (const auto& s : shards) files.push_back(dir / s);
+    for (const auto& s : shards)
+      files.push_back(dir / s);
   } else {
-    throw InputError("no model.safetensors or model.safetensors.index.json in '" + dir.string() + "'");
+    throw InputError("no model.safetensors or model.safetensors.index.json in '" + dir.string() +
+                     "'");
   }
   const auto expected = parameter_shapes(m.config_);
   for (const auto& f : files) {
@@ -119,8 +124,8 @@ CausalLM CausalLM::load(const fs::path& dir, const std::string& device) {
       const auto it = expected.find(t.name);
       if (it == expected.end()) continue;  // e.g. rotary inv_freq buffers some exporters write
       if (t.shape != it->second)
-        throw InputError("'" + f.string() + "': tensor '" + t.name + "' has shape " + shape_str(t.shape) +
-                         " but config.json implies " + shape_str(it->second));
+        throw InputError("'" + f.string() + "': tensor '" + t.name + "' has shape " +
+                         shape_str(t.shape) + " but config.json implies " + shape_str(it->second));
       if (!is_floating(t.dtype))
         throw InputError("'" + f.string() + "': tensor '" + t.name + "' is not floating point");
       m.params_[t.name] = tensor_view(reader, t).to(dev, torch::kFloat32).contiguous();
@@ -143,9 +148,12 @@ CausalLM CausalLM::random(const ModelConfig& config, uint64_t seed, const std::s
   auto gen = at::detail::createCPUGenerator(seed);
   for (const auto& [name, shape] : parameter_shapes(config)) {
     at::Tensor t;
-    if (name.find("norm") != std::string::npos) t = torch::ones(shape);
-    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) t = torch::zeros(shape);
-    else t = torch::randn(shape, gen, torch::kFloat32) * 0.02;
+    if (name.find("norm") != std::string::npos)
+      t = torch::ones(shape);
+    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0)
+      t = torch::zeros(shape);
+    else
+      t = torch::randn(shape, gen, torch::kFloat32) * 0.02;
     m.params_[name] = t.to(to_device(device));
   }
   return m;
@@ -169,7 +177,8 @@ void CausalLM::set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& 
   bank_size_ = static_cast<int64_t>(adapters.size());
   const auto dev = to_device(device_);
   std::set<std::string> targets;
-  for (const auto& t : lora_targets()) targets.insert(t);
+  for (const auto& t : lora_targets())
+    targets.insert(t);
   std::map<std::string, std::vector<std::pair<int64_t, const LoraModule*>>> per_module;
   for (size_t k = 0; k < adapters.size(); ++k)
     for (const auto& m : adapters[k]->modules) {
@@ -178,9 +187,10 @@ void CausalLM::set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& 
                          "', which this model does not have");
       const auto& W = param(m.name + ".weight");
       if (W.size(0) != m.out_features() || W.size(1) != m.in_features())
-        throw InputError("adapter '" + adapters[k]->name + "' module '" + m.name + "' has ΔW shape [" +
-                         std::to_string(m.out_features()) + ", " + std::to_string(m.in_features()) +
-                         "] but the model's weight is " + shape_str(W.sizes()));
+        throw InputError("adapter '" + adapters[k]->name + "' module '" + m.name +
+                         "' has ΔW shape [" + std::to_string(m.out_features()) + ", " +
+                         std::to_string(m.in_features()) + "] but the model's weight is " +
+                         shape_str(W.sizes()));
       per_module[m.name].emplace_back(static_cast<int64_t>(k), &m);
     }
   for (const auto& [name, entries] : per_module) {
@@ -188,11 +198,13 @@ void CausalLM::set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& 
     for (const auto& [k, m] : entries) {
       As.push_back(m->A.to(dev, torch::kFloat32));
       Bs.push_back(m->B.to(dev, torch::kFloat32));
-      owners.push_back(torch::full({m->rank()}, k, torch::TensorOptions().dtype(torch::kLong).device(dev)));
-      scales.push_back(torch::full({m->rank()}, m->scale, torch::TensorOptions().dtype(torch::kFloat32).device(dev)));
+      owners.push_back(
+          torch::full({m->rank()}, k, torch::TensorOptions().dtype(torch::kLong).device(dev)));
+      scales.push_back(torch::full({m->rank()}, m->scale,
+                                   torch::TensorOptions().dtype(torch::kFloat32).device(dev)));
     }
-    slots_[name] = {torch::cat(As, 0).contiguous(), torch::cat(Bs, 1).contiguous(), torch::cat(owners),
-                    torch::cat(scales)};
+    slots_[name] = {torch::cat(As, 0).contiguous(), torch::cat(Bs, 1).contiguous(),
+                    torch::cat(owners), torch::cat(scales)};
   }
 }
 
@@ -205,16 +217,19 @@ void CausalLM::merge_adapter(const Adapter& adapter, double weight) {
   for (const auto& m : adapter.modules) {
     auto it = params_.find(m.name + ".weight");
     if (it == params_.end())
-      throw InputError("adapter '" + adapter.name + "' has module '" + m.name + "', which this model does not have");
+      throw InputError("adapter '" + adapter.name + "' has module '" + m.name +
+                       "', which this model does not have");
     auto& W = it->second;
     if (W.size(0) != m.out_features() || W.size(1) != m.in_features())
-      throw InputError("adapter '" + adapter.name + "' module '" + m.name + "' does not match the model's weight " +
-                       shape_str(W.sizes()));
-    W = W + (m.B.to(W.device(), torch::kFloat32).mm(m.A.to(W.device(), torch::kFloat32)) * (m.scale * weight));
+      throw InputError("adapter '" + adapter.name + "' module '" + m.name +
+                       "' does not match the model's weight " + shape_str(W.sizes()));
+    W = W + (m.B.to(W.device(), torch::kFloat32).mm(m.A.to(W.device(), torch::kFloat32)) *
+             (m.scale * weight));
   }
 }
 
-at::Tensor CausalLM::linear(const std::string& name, const at::Tensor& x, const at::Tensor& coeffs) const {
+at::Tensor CausalLM::linear(const std::string& name, const at::Tensor& x,
+                            const at::Tensor& coeffs) const {
   at::Tensor y = torch::matmul(x, param(name + ".weight").t());
   if (const auto b = params_.find(name + ".bias"); b != params_.end()) y = y + b->second;
   if (coeffs.defined()) {
@@ -230,7 +245,8 @@ at::Tensor CausalLM::linear(const std::string& name, const at::Tensor& x, const 
   return y;
 }
 
-CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const ForwardOptions& o) const {
+CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
+                                          const ForwardOptions& o) const {
   const auto& c = config_;
   if (input_ids.dim() != 2) throw InputError("input_ids must be [batch, tokens]");
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
@@ -240,7 +256,8 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const For
     throw InputError("token id out of range for vocab_size " + std::to_string(c.vocab_size));
   at::Tensor coeffs;
   if (o.lora_coeffs.defined() && bank_size_ > 0) {
-    if (o.lora_coeffs.dim() != 2 || o.lora_coeffs.size(0) != B || o.lora_coeffs.size(1) != bank_size_)
+    if (o.lora_coeffs.dim() != 2 || o.lora_coeffs.size(0) != B ||
+        o.lora_coeffs.size(1) != bank_size_)
       throw InputError("LoRA coefficients must be [batch=" + std::to_string(B) + ", K=" +
                        std::to_string(bank_size_) + "], got " + shape_str(o.lora_coeffs.sizes()));
     coeffs = o.lora_coeffs.to(dev, torch::kFloat32);
@@ -251,14 +268,19 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const For
   if (cache && P > 0 && (cache->k.empty() || cache->k[0].size(0) != B))
     throw InputError("KV cache batch size does not match the input");
   // Rotary tables for positions P..P+T-1.
-  const auto inv_freq = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, fopts) / double(c.head_dim));
+  const auto inv_freq =
+      1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, fopts) / double(c.head_dim));
   const auto freqs = torch::outer(torch::arange(P, P + T, fopts), inv_freq);
   const auto emb = torch::cat({freqs, freqs}, -1);
-  const auto cos = emb.cos().view({1, 1, T, c.head_dim}), sin = emb.sin().view({1, 1, T, c.head_dim});
+  const auto cos = emb.cos().view({1, 1, T, c.head_dim}),
+             sin = emb.sin().view({1, 1, T, c.head_dim});
   // Causal mask over cached + new keys (query i sits at position P + i), plus key padding.
-  auto allowed = torch::ones({T, P + T}, torch::TensorOptions().dtype(torch::kBool).device(dev)).tril(P).view({1, 1, T, P + T});
+  auto allowed = torch::ones({T, P + T}, torch::TensorOptions().dtype(torch::kBool).device(dev))
+                     .tril(P)
+                     .view({1, 1, T, P + T});
   if (o.attention_mask.defined()) {
-    if (o.attention_mask.dim() != 2 || o.attention_mask.size(0) != B || o.attention_mask.size(1) != P + T)
+    if (o.attention_mask.dim() != 2 || o.attention_mask.size(0) != B ||
+        o.attention_mask.size(1) != P + T)
       throw InputError("attention_mask must be [batch, cached + new tokens]");
     allowed = allowed & o.attention_mask.to(dev).to(torch::kBool).view({B, 1, 1, P + T});
   }
@@ -269,7 +291,8 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const For
   const double neg = -std::numeric_limits<float>::infinity();
 
   ForwardResult r;
-  auto h = param("model.embed_tokens.weight").index_select(0, ids.flatten()).view({B, T, c.hidden_size});
+  auto h =
+      param("model.embed_tokens.weight").index_select(0, ids.flatten()).view({B, T, c.hidden_size});
   if (o.output_layer == 0) r.hidden = h;
   const int64_t H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.head_dim;
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
@@ -300,14 +323,16 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids, const For
     h = h + linear(p + "self_attn.o_proj", attn, coeffs);
     const auto y = rms_norm(h, param(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
     // SwiGLU MLP (Shazeer 2020): down(silu(gate(y)) · up(y))
-    const auto mlp = torch::silu(linear(p + "mlp.gate_proj", y, coeffs)) * linear(p + "mlp.up_proj", y, coeffs);
+    const auto mlp =
+        torch::silu(linear(p + "mlp.gate_proj", y, coeffs)) * linear(p + "mlp.up_proj", y, coeffs);
     h = h + linear(p + "mlp.down_proj", mlp, coeffs);
     if (o.output_layer == l + 1 && l + 1 < c.num_hidden_layers) r.hidden = h;
   }
   if (cache) cache->length += T;
   h = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);
   if (o.output_layer == c.num_hidden_layers) r.hidden = h;
-  const auto& head = c.tie_word_embeddings ? param("model.embed_tokens.weight") : param("lm_head.weight");
+  const auto& head =
+      c.tie_word_embeddings ? param("model.embed_tokens.weight") : param("lm_head.weight");
   r.logits = torch::matmul(h, head.t());
   return r;
 }

@@ -30,8 +30,8 @@ struct KvCache {
 struct LmForwardOptions {
   at::Tensor attention_mask;  // [B, cached + T] 1 = token, 0 = padding; undefined = all 1
   at::Tensor lora_coeffs;     // [B, K] per-sample bank coefficients; undefined = no LoRA
-  int output_layer = -1;      // also return the hidden state after this many layers (0 = embeddings)
-  KvCache* cache = nullptr;   // when set: tokens continue the cached ones, and are appended
+  int output_layer = -1;     // also return the hidden state after this many layers (0 = embeddings)
+  KvCache* cache = nullptr;  // when set: tokens continue the cached ones, and are appended
 };
 
 struct LmForwardResult {
@@ -48,7 +48,8 @@ class CausalLM {
   static CausalLM load(const std::filesystem::path& dir, const std::string& device = "cpu");
   // A randomly initialised model (normal(0, 0.02) weights, unit norms), for tests and the demo
   // kit's pre-training.
-  static CausalLM random(const ModelConfig& config, uint64_t seed, const std::string& device = "cpu");
+  static CausalLM random(const ModelConfig& config, uint64_t seed,
+                         const std::string& device = "cpu");
   // Writes config.json + model.safetensors (float32) atomically into `dir`.
   void save(const std::filesystem::path& dir, bool overwrite = false) const;
 
@@ -73,14 +74,16 @@ class CausalLM {
   at::Tensor logits(const at::Tensor& input_ids, const ForwardOptions& options) const {
     return forward(input_ids, options).logits;
   }
-  at::Tensor logits(const at::Tensor& input_ids) const { return logits(input_ids, ForwardOptions{}); }
+  at::Tensor logits(const at::Tensor& input_ids) const {
+    return logits(input_ids, ForwardOptions{});
+  }
 
  private:
   struct Slot {
-    at::Tensor A;       // [R, in]: the bank's A factors stacked
-    at::Tensor B;       // [out, R]
-    at::Tensor owner;   // [R] long: which adapter each rank row belongs to
-    at::Tensor scale;   // [R] float: s_k of that adapter
+    at::Tensor A;      // [R, in]: the bank's A factors stacked
+    at::Tensor B;      // [out, R]
+    at::Tensor owner;  // [R] long: which adapter each rank row belongs to
+    at::Tensor scale;  // [R] float: s_k of that adapter
   };
   at::Tensor linear(const std::string& name, const at::Tensor& x, const at::Tensor& coeffs) const;
   const at::Tensor& param(const std::string& name) const;

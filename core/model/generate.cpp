@@ -6,7 +6,8 @@ namespace basin {
 
 std::vector<std::vector<int64_t>> greedy_generate(const CausalLM& model, const at::Tensor& prompts,
                                                   const GenerateOptions& o) {
-  if (prompts.dim() != 2 || prompts.size(1) == 0) throw InputError("prompts must be [batch, tokens] with tokens > 0");
+  if (prompts.dim() != 2 || prompts.size(1) == 0)
+    throw InputError("prompts must be [batch, tokens] with tokens > 0");
   torch::NoGradGuard no_grad;
   const int64_t B = prompts.size(0);
   std::vector<std::vector<int64_t>> out(static_cast<size_t>(B));
@@ -17,7 +18,7 @@ std::vector<std::vector<int64_t>> greedy_generate(const CausalLM& model, const a
   fo.lora_coeffs = o.lora_coeffs;
   at::Tensor next_input = prompts;
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
-    const auto logits = model.forward(next_input, fo).logits;  // [B, T, V]
+    const auto logits = model.forward(next_input, fo).logits;                           // [B, T, V]
     const auto next = logits.select(1, logits.size(1) - 1).argmax(-1).to(torch::kCPU);  // [B]
     bool all_done = true;
     for (int64_t b = 0; b < B; ++b) {
@@ -37,8 +38,9 @@ std::vector<std::vector<int64_t>> greedy_generate(const CausalLM& model, const a
   return out;
 }
 
-NllResult sequence_nll(const CausalLM& model, const at::Tensor& ids, const at::Tensor& attention_mask,
-                       const at::Tensor& target_mask, const at::Tensor& lora_coeffs) {
+NllResult sequence_nll(const CausalLM& model, const at::Tensor& ids,
+                       const at::Tensor& attention_mask, const at::Tensor& target_mask,
+                       const at::Tensor& lora_coeffs) {
   if (ids.dim() != 2 || target_mask.sizes() != ids.sizes())
     throw InputError("ids and target_mask must both be [batch, tokens]");
   LmForwardOptions fo;

@@ -31,7 +31,8 @@ struct NllResult {
 // Token-level NLL: position t of `ids` [B, T] is a target where target_mask[b, t] = 1 (it is
 // predicted from positions < t; position 0 is never a target). attention_mask marks real
 // tokens (right padding). The mean loss is nll.sum() / tokens.sum().
-NllResult sequence_nll(const CausalLM& model, const at::Tensor& ids, const at::Tensor& attention_mask,
-                       const at::Tensor& target_mask, const at::Tensor& lora_coeffs = {});
+NllResult sequence_nll(const CausalLM& model, const at::Tensor& ids,
+                       const at::Tensor& attention_mask, const at::Tensor& target_mask,
+                       const at::Tensor& lora_coeffs = {});
 
 }  // namespace basin

@@ -8,7 +8,8 @@
 namespace basin {
 namespace {
 
-int64_t get_int(const nlohmann::json& j, const char* key, const std::string& label, int64_t def = -1) {
+int64_t get_int(const nlohmann::json& j, const char* key, const std::string& label,
+                int64_t def = -1) {
   if (!j.contains(key) || j[key].is_null()) {
     if (def >= 0) return def;
     throw InputError("'" + label + "': key '" + key + "' is missing");
@@ -21,7 +22,8 @@ int64_t get_int(const nlohmann::json& j, const char* key, const std::string& lab
 int64_t first_token_id(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return -1;
   if (j[key].is_number_integer()) return j[key].get<int64_t>();
-  if (j[key].is_array() && !j[key].empty() && j[key][0].is_number_integer()) return j[key][0].get<int64_t>();
+  if (j[key].is_array() && !j[key].empty() && j[key][0].is_number_integer())
+    return j[key][0].get<int64_t>();
   return -1;
 }
 
@@ -45,13 +47,16 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& l
   c.head_dim = get_int(j, "head_dim", label,
                        c.num_attention_heads > 0 ? c.hidden_size / c.num_attention_heads : 0);
   c.max_position_embeddings = get_int(j, "max_position_embeddings", label, 32768);
-  if (j.contains("rms_norm_eps") && j["rms_norm_eps"].is_number()) c.rms_norm_eps = j["rms_norm_eps"].get<double>();
-  if (j.contains("rope_theta") && j["rope_theta"].is_number()) c.rope_theta = j["rope_theta"].get<double>();
+  if (j.contains("rms_norm_eps") && j["rms_norm_eps"].is_number())
+    c.rms_norm_eps = j["rms_norm_eps"].get<double>();
+  if (j.contains("rope_theta") && j["rope_theta"].is_number())
+    c.rope_theta = j["rope_theta"].get<double>();
   if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean())
     c.tie_word_embeddings = j["tie_word_embeddings"].get<bool>();
   // Qwen2 always has q/k/v biases; Llama/Mistral have them only with attention_bias.
   c.attention_bias = c.model_type == "qwen2" ||
-                     (j.contains("attention_bias") && j["attention_bias"].is_boolean() && j["attention_bias"].get<bool>());
+                     (j.contains("attention_bias") && j["attention_bias"].is_boolean() &&
+                      j["attention_bias"].get<bool>());
   c.bos_token_id = first_token_id(j, "bos_token_id");
   c.eos_token_id = first_token_id(j, "eos_token_id");
   c.pad_token_id = first_token_id(j, "pad_token_id");
@@ -61,7 +66,9 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& l
 
 void ModelConfig::validate(const std::string& label) const {
   auto positive = [&](int64_t v, const char* key) {
-    if (v <= 0) throw InputError("'" + label + "': key '" + key + "' must be positive, got " + std::to_string(v));
+    if (v <= 0)
+      throw InputError("'" + label + "': key '" + key + "' must be positive, got " +
+                       std::to_string(v));
   };
   positive(vocab_size, "vocab_size");
   positive(hidden_size, "hidden_size");
@@ -71,9 +78,11 @@ void ModelConfig::validate(const std::string& label) const {
   positive(num_key_value_heads, "num_key_value_heads");
   positive(head_dim, "head_dim");
   if (num_attention_heads % num_key_value_heads != 0)
-    throw InputError("'" + label + "': num_attention_heads (" + std::to_string(num_attention_heads) +
-                     ") is not a multiple of num_key_value_heads (" + std::to_string(num_key_value_heads) + ")");
-  if (head_dim % 2 != 0) throw InputError("'" + label + "': head_dim must be even for rotary embeddings");
+    throw InputError(
+        "'" + label + "': num_attention_heads (" + std::to_string(num_attention_heads) +
+        ") is not a multiple of num_key_value_heads (" + std::to_string(num_key_value_heads) + ")");
+  if (head_dim % 2 != 0)
+    throw InputError("'" + label + "': head_dim must be even for rotary embeddings");
   if (!(rms_norm_eps > 0)) throw InputError("'" + label + "': rms_norm_eps must be positive");
   if (!(rope_theta > 0)) throw InputError("'" + label + "': rope_theta must be positive");
 }
@@ -87,9 +96,10 @@ ModelConfig ModelConfig::load(const std::filesystem::path& dir) {
 
 nlohmann::json ModelConfig::to_json() const {
   nlohmann::json j = {{"model_type", model_type},
-                      {"architectures", {model_type == "qwen2" ? "Qwen2ForCausalLM"
-                                         : model_type == "mistral" ? "MistralForCausalLM"
-                                                                   : "LlamaForCausalLM"}},
+                      {"architectures",
+                       {model_type == "qwen2"     ? "Qwen2ForCausalLM"
+                        : model_type == "mistral" ? "MistralForCausalLM"
+                                                  : "LlamaForCausalLM"}},
                       {"vocab_size", vocab_size},
                       {"hidden_size", hidden_size},
                       {"intermediate_size", intermediate_size},

@@ -14,11 +14,13 @@ ModelShape model_shape(const std::string& name) {
   if (name == "qwen2-0.5b") return {name, 896, 4864, 128, 24};
   if (name == "qwen2-1.5b") return {name, 1536, 8960, 256, 28};
   if (name == "tiny") return {name, 64, 128, 32, 2};
-  throw InputError("unknown model shape '" + name + "' (expected one of: " +
-                   join(model_shape_names(), ", ") + ")");
+  throw InputError("unknown model shape '" + name +
+                   "' (expected one of: " + join(model_shape_names(), ", ") + ")");
 }
 
-std::vector<std::string> model_shape_names() { return {"qwen2-0.5b", "qwen2-1.5b", "tiny"}; }
+std::vector<std::string> model_shape_names() {
+  return {"qwen2-0.5b", "qwen2-1.5b", "tiny"};
+}
 
 std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> layer_projections(
     const ModelShape& s, int layer) {
@@ -60,10 +62,11 @@ Adapter make_sample_adapter(const SampleSetOptions& o, int index) {
       const auto [out, in] = dims;
       auto common = at::detail::createCPUGenerator(o.seed * 7919u + 1000003u * module_index + 17);
       auto own = at::detail::createCPUGenerator(o.seed * 7919u + 1000003u * module_index +
-                                                 31u * (index + 1) + 101);
+                                                31u * (index + 1) + 101);
       const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
       // Kaiming-like A, small B, as a trained LoRA looks (B starts at 0 and grows).
-      const auto Ac = torch::randn({r_max, in}, common, opts).narrow(0, 0, r) / std::sqrt(double(in));
+      const auto Ac =
+          torch::randn({r_max, in}, common, opts).narrow(0, 0, r) / std::sqrt(double(in));
       const auto Bc = torch::randn({out, r_max}, common, opts).narrow(1, 0, r) * 0.01;
       const auto Ao = torch::randn({r, in}, own, opts) / std::sqrt(double(in));
       const auto Bo = torch::randn({out, r}, own, opts) * 0.01;
@@ -78,7 +81,8 @@ Adapter make_sample_adapter(const SampleSetOptions& o, int index) {
     }
   }
   std::vector<std::string> leaves;
-  for (const auto& [name, dims] : layer_projections(shape, 0)) leaves.push_back(leaf_name(name));
+  for (const auto& [name, dims] : layer_projections(shape, 0))
+    leaves.push_back(leaf_name(name));
   a.config.target_modules = leaves;
   sort_modules(a.modules);
   return a;

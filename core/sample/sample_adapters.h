@@ -16,10 +16,10 @@ namespace basin {
 
 // Projection shapes of one decoder layer of a Qwen2-family model.
 struct ModelShape {
-  std::string name;           // "qwen2-0.5b", "qwen2-1.5b", "tiny"
-  int64_t hidden = 0;         // d_model
-  int64_t intermediate = 0;   // MLP width
-  int64_t kv_dim = 0;         // n_kv_heads · head_dim
+  std::string name;          // "qwen2-0.5b", "qwen2-1.5b", "tiny"
+  int64_t hidden = 0;        // d_model
+  int64_t intermediate = 0;  // MLP width
+  int64_t kv_dim = 0;        // n_kv_heads · head_dim
   int layers = 0;
 };
 
@@ -33,11 +33,11 @@ std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> layer_projectio
     const ModelShape& shape, int layer);
 
 struct SampleSetOptions {
-  std::string shape = "qwen2-0.5b";  // see model_shape()
-  int adapters = 4;                   // number of adapters
+  std::string shape = "qwen2-0.5b";             // see model_shape()
+  int adapters = 4;                             // number of adapters
   std::vector<int64_t> ranks = {8, 8, 16, 16};  // rank per adapter (cycled)
-  int layers = 0;                     // layers to cover; 0 = all of the shape's
-  double shared = 0.6;                // weight of the common component in adapter 0..N-1 (decays)
+  int layers = 0;                               // layers to cover; 0 = all of the shape's
+  double shared = 0.6;  // weight of the common component in adapter 0..N-1 (decays)
   uint64_t seed = 0;
 };
 

@@ -14,7 +14,8 @@ nlohmann::json matrix_json(const Eigen::MatrixXd& m) {
   nlohmann::json rows = nlohmann::json::array();
   for (Eigen::Index i = 0; i < m.rows(); ++i) {
     nlohmann::json row = nlohmann::json::array();
-    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
+    for (Eigen::Index j = 0; j < m.cols(); ++j)
+      row.push_back(m(i, j));
     rows.push_back(row);
   }
   return rows;
@@ -24,7 +25,8 @@ Eigen::MatrixXd matrix_from(const nlohmann::json& j, size_t n, const std::string
   if (!j.is_array() || j.size() != n) throw InputError(label + ": a matrix has the wrong size");
   Eigen::MatrixXd m(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
   for (size_t i = 0; i < n; ++i) {
-    if (!j[i].is_array() || j[i].size() != n) throw InputError(label + ": a matrix row has the wrong size");
+    if (!j[i].is_array() || j[i].size() != n)
+      throw InputError(label + ": a matrix row has the wrong size");
     for (size_t k = 0; k < n; ++k) {
       if (!j[i][k].is_number()) throw InputError(label + ": a matrix entry is not a number");
       m(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) = j[i][k].get<double>();
@@ -37,7 +39,8 @@ Eigen::MatrixXd matrix_from(const nlohmann::json& j, size_t n, const std::string
 
 nlohmann::json similarity_to_json(const SimilarityResult& r) {
   nlohmann::json g = nlohmann::json::array();
-  for (const auto& m : r.gram) g.push_back(matrix_json(m));
+  for (const auto& m : r.gram)
+    g.push_back(matrix_json(m));
   return {{"labels", r.labels}, {"modules", r.modules}, {"gram", g}};
 }
 
@@ -50,7 +53,8 @@ SimilarityResult similarity_from_json(const nlohmann::json& j, const std::string
     if (!g.is_array() || g.size() != r.modules.size())
       throw InputError(label + ": similarity has " + std::to_string(r.modules.size()) +
                        " modules but a different number of matrices");
-    for (const auto& m : g) r.gram.push_back(matrix_from(m, r.labels.size(), label));
+    for (const auto& m : g)
+      r.gram.push_back(matrix_from(m, r.labels.size(), label));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(label + ": bad similarity result: " + e.what());
   }
@@ -86,7 +90,8 @@ nlohmann::json Study::to_json(const fs::path& study_dir) const {
   return j;
 }
 
-Study Study::from_json(const nlohmann::json& j, const fs::path& study_dir, const std::string& label) {
+Study Study::from_json(const nlohmann::json& j, const fs::path& study_dir,
+                       const std::string& label) {
   if (!j.is_object() || !j.contains("basin_study"))
     throw InputError("'" + label + "' is not a Basin study file (no 'basin_study' key)");
   if (!j["basin_study"].is_number_integer() || j["basin_study"].get<int>() > kFormatVersion)

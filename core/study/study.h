@@ -22,18 +22,18 @@ struct StudyAdapter {
 
 struct MergeRecord {
   MergeRecipe recipe;
-  std::vector<std::string> inputs;   // adapter names
-  std::string saved_to;              // folder the merge was saved to ("" if not saved)
+  std::vector<std::string> inputs;  // adapter names
+  std::string saved_to;             // folder the merge was saved to ("" if not saved)
   int64_t modules = 0;
   int64_t rank_min = 0, rank_max = 0;
-  double delta_norm = 0;             // ‖ΔW‖_F over all modules
+  double delta_norm = 0;  // ‖ΔW‖_F over all modules
   double seconds = 0;
 };
 
 struct Study {
   static constexpr int kFormatVersion = 1;
   std::vector<StudyAdapter> adapters;
-  MergeRecipe merge_recipe;                    // the Merge view's current settings
+  MergeRecipe merge_recipe;  // the Merge view's current settings
   std::vector<MergeRecord> merges;
   std::optional<SimilarityResult> similarity;  // for the included adapters, in order
 

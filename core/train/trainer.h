@@ -30,8 +30,8 @@ struct TrainOptions {
 
 struct LoraOptions {
   std::vector<std::string> target_modules = {"q_proj", "v_proj"};  // leaf names or full paths
-  int64_t rank = 8;        // r
-  double alpha = 16.0;     // lora_alpha
+  int64_t rank = 8;                                                // r
+  double alpha = 16.0;                                             // lora_alpha
   bool use_rslora = false;  // scale alpha / sqrt(r) instead of alpha / r
   std::string name = "adapter";
 };
@@ -42,14 +42,16 @@ struct TrainReport {
 
 // Trains a new LoRA adapter on `model` (whose weights stay frozen). A is initialised as PEFT
 // does (Kaiming-uniform, bound 1/sqrt(in)), B = 0. Returns the adapter with its PEFT config.
-Adapter train_lora(const CausalLM& model, const std::vector<TrainExample>& data, const LoraOptions& lora,
-                   const TrainOptions& options, jobs::Progress& progress, TrainReport* report = nullptr);
+Adapter train_lora(const CausalLM& model, const std::vector<TrainExample>& data,
+                   const LoraOptions& lora, const TrainOptions& options, jobs::Progress& progress,
+                   TrainReport* report = nullptr);
 
 // Trains every weight of `model` in place (pre-training the demo kit's tiny base).
 void train_full(CausalLM& model, const std::vector<TrainExample>& data, const TrainOptions& options,
                 jobs::Progress& progress, TrainReport* report = nullptr);
 
 // Mean target-token NLL of `data` under `model` (with an optional single adapter).
-double mean_nll(const CausalLM& model, const std::vector<TrainExample>& data, int64_t batch_size = 16);
+double mean_nll(const CausalLM& model, const std::vector<TrainExample>& data,
+                int64_t batch_size = 16);
 
 }  // namespace basin

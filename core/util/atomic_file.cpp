@@ -46,7 +46,8 @@ std::string hidden_name(const fs::path& target, const char* tag) {
 
 AtomicFileWriter::AtomicFileWriter(fs::path path) : path_(std::move(path)) {
   const fs::path dir = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir)) throw InputError("output folder does not exist: '" + dir.string() + "'");
+  if (!fs::is_directory(dir))
+    throw InputError("output folder does not exist: '" + dir.string() + "'");
   temp_ = dir / hidden_name(path_, ".tmp-");
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) throw_errno("cannot create", temp_);

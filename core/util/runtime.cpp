@@ -32,9 +32,15 @@ void init_runtime(const RuntimeOptions& options) {
   }
 }
 
-std::string compute_device_name() { return g_device; }
-bool cuda_available() { return torch::cuda::is_available(); }
-int torch_threads() { return at::get_num_threads(); }
+std::string compute_device_name() {
+  return g_device;
+}
+bool cuda_available() {
+  return torch::cuda::is_available();
+}
+int torch_threads() {
+  return at::get_num_threads();
+}
 
 std::string torch_version() {
 #ifdef TORCH_VERSION

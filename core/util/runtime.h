@@ -6,7 +6,7 @@
 namespace basin {
 
 struct RuntimeOptions {
-  int threads = 0;  // intra-op threads for LibTorch; 0 = every hardware core
+  int threads = 0;              // intra-op threads for LibTorch; 0 = every hardware core
   std::string device = "auto";  // "auto" (CUDA when available, else CPU), "cpu" or "cuda"
 };
 

@@ -15,12 +15,16 @@ bool natural_less(std::string_view a, std::string_view b) {
     if (std::isdigit(static_cast<unsigned char>(a[i])) &&
         std::isdigit(static_cast<unsigned char>(b[j]))) {
       size_t ie = i, je = j;
-      while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
-      while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
+      while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie])))
+        ++ie;
+      while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je])))
+        ++je;
       // Compare numerically without overflow: strip leading zeros, then length, then digits.
       size_t is = i, js = j;
-      while (is + 1 < ie && a[is] == '0') ++is;
-      while (js + 1 < je && b[js] == '0') ++js;
+      while (is + 1 < ie && a[is] == '0')
+        ++is;
+      while (js + 1 < je && b[js] == '0')
+        ++js;
       if (ie - is != je - js) return ie - is < je - js;
       const int c = a.substr(is, ie - is).compare(b.substr(js, je - js));
       if (c != 0) return c < 0;

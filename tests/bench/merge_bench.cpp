@@ -49,7 +49,8 @@ at::Tensor low_rank_route(const Problem& p, int64_t rank) {
 // The dense route: materialise ΔW (float32) and take its full SVD, as PEFT's svd merge does.
 at::Tensor dense_route(const Problem& p, int64_t rank) {
   at::Tensor dw = torch::zeros({p.Bs[0].size(0), p.As[0].size(1)}, torch::kFloat32);
-  for (size_t i = 0; i < p.As.size(); ++i) dw.addmm_(p.Bs[i], p.As[i], 1.0, p.c[i]);
+  for (size_t i = 0; i < p.As.size(); ++i)
+    dw.addmm_(p.Bs[i], p.As[i], 1.0, p.c[i]);
   auto [U, S, Vh] = torch::linalg_svd(dw, false);
   return (U.narrow(1, 0, rank) * S.narrow(0, 0, rank).unsqueeze(0)).mm(Vh.narrow(0, 0, rank));
 }
@@ -98,13 +99,15 @@ void BM_WholeSet(benchmark::State& state, MergeMethod method) {
     o.ranks = {16};
     jobs::NullProgress np;
     paths = write_sample_set(dir, o, np);
-    for (const auto& p : paths) input_bytes += double(fs::file_size(p / kAdapterWeightsFile));
+    for (const auto& p : paths)
+      input_bytes += double(fs::file_size(p / kAdapterWeightsFile));
   }
   const double rss_before = peak_rss_mb();
   for (auto _ : state) {
     jobs::NullProgress np;
     AdapterSet set;
-    for (const auto& p : paths) set.add(load_peft_adapter(p));
+    for (const auto& p : paths)
+      set.add(load_peft_adapter(p));
     MergeRecipe r;
     r.method = method;
     r.density = 0.2;
@@ -123,14 +126,17 @@ void BM_WholeSet(benchmark::State& state, MergeMethod method) {
 int main(int argc, char** argv) {
   init_runtime();
   benchmark::RegisterBenchmark("WholeSet/svd", BM_WholeSet, MergeMethod::Svd)
-      ->Unit(benchmark::kSecond)->Iterations(1);
+      ->Unit(benchmark::kSecond)
+      ->Iterations(1);
   benchmark::RegisterBenchmark("WholeSet/ties", BM_WholeSet, MergeMethod::Ties)
-      ->Unit(benchmark::kSecond)->Iterations(1);
+      ->Unit(benchmark::kSecond)
+      ->Iterations(1);
   for (const auto& [name, dims] : shapes()) {
     benchmark::RegisterBenchmark(("SvdMerge/lowrank/" + name).c_str(), BM_SvdMerge, name, false)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("SvdMerge/dense/" + name).c_str(), BM_SvdMerge, name, true)
-        ->Unit(benchmark::kMillisecond)->Iterations(name == "4096x4096" ? 1 : 2);
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(name == "4096x4096" ? 1 : 2);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -27,7 +27,8 @@ Result run(const std::string& args, const test::TempDir& dir) {
   FILE* p = ::popen(cmd.c_str(), "r");
   char buf[4096];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    r.out.append(buf, n);
   const int status = ::pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.err = test::read_bytes(err_file);
@@ -38,9 +39,11 @@ Result run(const std::string& args, const test::TempDir& dir) {
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto r = run("sample --shape tiny -n 3 --ranks 2,4 --seed 1 -o " + (dir / "set").string(), dir);
+    const auto r =
+        run("sample --shape tiny -n 3 --ranks 2,4 --seed 1 -o " + (dir / "set").string(), dir);
     ASSERT_EQ(r.code, 0) << r.err;
-    for (const char* n : {"sample-a", "sample-b", "sample-c"}) inputs += " " + (dir / "set" / n).string();
+    for (const char* n : {"sample-a", "sample-b", "sample-c"})
+      inputs += " " + (dir / "set" / n).string();
   }
   test::TempDir dir;
   std::string inputs;
@@ -70,7 +73,8 @@ TEST_F(Cli, EveryMethodMergesAndTheResultLoadsBack) {
                                                (dir / "set" / "sample-c").string()
                                          : inputs;
     const fs::path out = dir / ("out-" + m);
-    const auto r = run("merge --json -m " + m + " --density 0.5 " + in + " -o " + out.string(), dir);
+    const auto r =
+        run("merge --json -m " + m + " --density 0.5 " + in + " -o " + out.string(), dir);
     ASSERT_EQ(r.code, 0) << m << ": " << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["recipe"]["method"], m);
@@ -90,7 +94,8 @@ TEST_F(Cli, EveryMethodMergesAndTheResultLoadsBack) {
 
 TEST_F(Cli, PeftCompatAndWeightsAndProvenance) {
   const auto r = run("merge -m svd --peft-compat --weights=-1,0.5,2 --rank 3" + inputs + " -o " +
-                         (dir / "o").string(), dir);
+                         (dir / "o").string(),
+                     dir);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto m = load_peft_adapter(dir / "o");
   EXPECT_EQ(m->config.r, 3);
@@ -98,7 +103,10 @@ TEST_F(Cli, PeftCompatAndWeightsAndProvenance) {
   const auto recipe = nlohmann::json::parse(m->metadata.at("basin.merge.recipe"));
   EXPECT_EQ(recipe["weights"], nlohmann::json({-1.0, 0.5, 2.0}));
   EXPECT_EQ(recipe["peft_compat"], true);
-  EXPECT_EQ(nlohmann::json::parse(m->metadata.at("basin.merge.inputs"))[0]["sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(nlohmann::json::parse(m->metadata.at("basin.merge.inputs"))[0]["sha256"]
+                .get<std::string>()
+                .size(),
+            64u);
 }
 
 TEST_F(Cli, SimilarityCsvAndJson) {
@@ -145,7 +153,89 @@ TEST_F(Cli, FailuresExitOneWithAMessageAndWriteNothing) {
   EXPECT_EQ(test::list_files(dir / "busy").size(), 1u);
   // Incompatible shapes name the module.
   run("sample --shape qwen2-0.5b -n 1 --layers 1 --ranks 2 -o " + (dir / "big").string(), dir);
-  r = run("similarity " + (dir / "set" / "sample-a").string() + " " + (dir / "big" / "sample-a").string(), dir);
+  r = run("similarity " + (dir / "set" / "sample-a").string() + " " +
+              (dir / "big" / "sample-a").string(),
+          dir);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("incompatible"), std::string::npos) << r.err;
+}
+
+#include "io/safetensors.h"
+#include "io/tensor_torch.h"
+#include "model/causal_lm.h"
+#include "text/tokenizer.h"
+
+namespace {
+
+// A tiny random Qwen2-architecture model with GPT-2's real tokenizer (from
+// scripts/fetch-test-data.sh), as a Hugging Face folder.
+fs::path tiny_model_with_gpt2_tokenizer(const test::TempDir& dir) {
+  const char* env = std::getenv("BASIN_TEST_DATA");
+  const fs::path data = env && *env ? fs::path(env) : fs::path(BASIN_TEST_DATA_DIR);
+  const fs::path tok = data / "gpt2" / "tokenizer.json";
+  EXPECT_TRUE(fs::exists(tok)) << tok << " is missing: run scripts/fetch-test-data.sh";
+  ModelConfig c;
+  c.vocab_size = 50257;
+  c.hidden_size = 16;
+  c.intermediate_size = 32;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 2;
+  c.num_key_value_heads = 1;
+  c.head_dim = 8;
+  c.eos_token_id = 50256;
+  const fs::path m = dir / "model";
+  CausalLM::random(c, 1).save(m);
+  fs::copy_file(tok, m / "tokenizer.json");
+  return m;
+}
+
+}  // namespace
+
+TEST(CliModel, TokenizeGenerateEmbedAndTrainLora) {
+  test::TempDir dir;
+  const fs::path m = tiny_model_with_gpt2_tokenizer(dir);
+  // GPT-2 ids of "Hello world" are 15496, 995 (its encoder.json: "Hello", "Ġworld").
+  auto r = run("tokenize --json --tokenizer " + m.string() + " 'Hello world'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["ids"], nlohmann::json({15496, 995}));
+
+  r = run("generate --model " + m.string() + " --max-new-tokens 3 'Hello'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  test::write_bytes(dir / "d.jsonl", "{\"text\": \"Hello world\"}\n{\"text\": \"a b c\"}\n");
+  r = run("embed --model " + m.string() + " --data " + (dir / "d.jsonl").string() + " -o " +
+              (dir / "f.safetensors").string(),
+          dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const SafetensorsReader feats(dir / "f.safetensors");
+  const auto f = tensor_view(feats, *feats.find("features"));
+  ASSERT_EQ(f.sizes(), (std::vector<int64_t>{2, 16}));
+  // Row 0 = mean over tokens of the final-norm hidden states, computed here.
+  const CausalLM model = CausalLM::load(m);
+  LmForwardOptions fo;
+  fo.output_layer = 2;
+  const auto h =
+      model.forward(torch::tensor(std::vector<int64_t>{15496, 995}).view({1, -1}), fo).hidden[0];
+  EXPECT_LT(test::rel_err(f[0], h.mean(0)), 1e-5);
+
+  test::write_bytes(
+      dir / "t.json",
+      R"({"name": "echo", "prompt": "Say {word}:", "target": "word", "metric": "exact_match",
+                                        "splits": {"train": "t.jsonl"}})");
+  test::write_bytes(dir / "t.jsonl", "{\"word\": \"yes\"}\n{\"word\": \"no\"}\n");
+  r = run("train-lora --model " + m.string() + " --task " + (dir / "t.json").string() +
+              " --steps 3 --rank 2 -o " + (dir / "lora").string(),
+          dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto a = load_peft_adapter(dir / "lora");
+  EXPECT_EQ(a->modules.size(), 4u);  // q_proj, v_proj × 2 layers
+  EXPECT_EQ(a->metadata.at("basin.train.task"), "echo");
+
+  // Bad input: a layer beyond the model, an unknown model_type.
+  r = run("embed --model " + m.string() + " --layer 7 --data " + (dir / "d.jsonl").string() +
+              " -o " + (dir / "g.safetensors").string(),
+          dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--layer 7"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "g.safetensors"));
 }

@@ -14,7 +14,8 @@ namespace basin::test {
 
 TempDir::TempDir() {
   static std::mt19937_64 rng{std::random_device{}()};
-  path_ = fs::temp_directory_path() / ("basin-test-" + std::to_string(::getpid()) + "-" + std::to_string(rng()));
+  path_ = fs::temp_directory_path() /
+          ("basin-test-" + std::to_string(::getpid()) + "-" + std::to_string(rng()));
   fs::create_directories(path_);
 }
 
@@ -36,7 +37,8 @@ RawTensor raw_f32(const std::string& name, const at::Tensor& t_in) {
 std::string raw_with_header(const std::string& header, const std::string& data) {
   std::string out(8, '\0');
   uint64_t n = header.size();
-  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
   return out + header + data;
 }
 
@@ -61,7 +63,8 @@ std::string raw_safetensors_bytes(const std::vector<RawTensor>& tensors,
   for (const auto& t : tensors) {
     h << (first ? "" : ",") << nlohmann::json(t.name).dump() << ":{\"dtype\":\"" << t.dtype
       << "\",\"shape\":[";
-    for (size_t i = 0; i < t.shape.size(); ++i) h << (i ? "," : "") << t.shape[i];
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      h << (i ? "," : "") << t.shape[i];
     h << "],\"data_offsets\":[" << data.size() << "," << data.size() + t.bytes.size() << "]}";
     data += t.bytes;
     first = false;
@@ -83,11 +86,16 @@ std::string read_bytes(const fs::path& path) {
 void write_peft_adapter(const fs::path& dir, const std::vector<TestModule>& modules,
                         const std::string& config_json) {
   fs::create_directories(dir);
-  nlohmann::json cfg = {{"peft_type", "LORA"},       {"task_type", "CAUSAL_LM"},
-                        {"r", 8},                    {"lora_alpha", 16},
-                        {"lora_dropout", 0.05},      {"bias", "none"},
-                        {"fan_in_fan_out", false},   {"use_rslora", false},
-                        {"use_dora", false},         {"rank_pattern", nlohmann::json::object()},
+  nlohmann::json cfg = {{"peft_type", "LORA"},
+                        {"task_type", "CAUSAL_LM"},
+                        {"r", 8},
+                        {"lora_alpha", 16},
+                        {"lora_dropout", 0.05},
+                        {"bias", "none"},
+                        {"fan_in_fan_out", false},
+                        {"use_rslora", false},
+                        {"use_dora", false},
+                        {"rank_pattern", nlohmann::json::object()},
                         {"alpha_pattern", nlohmann::json::object()},
                         {"target_modules", {"q_proj", "v_proj"}},
                         {"base_model_name_or_path", "Qwen/Qwen2-0.5B"},
@@ -110,7 +118,8 @@ at::Tensor randn(std::vector<int64_t> shape, uint64_t seed) {
 std::vector<std::string> list_files(const fs::path& dir) {
   std::vector<std::string> out;
   if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) out.push_back(e.path().string());
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    out.push_back(e.path().string());
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -41,7 +41,8 @@ QStringList sample_set(const fs::path& dir, const std::string& shape, int n, int
   o.ranks = std::move(ranks);
   jobs::NullProgress p;
   QStringList out;
-  for (const auto& path : write_sample_set(dir, o, p)) out << QString::fromStdString(path.string());
+  for (const auto& path : write_sample_set(dir, o, p))
+    out << QString::fromStdString(path.string());
   return out;
 }
 
@@ -83,12 +84,14 @@ TEST(Ui, HeatmapShowsCoreMatrixAndMergeThroughTheViewSaves) {
 
   // The heatmap's cells hold what core computes for the same adapters.
   AdapterSet set;
-  for (const auto& p : paths) set.add(load_peft_adapter(p.toStdString()));
+  for (const auto& p : paths)
+    set.add(load_peft_adapter(p.toStdString()));
   jobs::NullProgress np;
   const auto want = cosine_similarity(set, np).overall();
   auto* heat = w.similarity_view()->heatmap();
   for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) EXPECT_NEAR(heat->cell_value(i, j), want.values(i, j), 1e-12);
+    for (int j = 0; j < 3; ++j)
+      EXPECT_NEAR(heat->cell_value(i, j), want.values(i, j), 1e-12);
 
   // Merge through the view: pick cat, press Run, then save (the Save button's action).
   w.show_view(1);
@@ -132,7 +135,8 @@ TEST(Ui, CancelStopsTheJobAndWritesNothing) {
   ASSERT_TRUE(cancelled.count() > 0 || cancelled.wait(30000));
   EXPECT_FALSE(w.jobs()->busy());
   EXPECT_FALSE(fs::exists(out));
-  for (const auto& f : test::list_files(dir.path())) EXPECT_EQ(f.find("never"), std::string::npos) << f;
+  for (const auto& f : test::list_files(dir.path()))
+    EXPECT_EQ(f.find("never"), std::string::npos) << f;
   EXPECT_EQ(w.merge_view()->result(), nullptr);
 }
 
@@ -164,7 +168,8 @@ TEST(Ui, ExportWritesRealPngSvgPdfAndCsv) {
   QSignalSpy sim(&w, &MainWindow::similarity_updated);
   w.open_adapters(sample_set(dir.path() / "in", "tiny", 2, 0));
   ASSERT_TRUE(sim.wait(30000));
-  const std::map<std::string, std::string> magic{{"png", "\x89PNG\r\n\x1a\n"}, {"svg", "<?xml"}, {"pdf", "%PDF-"}};
+  const std::map<std::string, std::string> magic{
+      {"png", "\x89PNG\r\n\x1a\n"}, {"svg", "<?xml"}, {"pdf", "%PDF-"}};
   for (const auto& [ext, head] : magic) {
     const fs::path p = dir / ("fig." + ext);
     ASSERT_TRUE(w.export_figure(QString::fromStdString(p.string()), 200)) << ext;
@@ -180,7 +185,8 @@ TEST(Ui, ExportWritesRealPngSvgPdfAndCsv) {
   ASSERT_TRUE(w.export_data(QString::fromStdString((dir / "p.csv").string()), profile));
   EXPECT_EQ(test::read_bytes(dir / "p.csv"),
             "layer,adapter_i,adapter_j,cosine\n0,sample-a,sample-b," +
-                format_double(w.similarity_view()->result()->layer(0).values(0, 1)) + "\n1,sample-a,sample-b," +
+                format_double(w.similarity_view()->result()->layer(0).values(0, 1)) +
+                "\n1,sample-a,sample-b," +
                 format_double(w.similarity_view()->result()->layer(1).values(0, 1)) + "\n");
   ASSERT_TRUE(w.export_figure(QString::fromStdString((dir / "p.png").string()), 96, profile));
   EXPECT_EQ(test::read_bytes(dir / "p.png").substr(0, 4), "\x89PNG");
@@ -199,7 +205,8 @@ TEST(Ui, StudyReopensWithoutRecomputing) {
     ASSERT_TRUE(wait_idle(w));
     w.adapter_panel()->set_weight(1, 0.25);
     w.merge_view()->method_box()->setCurrentText("ties");
-    for (int i = 0; i < 3; ++i) shown.push_back(w.similarity_view()->heatmap()->cell_value(0, i));
+    for (int i = 0; i < 3; ++i)
+      shown.push_back(w.similarity_view()->heatmap()->cell_value(0, i));
     ASSERT_TRUE(w.save_study(study));
   }
   MainWindow w2;
@@ -210,11 +217,14 @@ TEST(Ui, StudyReopensWithoutRecomputing) {
   EXPECT_EQ(w2.adapter_panel()->count(), 3);
   EXPECT_EQ(w2.adapter_panel()->weight(1), 0.25);
   EXPECT_EQ(w2.merge_view()->method_box()->currentText(), "ties");
-  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(w2.similarity_view()->heatmap()->cell_value(0, i), shown[static_cast<size_t>(i)]);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_DOUBLE_EQ(w2.similarity_view()->heatmap()->cell_value(0, i),
+                     shown[static_cast<size_t>(i)]);
 }
 
 int main(int argc, char** argv) {
-  qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
+  qputenv("QT_QPA_PLATFORM",
+          qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
   QApplication app(argc, argv);
   QApplication::setOrganizationName("BasinTest");
   QApplication::setApplicationName("BasinTest");

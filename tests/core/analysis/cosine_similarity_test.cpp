@@ -13,7 +13,8 @@ std::shared_ptr<Adapter> adapter(const std::string& name, int64_t r, double scal
                                  bool with_second = true) {
   auto a = std::make_shared<Adapter>();
   a->name = name;
-  for (const std::string& mod : {std::string("model.layers.0.mlp.up_proj"), std::string("model.layers.1.mlp.up_proj")}) {
+  for (const std::string& mod :
+       {std::string("model.layers.0.mlp.up_proj"), std::string("model.layers.1.mlp.up_proj")}) {
     if (!with_second && mod.find("layers.1") != std::string::npos) continue;
     LoraModule m;
     m.name = mod;
@@ -46,12 +47,17 @@ TEST(CosineSimilarity, MatchesDenseCosineOverallPerModuleAndPerLayer) {
   for (size_t i = 0; i < 3; ++i)
     for (size_t j = 0; j < 3; ++j) {
       const auto x = flat(i), y = flat(j);
-      const double want = (x * y).sum().item<double>() / (x.norm().item<double>() * y.norm().item<double>());
-      EXPECT_NEAR(overall.values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)), want, 1e-9);
+      const double want =
+          (x * y).sum().item<double>() / (x.norm().item<double>() * y.norm().item<double>());
+      EXPECT_NEAR(overall.values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)), want,
+                  1e-9);
       const auto xm = dense(s[i], mods[0]), ym = dense(s[j], mods[0]);
-      const double wm = (xm * ym).sum().item<double>() / (xm.norm().item<double>() * ym.norm().item<double>());
-      EXPECT_NEAR(r.module(0).values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)), wm, 1e-9);
-      EXPECT_NEAR(r.layer(0).values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)), wm, 1e-9);
+      const double wm =
+          (xm * ym).sum().item<double>() / (xm.norm().item<double>() * ym.norm().item<double>());
+      EXPECT_NEAR(r.module(0).values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)),
+                  wm, 1e-9);
+      EXPECT_NEAR(r.layer(0).values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)), wm,
+                  1e-9);
     }
   // Adapter c lacks layer 1: its cosine there is undefined (NaN), not 0.
   EXPECT_TRUE(std::isnan(r.layer(1).values(2, 0)));

@@ -13,17 +13,20 @@ void expect_error(F&& f, const std::vector<std::string>& frags) {
     f();
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    for (const auto& s : frags) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << e.what();
+    for (const auto& s : frags)
+      EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << e.what();
   }
 }
 }  // namespace
 
 TEST(Task, LoadsSpecRendersPromptsAndReadsJsonl) {
   test::TempDir dir;
-  test::write_bytes(dir / "qa.json", R"({"name": "qa", "prompt": "Q: {question}\nA ({{short}}):", "target": "answer",
+  test::write_bytes(dir / "qa.json",
+                    R"({"name": "qa", "prompt": "Q: {question}\nA ({{short}}):", "target": "answer",
                                          "metric": "exact_match", "max_new_tokens": 12, "splits": {"test": "qa.jsonl"}})");
-  test::write_bytes(dir / "qa.jsonl", "{\"question\": \"Capital of France?\", \"answer\": \"Paris\", \"id\": 7}\n\n"
-                                      "{\"question\": \"2+2?\", \"answer\": 4}\r\n");
+  test::write_bytes(dir / "qa.jsonl",
+                    "{\"question\": \"Capital of France?\", \"answer\": \"Paris\", \"id\": 7}\n\n"
+                    "{\"question\": \"2+2?\", \"answer\": 4}\r\n");
   const auto spec = TaskSpec::load(dir / "qa.json");
   EXPECT_EQ(spec.metric, TaskMetric::ExactMatch);
   EXPECT_EQ(spec.max_new_tokens, 12);
@@ -44,11 +47,23 @@ TEST(Task, ErrorsNameFileLineAndField) {
   expect_error([&] { read_jsonl(dir / "e.jsonl"); }, {"e.jsonl:1", "'a'"});
   test::write_bytes(dir / "f.jsonl", "[1, 2]\n");
   expect_error([&] { read_jsonl(dir / "f.jsonl"); }, {"f.jsonl:1", "object"});
-  expect_error([&] { TaskSpec::from_json(nlohmann::json::parse(R"({"name":"t","prompt":"{x","target":"y","metric":"accuracy"})"), "t.json"); },
-               {"t.json", "unclosed"});
-  expect_error([&] { TaskSpec::from_json(nlohmann::json::parse(R"({"name":"t","prompt":"{x}","target":"y","metric":"bleurt"})"), "t.json"); },
-               {"bleurt"});
-  const auto spec = TaskSpec::from_json(nlohmann::json::parse(R"({"name":"t","prompt":"{x}","target":"y","metric":"bleu"})"), "t.json");
+  expect_error(
+      [&] {
+        TaskSpec::from_json(
+            nlohmann::json::parse(R"({"name":"t","prompt":"{x","target":"y","metric":"accuracy"})"),
+            "t.json");
+      },
+      {"t.json", "unclosed"});
+  expect_error(
+      [&] {
+        TaskSpec::from_json(
+            nlohmann::json::parse(R"({"name":"t","prompt":"{x}","target":"y","metric":"bleurt"})"),
+            "t.json");
+      },
+      {"bleurt"});
+  const auto spec = TaskSpec::from_json(
+      nlohmann::json::parse(R"({"name":"t","prompt":"{x}","target":"y","metric":"bleu"})"),
+      "t.json");
   expect_error([&] { spec.render_prompt({{"z", "1"}}); }, {"'x'"});
   expect_error([&] { spec.load_split("train"); }, {"no 'train' split"});
 }

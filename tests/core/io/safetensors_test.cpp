@@ -92,9 +92,11 @@ TEST(Safetensors, WriterFollowsThePublicLayoutAndRoundTripsBitIdentically) {
 TEST(Safetensors, WriterRejectsBadInputAndWritesNothing) {
   TempDir dir;
   const auto a = test::randn({2}, 1);
-  expect_input_error([&] {
-    write_safetensors(dir / "o.safetensors", {tensor_bytes("x", a), tensor_bytes("x", a)});
-  }, {"duplicate tensor name 'x'"});
+  expect_input_error(
+      [&] {
+        write_safetensors(dir / "o.safetensors", {tensor_bytes("x", a), tensor_bytes("x", a)});
+      },
+      {"duplicate tensor name 'x'"});
   auto bad = tensor_bytes("y", a);
   bad.nbytes = 4;
   expect_input_error([&] { write_safetensors(dir / "o.safetensors", {bad}); }, {"'y'"});
@@ -131,14 +133,16 @@ TEST(Safetensors, RejectsOverlappingOffsets) {
 
 TEST(Safetensors, RejectsOutOfRangeOffsets) {
   const std::string h = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})";
-  expect_bad_file(test::raw_with_header(h, std::string(8, '\0')), {"'a'", "outside the data section"});
+  expect_bad_file(test::raw_with_header(h, std::string(8, '\0')),
+                  {"'a'", "outside the data section"});
   const std::string rev = R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})";
   expect_bad_file(test::raw_with_header(rev, std::string(8, '\0')), {"begin after end"});
 }
 
 TEST(Safetensors, RejectsDtypeShapeSizeMismatch) {
   const std::string h = R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})";
-  expect_bad_file(test::raw_with_header(h, std::string(8, '\0')), {"'a'", "needs 12 bytes", "span 8"});
+  expect_bad_file(test::raw_with_header(h, std::string(8, '\0')),
+                  {"'a'", "needs 12 bytes", "span 8"});
   const std::string dt = R"({"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})";
   expect_bad_file(test::raw_with_header(dt, std::string(8, '\0')), {"unsupported dtype 'Q4'"});
 }

@@ -10,7 +10,8 @@ TEST(Progress, ThrottlesToOnePercentStepsAndStageChanges) {
     seen.emplace_back(f, s);
     return true;
   });
-  for (int i = 0; i <= 1000; ++i) p.report(i / 1000.0, "work");
+  for (int i = 0; i <= 1000; ++i)
+    p.report(i / 1000.0, "work");
   EXPECT_EQ(seen.size(), 101u);
   p.report(1.0, "other");
   EXPECT_EQ(seen.back().second, "other");

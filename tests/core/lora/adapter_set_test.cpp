@@ -9,8 +9,12 @@ using namespace basin;
 
 TEST(AdapterSet, RefusesShapeMismatchNamingModuleAndShapes) {
   test::TempDir dir;
-  test::write_peft_adapter(dir / "a", {{"model.layers.0.self_attn.q_proj", test::randn({8, 16}, 1), test::randn({16, 8}, 2)}}, "");
-  test::write_peft_adapter(dir / "b", {{"model.layers.0.self_attn.q_proj", test::randn({8, 32}, 1), test::randn({16, 8}, 2)}}, "");
+  test::write_peft_adapter(
+      dir / "a",
+      {{"model.layers.0.self_attn.q_proj", test::randn({8, 16}, 1), test::randn({16, 8}, 2)}}, "");
+  test::write_peft_adapter(
+      dir / "b",
+      {{"model.layers.0.self_attn.q_proj", test::randn({8, 32}, 1), test::randn({16, 8}, 2)}}, "");
   AdapterSet s;
   s.add(load_peft_adapter(dir / "a"));
   try {
@@ -33,9 +37,14 @@ TEST(AdapterSet, RefusesShapeMismatchNamingModuleAndShapes) {
 
 TEST(AdapterSet, UnionOfModulesInNaturalOrderAndBaseModelWarning) {
   test::TempDir dir;
-  test::write_peft_adapter(dir / "a", {{"model.layers.10.self_attn.q_proj", test::randn({2, 4}, 1), test::randn({4, 2}, 2)}}, R"({"r": 2})");
-  test::write_peft_adapter(dir / "b", {{"model.layers.2.self_attn.q_proj", test::randn({2, 4}, 1), test::randn({4, 2}, 2)}},
-                           R"({"r": 2, "base_model_name_or_path": "other/model"})");
+  test::write_peft_adapter(
+      dir / "a",
+      {{"model.layers.10.self_attn.q_proj", test::randn({2, 4}, 1), test::randn({4, 2}, 2)}},
+      R"({"r": 2})");
+  test::write_peft_adapter(
+      dir / "b",
+      {{"model.layers.2.self_attn.q_proj", test::randn({2, 4}, 1), test::randn({4, 2}, 2)}},
+      R"({"r": 2, "base_model_name_or_path": "other/model"})");
   AdapterSet s;
   s.add(load_peft_adapter(dir / "a"));
   const auto warnings = s.add(load_peft_adapter(dir / "b"));

@@ -39,11 +39,13 @@ TEST(PeftConfig, ScalesFromPatterns) {
                                 "alpha_pattern": {"k_proj": 4, "v_proj": 8}})"),
       "cfg");
   EXPECT_EQ(c.rank_for("m.k_proj"), 2);
-  EXPECT_DOUBLE_EQ(c.scale_for("m.k_proj"), 2.0);   // 4 / 2
-  EXPECT_DOUBLE_EQ(c.scale_for("m.v_proj"), 1.0);   // 8 / 8
-  EXPECT_DOUBLE_EQ(c.scale_for("m.q_proj"), 4.0);   // 32 / 8
-  EXPECT_THROW(PeftLoraConfig::from_json(nlohmann::json::parse(R"({"r": 8, "rank_pattern": {"(": 2}})"), "cfg"),
+  EXPECT_DOUBLE_EQ(c.scale_for("m.k_proj"), 2.0);  // 4 / 2
+  EXPECT_DOUBLE_EQ(c.scale_for("m.v_proj"), 1.0);  // 8 / 8
+  EXPECT_DOUBLE_EQ(c.scale_for("m.q_proj"), 4.0);  // 32 / 8
+  EXPECT_THROW(PeftLoraConfig::from_json(
+                   nlohmann::json::parse(R"({"r": 8, "rank_pattern": {"(": 2}})"), "cfg"),
                InputError);
-  EXPECT_THROW(PeftLoraConfig::from_json(nlohmann::json::parse(R"({"r": 8, "peft_type": "IA3"})"), "cfg"),
-               InputError);
+  EXPECT_THROW(
+      PeftLoraConfig::from_json(nlohmann::json::parse(R"({"r": 8, "peft_type": "IA3"})"), "cfg"),
+      InputError);
 }

@@ -66,7 +66,8 @@ TEST(PeftIo, RankAndAlphaPatternsAndRsLora) {
 
 TEST(PeftIo, TargetModulesAsRegexString) {
   TempDir dir;
-  test::write_peft_adapter(dir / "a", two_modules(), R"J({"target_modules": ".*\\.(q_proj|v_proj)"})J");
+  test::write_peft_adapter(dir / "a", two_modules(),
+                           R"J({"target_modules": ".*\\.(q_proj|v_proj)"})J");
   EXPECT_EQ(load_peft_adapter(dir / "a")->modules.size(), 2u);
   test::write_peft_adapter(dir / "b", two_modules(), R"({"target_modules": ".*\\.q_proj"})");
   expect_input_error([&] { load_peft_adapter(dir / "b"); }, {"v_proj", "target_modules"});
@@ -103,18 +104,32 @@ TEST(PeftIo, RefusesDoraEmbeddingAndBias) {
   auto with_extra = [&](const std::string& name, const std::string& key) {
     test::write_peft_adapter(dir / name, {}, "");
     auto raw = std::vector<test::RawTensor>{
-        test::raw_f32("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", test::randn({8, 16}, 1)),
-        test::raw_f32("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", test::randn({16, 8}, 2)),
+        test::raw_f32("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
+                      test::randn({8, 16}, 1)),
+        test::raw_f32("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight",
+                      test::randn({16, 8}, 2)),
         test::raw_f32(key, test::randn({16}, 3))};
     test::write_bytes(dir / name / "adapter_model.safetensors", test::raw_safetensors_bytes(raw));
     return dir / name;
   };
-  expect_input_error([&] { load_peft_adapter(with_extra("dora", "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector")); },
-                     {"DoRA", "lora_magnitude_vector"});
-  expect_input_error([&] { load_peft_adapter(with_extra("emb", "base_model.model.model.embed_tokens.lora_embedding_A")); },
-                     {"embedding LoRA"});
-  expect_input_error([&] { load_peft_adapter(with_extra("bias", "base_model.model.model.layers.0.self_attn.q_proj.lora_B.bias")); },
-                     {"lora_bias"});
+  expect_input_error(
+      [&] {
+        load_peft_adapter(with_extra(
+            "dora", "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector"));
+      },
+      {"DoRA", "lora_magnitude_vector"});
+  expect_input_error(
+      [&] {
+        load_peft_adapter(
+            with_extra("emb", "base_model.model.model.embed_tokens.lora_embedding_A"));
+      },
+      {"embedding LoRA"});
+  expect_input_error(
+      [&] {
+        load_peft_adapter(
+            with_extra("bias", "base_model.model.model.layers.0.self_attn.q_proj.lora_B.bias"));
+      },
+      {"lora_bias"});
 }
 
 TEST(PeftIo, RejectsRankDisagreementAndNonFiniteValues) {
@@ -135,13 +150,15 @@ TEST(PeftIo, RejectsBadConfigValues) {
   expect_input_error([&] { load_peft_adapter(dir / "a"); }, {"'r'", "positive integer"});
   test::write_peft_adapter(dir / "b", two_modules(), "");
   test::write_bytes(dir / "b" / "adapter_config.json", "{\"r\": 8,");
-  expect_input_error([&] { load_peft_adapter(dir / "b"); }, {"adapter_config.json", "not valid JSON"});
+  expect_input_error([&] { load_peft_adapter(dir / "b"); },
+                     {"adapter_config.json", "not valid JSON"});
 }
 
 TEST(PeftIo, SaveRoundTripsBitIdenticallyAndKeepsEveryScale) {
   TempDir dir;
-  test::write_peft_adapter(dir / "a", two_modules(8, 4),
-                           R"({"r": 8, "lora_alpha": 16, "rank_pattern": {"v_proj": 4}, "alpha_pattern": {"v_proj": 3}})");
+  test::write_peft_adapter(
+      dir / "a", two_modules(8, 4),
+      R"({"r": 8, "lora_alpha": 16, "rank_pattern": {"v_proj": 4}, "alpha_pattern": {"v_proj": 3}})");
   const auto a = load_peft_adapter(dir / "a");
   SaveOptions so;
   so.metadata["basin.test"] = "yes";

@@ -14,7 +14,8 @@ TEST(LowRank, SvdOfFactoredSumMatchesDenseSvd) {
   for (int i = 0; i < 3; ++i) {
     As.push_back(test::randn({ranks[i], 30}, 10 + i));
     Bs.push_back(test::randn({40, ranks[i]}, 20 + i));
-    dense += c[static_cast<size_t>(i)] * Bs.back().to(torch::kFloat64).mm(As.back().to(torch::kFloat64));
+    dense +=
+        c[static_cast<size_t>(i)] * Bs.back().to(torch::kFloat64).mm(As.back().to(torch::kFloat64));
   }
   const auto svd = low_rank_svd(Bs, As, c);
   const auto S_ref = torch::linalg_svdvals(dense);
@@ -43,6 +44,8 @@ TEST(LowRank, FactorsFromSvdKeepBEqualsUSigma) {
   EXPECT_EQ(f.A.sizes(), (std::vector<int64_t>{3, 6}));
   EXPECT_EQ(f.B.sizes(), (std::vector<int64_t>{8, 3}));
   // A has orthonormal rows (Vᵀ), B's column norms are the singular values.
-  EXPECT_LT(test::rel_err(f.A.to(torch::kFloat64).mm(f.A.to(torch::kFloat64).t()), torch::eye(3, torch::kFloat64)), 1e-6);
+  EXPECT_LT(test::rel_err(f.A.to(torch::kFloat64).mm(f.A.to(torch::kFloat64).t()),
+                          torch::eye(3, torch::kFloat64)),
+            1e-6);
   EXPECT_LT(test::rel_err(f.B.to(torch::kFloat64).norm(2, 0), svd.S.narrow(0, 0, 3)), 1e-6);
 }

@@ -21,7 +21,8 @@ constexpr double kTol = 1e-5;
 constexpr int64_t kOut = 12, kIn = 10;
 const std::string kMod = "model.layers.0.self_attn.q_proj";
 
-std::shared_ptr<Adapter> make_adapter(const std::string& name, int64_t r, double alpha, uint64_t seed) {
+std::shared_ptr<Adapter> make_adapter(const std::string& name, int64_t r, double alpha,
+                                      uint64_t seed) {
   auto a = std::make_shared<Adapter>();
   a->name = name;
   a->config.r = r;
@@ -61,7 +62,8 @@ at::Tensor ref_trim(const at::Tensor& t, double d) {
   const int64_t n = t.numel(), k = static_cast<int64_t>(d * n);
   std::vector<double> mags(static_cast<size_t>(n));
   auto acc = t.contiguous();
-  for (int64_t i = 0; i < n; ++i) mags[static_cast<size_t>(i)] = std::abs(acc.view(-1)[i].item<double>());
+  for (int64_t i = 0; i < n; ++i)
+    mags[static_cast<size_t>(i)] = std::abs(acc.view(-1)[i].item<double>());
   std::sort(mags.begin(), mags.end(), std::greater<>());
   if (k == 0) return torch::zeros_like(t);
   const double thr = mags[static_cast<size_t>(k - 1)];
@@ -101,7 +103,8 @@ TEST(Merge, CatIsExactWeightedSum) {
   r.method = MergeMethod::Cat;
   r.weights = {0.5, -1.0, 2.0};
   at::Tensor ref = torch::zeros({kOut, kIn}, torch::kFloat64);
-  for (size_t i = 0; i < 3; ++i) ref += r.weights[i] * delta(s[i].modules[0]);
+  for (size_t i = 0; i < 3; ++i)
+    ref += r.weights[i] * delta(s[i].modules[0]);
   EXPECT_LT(test::rel_err(merged_delta(s, r), ref), kTol);
   jobs::NullProgress p;
   EXPECT_EQ(merge(s, r, p).modules[0].rank(), 2 + 3 + 4);
@@ -113,7 +116,8 @@ TEST(Merge, LinearHasCrossTerms) {
   s.add(make_adapter("b", 3, 1.5, 2));
   MergeRecipe r;
   r.method = MergeMethod::Linear;  // default weights 1/2
-  at::Tensor A = torch::zeros({3, kIn}, torch::kFloat64), B = torch::zeros({kOut, 3}, torch::kFloat64);
+  at::Tensor A = torch::zeros({3, kIn}, torch::kFloat64),
+             B = torch::zeros({kOut, 3}, torch::kFloat64);
   for (size_t i = 0; i < 2; ++i) {
     const auto& m = s[i].modules[0];
     A += 0.5 * std::sqrt(m.scale) * m.A.to(torch::kFloat64);
@@ -137,7 +141,8 @@ TEST(Merge, TaskArithmeticDefaultRankIsExact) {
   r.method = MergeMethod::TaskArithmetic;
   r.weights = {1.0, -0.5, 0.25};
   at::Tensor ref = torch::zeros({kOut, kIn}, torch::kFloat64);
-  for (size_t i = 0; i < 3; ++i) ref += r.weights[i] * delta(s[i].modules[0]);
+  for (size_t i = 0; i < 3; ++i)
+    ref += r.weights[i] * delta(s[i].modules[0]);
   EXPECT_LT(test::rel_err(merged_delta(s, r), ref), kTol);
   r.rank = 3;
   EXPECT_LT(test::rel_err(merged_delta(s, r), test::dense_truncate(ref, 3)), kTol);
@@ -148,7 +153,8 @@ TEST(Merge, SvdTruncatesTheAverageToMaxRank) {
   MergeRecipe r;
   r.method = MergeMethod::Svd;  // c_i = s_i / N, rank max r_i = 4
   at::Tensor ref = torch::zeros({kOut, kIn}, torch::kFloat64);
-  for (size_t i = 0; i < 3; ++i) ref += delta(s[i].modules[0]) / 3.0;
+  for (size_t i = 0; i < 3; ++i)
+    ref += delta(s[i].modules[0]) / 3.0;
   jobs::NullProgress p;
   const Adapter out = merge(s, r, p);
   EXPECT_EQ(out.modules[0].rank(), 4);
@@ -188,8 +194,10 @@ TEST(Merge, TiesMatchesReferenceAtFullRank) {
     r.weights = {1.0, 2.0, -0.5};
     r.rank = std::min(kOut, kIn);  // full rank: the SVD step is lossless
     std::vector<at::Tensor> ts;
-    for (size_t i = 0; i < 3; ++i) ts.push_back(ref_trim(r.weights[i] * delta(s[i].modules[0]), 0.3));
-    EXPECT_LT(test::rel_err(merged_delta(s, r), ref_ties(ts, frequency)), kTol) << "frequency=" << frequency;
+    for (size_t i = 0; i < 3; ++i)
+      ts.push_back(ref_trim(r.weights[i] * delta(s[i].modules[0]), 0.3));
+    EXPECT_LT(test::rel_err(merged_delta(s, r), ref_ties(ts, frequency)), kTol)
+        << "frequency=" << frequency;
   }
 }
 
@@ -199,7 +207,8 @@ TEST(Merge, TiesDefaultRankTruncatesTheDenseResult) {
   r.method = MergeMethod::Ties;
   r.density = 0.5;
   std::vector<at::Tensor> ts;
-  for (size_t i = 0; i < 3; ++i) ts.push_back(ref_trim(delta(s[i].modules[0]), 0.5));
+  for (size_t i = 0; i < 3; ++i)
+    ts.push_back(ref_trim(delta(s[i].modules[0]), 0.5));
   const auto ref = test::dense_truncate(ref_ties(ts, false), 9);  // Σ r_i = 9
   EXPECT_LT(test::rel_err(merged_delta(s, r), ref), kTol);
 }
@@ -212,7 +221,8 @@ TEST(Merge, MagnitudePruneMatchesReference) {
   r.weights = {0.5, 1.0, 1.5};
   r.rank = 10;
   at::Tensor ref = torch::zeros({kOut, kIn}, torch::kFloat64);
-  for (size_t i = 0; i < 3; ++i) ref += ref_trim(r.weights[i] * delta(s[i].modules[0]), 0.4);
+  for (size_t i = 0; i < 3; ++i)
+    ref += ref_trim(r.weights[i] * delta(s[i].modules[0]), 0.4);
   EXPECT_LT(test::rel_err(merged_delta(s, r), ref), kTol);
 }
 
@@ -319,7 +329,9 @@ TEST(MergeRecipe, RejectsBadValues) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("'average'"), std::string::npos);
   }
-  EXPECT_THROW(MergeRecipe::from_json(nlohmann::json::parse(R"({"method": "ties", "density": "x"})")), InputError);
+  EXPECT_THROW(
+      MergeRecipe::from_json(nlohmann::json::parse(R"({"method": "ties", "density": "x"})")),
+      InputError);
   const auto back = MergeRecipe::from_json(nlohmann::json::parse(
       R"({"method": "dare_ties", "density": 0.25, "seed": 7, "weights": [1, -1]})"));
   EXPECT_EQ(back.method, MergeMethod::DareTies);

@@ -17,8 +17,8 @@ namespace {
 
 const std::string kMod = "model.layers.0.mlp.up_proj";
 
-std::shared_ptr<Adapter> adapter(const std::string& name, std::vector<float> a, std::vector<float> b,
-                                 double alpha) {
+std::shared_ptr<Adapter> adapter(const std::string& name, std::vector<float> a,
+                                 std::vector<float> b, double alpha) {
   auto ad = std::make_shared<Adapter>();
   ad->name = name;
   ad->config.r = 1;
@@ -142,7 +142,8 @@ TEST(PeftCompat, CatPadsTheSlotWhereAnAdapterLacksTheModule) {
   r.weights = {1, 1, 1};
   jobs::NullProgress p;
   const auto out = merge(s, r, p);
-  for (const auto& m : out.modules) EXPECT_EQ(m.rank(), 3) << m.name;  // Σ config r = 3
+  for (const auto& m : out.modules)
+    EXPECT_EQ(m.rank(), 3) << m.name;  // Σ config r = 3
   const auto* down = out.find("model.layers.0.mlp.down_proj");
   ASSERT_NE(down, nullptr);
   expect_tensor(down->A, {5, 5, 0, 0, 0, 0});

@@ -36,14 +36,18 @@ CausalLM tiny_model(const ModelConfig& c, uint64_t seed) {
   CausalLM m = CausalLM::random(c, seed);
   uint64_t s = seed * 101;
   for (auto& [name, t] : m.parameters()) {
-    if (name.find("norm") != std::string::npos) t = 1.0 + 0.1 * test::randn(t.sizes().vec(), ++s);
-    else t = 0.3 * test::randn(t.sizes().vec(), ++s);
+    if (name.find("norm") != std::string::npos)
+      t = 1.0 + 0.1 * test::randn(t.sizes().vec(), ++s);
+    else
+      t = 0.3 * test::randn(t.sizes().vec(), ++s);
   }
   return m;
 }
 
 using P = std::map<std::string, at::Tensor>;
-at::Tensor D(const at::Tensor& t) { return t.to(torch::kFloat64); }
+at::Tensor D(const at::Tensor& t) {
+  return t.to(torch::kFloat64);
+}
 
 // Naive reference: one sequence, token by token.
 at::Tensor naive_logits(const ModelConfig& c, const P& p, const std::vector<int64_t>& ids,
@@ -56,11 +60,13 @@ at::Tensor naive_logits(const ModelConfig& c, const P& p, const std::vector<int6
     return w;
   };
   auto bias = [&](const std::string& name) {
-    return p.count(name + ".bias") ? D(p.at(name + ".bias")) : torch::zeros({W(name).size(0)}, torch::kFloat64);
+    return p.count(name + ".bias") ? D(p.at(name + ".bias"))
+                                   : torch::zeros({W(name).size(0)}, torch::kFloat64);
   };
   auto norm = [&](const at::Tensor& x, const at::Tensor& w) {
     double ms = 0;
-    for (int64_t i = 0; i < d; ++i) ms += x[i].item<double>() * x[i].item<double>();
+    for (int64_t i = 0; i < d; ++i)
+      ms += x[i].item<double>() * x[i].item<double>();
     return x / std::sqrt(ms / d + c.rms_norm_eps) * D(w);
   };
   // rotate pairs (i, i + hd/2) by angle pos · theta^(-2i/hd)
@@ -75,15 +81,21 @@ at::Tensor naive_logits(const ModelConfig& c, const P& p, const std::vector<int6
     return out;
   };
   std::vector<at::Tensor> h(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) h[static_cast<size_t>(t)] = D(p.at("model.embed_tokens.weight"))[ids[static_cast<size_t>(t)]].clone();
+  for (int64_t t = 0; t < T; ++t)
+    h[static_cast<size_t>(t)] =
+        D(p.at("model.embed_tokens.weight"))[ids[static_cast<size_t>(t)]].clone();
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string pre = "model.layers." + std::to_string(l) + ".";
-    std::vector<at::Tensor> q(static_cast<size_t>(T)), k(static_cast<size_t>(T)), v(static_cast<size_t>(T));
+    std::vector<at::Tensor> q(static_cast<size_t>(T)), k(static_cast<size_t>(T)),
+        v(static_cast<size_t>(T));
     for (int64_t t = 0; t < T; ++t) {
       const auto x = norm(h[static_cast<size_t>(t)], p.at(pre + "input_layernorm.weight"));
-      q[static_cast<size_t>(t)] = W(pre + "self_attn.q_proj").mv(x) + bias(pre + "self_attn.q_proj");
-      k[static_cast<size_t>(t)] = W(pre + "self_attn.k_proj").mv(x) + bias(pre + "self_attn.k_proj");
-      v[static_cast<size_t>(t)] = W(pre + "self_attn.v_proj").mv(x) + bias(pre + "self_attn.v_proj");
+      q[static_cast<size_t>(t)] =
+          W(pre + "self_attn.q_proj").mv(x) + bias(pre + "self_attn.q_proj");
+      k[static_cast<size_t>(t)] =
+          W(pre + "self_attn.k_proj").mv(x) + bias(pre + "self_attn.k_proj");
+      v[static_cast<size_t>(t)] =
+          W(pre + "self_attn.v_proj").mv(x) + bias(pre + "self_attn.v_proj");
     }
     std::vector<at::Tensor> next(static_cast<size_t>(T));
     for (int64_t t = 0; t < T; ++t) {
@@ -98,9 +110,11 @@ at::Tensor naive_logits(const ModelConfig& c, const P& p, const std::vector<int6
         }
         const double mx = *std::max_element(s.begin(), s.end());
         double z = 0;
-        for (double& e : s) z += (e = std::exp(e - mx));
+        for (double& e : s)
+          z += (e = std::exp(e - mx));
         for (int64_t u = 0; u <= t; ++u)
-          attn.narrow(0, head * hd, hd) += s[static_cast<size_t>(u)] / z * v[static_cast<size_t>(u)].narrow(0, g * hd, hd);
+          attn.narrow(0, head * hd, hd) +=
+              s[static_cast<size_t>(u)] / z * v[static_cast<size_t>(u)].narrow(0, g * hd, hd);
       }
       auto r = h[static_cast<size_t>(t)] + W(pre + "self_attn.o_proj").mv(attn);
       const auto y = norm(r, p.at(pre + "post_attention_layernorm.weight"));
@@ -110,14 +124,16 @@ at::Tensor naive_logits(const ModelConfig& c, const P& p, const std::vector<int6
     }
     h = next;
   }
-  const auto head = c.tie_word_embeddings ? D(p.at("model.embed_tokens.weight")) : D(p.at("lm_head.weight"));
+  const auto head =
+      c.tie_word_embeddings ? D(p.at("model.embed_tokens.weight")) : D(p.at("lm_head.weight"));
   std::vector<at::Tensor> rows;
-  for (int64_t t = 0; t < T; ++t) rows.push_back(head.mv(norm(h[static_cast<size_t>(t)], p.at("model.norm.weight"))));
+  for (int64_t t = 0; t < T; ++t)
+    rows.push_back(head.mv(norm(h[static_cast<size_t>(t)], p.at("model.norm.weight"))));
   return torch::stack(rows);
 }
 
-std::shared_ptr<Adapter> random_adapter(const CausalLM& m, const std::string& name, int64_t r, double alpha,
-                                        uint64_t seed, bool skip_mlp = false) {
+std::shared_ptr<Adapter> random_adapter(const CausalLM& m, const std::string& name, int64_t r,
+                                        double alpha, uint64_t seed, bool skip_mlp = false) {
   auto a = std::make_shared<Adapter>();
   a->name = name;
   for (const auto& target : m.lora_targets()) {
@@ -220,7 +236,8 @@ TEST(CausalLM, HiddenStateOfAnyLayer) {
   const auto ids = torch::tensor(std::vector<int64_t>{1, 2, 3}).view({1, -1});
   CausalLM::ForwardOptions o;
   o.output_layer = 0;
-  EXPECT_TRUE(torch::allclose(m.forward(ids, o).hidden[0][1], m.parameters().at("model.embed_tokens.weight")[2]));
+  EXPECT_TRUE(torch::allclose(m.forward(ids, o).hidden[0][1],
+                              m.parameters().at("model.embed_tokens.weight")[2]));
   o.output_layer = 2;
   const auto r = m.forward(ids, o);
   const auto head = m.parameters().at("lm_head.weight");
@@ -292,7 +309,9 @@ TEST(Generate, GreedyWithKvCacheEqualsRecomputingTheWholeSequence) {
   EXPECT_EQ(got, want);
   // Stops at EOS (without emitting it).
   size_t j = 1;  // first position whose token did not occur before it
-  while (j < want.size() && std::find(want.begin(), want.begin() + static_cast<long>(j), want[j]) != want.begin() + static_cast<long>(j)) ++j;
+  while (j < want.size() && std::find(want.begin(), want.begin() + static_cast<long>(j), want[j]) !=
+                                want.begin() + static_cast<long>(j))
+    ++j;
   ASSERT_LT(j, want.size());
   o.eos_token_id = want[j];
   const auto stopped = greedy_generate(m, prompt, o)[0];
@@ -304,7 +323,8 @@ TEST(Generate, SequenceNllSumsLogProbsOfTargetsOnly) {
   const CausalLM m = tiny_model(c, 4);
   const auto ids = torch::tensor(std::vector<int64_t>{3, 1, 4, 1, 5, 9, 2, 6, 0, 0}).view({2, 5});
   const auto attn = torch::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 1, 0, 0}).view({2, 5});
-  const auto target = torch::tensor(std::vector<int64_t>{0, 0, 1, 1, 1, 0, 1, 1, 0, 0}).view({2, 5});
+  const auto target =
+      torch::tensor(std::vector<int64_t>{0, 0, 1, 1, 1, 0, 1, 1, 0, 0}).view({2, 5});
   const auto r = sequence_nll(m, ids, attn, target);
   // By hand from each sequence's own logits.
   for (int b = 0; b < 2; ++b) {

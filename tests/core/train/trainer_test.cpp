@@ -73,7 +73,9 @@ TEST(Trainer, LoraTrainingReducesLossAndIsDeterministic) {
   }
   // The base weights were not touched.
   EXPECT_TRUE(torch::equal(base.parameters().at("model.layers.0.self_attn.q_proj.weight"),
-                           CausalLM::random(small_config(), 1).parameters().at("model.layers.0.self_attn.q_proj.weight")));
+                           CausalLM::random(small_config(), 1)
+                               .parameters()
+                               .at("model.layers.0.self_attn.q_proj.weight")));
   // It saves as a PEFT adapter that loads back with the same scale.
   test::TempDir dir;
   save_peft_adapter(a, dir / "lora");

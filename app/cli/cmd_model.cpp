@@ -1,0 +1,230 @@
+// basin-cli commands over the model engine: tokenize, generate, embed, train-lora.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
+#include "data/task.h"
+#include "io/safetensors.h"
+#include "io/tensor_torch.h"
+#include "lora/peft_io.h"
+#include "model/causal_lm.h"
+#include "model/generate.h"
+#include "text/tokenizer.h"
+#include "train/trainer.h"
+#include "util/errors.h"
+#include "util/runtime.h"
+#include "util/strings.h"
+
+namespace fs = std::filesystem;
+
+namespace basin::cli {
+namespace {
+
+std::vector<int64_t> to_i64(const std::vector<int32_t>& ids) {
+  return {ids.begin(), ids.end()};
+}
+
+// Loads model + tokenizer (tokenizer.json in the model folder) + optional adapter bank of one.
+struct Loaded {
+  CausalLM model;
+  Tokenizer tokenizer;
+};
+
+Loaded load_model(const std::string& dir, const std::string& adapter) {
+  Loaded l{CausalLM::load(dir, compute_device_name()), Tokenizer::from_file(dir)};
+  if (!adapter.empty()) l.model.merge_adapter(*load_peft_adapter(adapter));
+  return l;
+}
+
+}  // namespace
+
+void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
+  // tokenize
+  {
+    auto* sub = app.add_subcommand(
+        "tokenize", "Token ids and tokens of text (reads stdin when no text is given)");
+    struct Args {
+      std::string tokenizer;
+      std::vector<std::string> texts;
+      bool json = false;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("--tokenizer", a->tokenizer, "tokenizer.json or a model folder holding one")
+        ->required();
+    sub->add_option("TEXT", a->texts, "text(s) to encode");
+    sub->add_flag("--json", a->json, "JSON output");
+    sub->callback([&ctx, &exit_code, a] {
+      start(ctx);
+      const auto tok = Tokenizer::from_file(a->tokenizer);
+      auto texts = a->texts;
+      if (texts.empty())
+        texts.emplace_back(std::istreambuf_iterator<char>(std::cin),
+                           std::istreambuf_iterator<char>());
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& t : texts) {
+        const auto ids = tok.encode(t);
+        std::vector<std::string> tokens;
+        for (auto id : ids)
+          tokens.push_back(tok.id_to_token(id));
+        if (a->json) {
+          out.push_back({{"text", t}, {"ids", ids}, {"tokens", tokens}});
+        } else {
+          std::string line;
+          for (size_t i = 0; i < ids.size(); ++i)
+            line += (i ? " " : "") + std::to_string(ids[i]);
+          std::printf("%s\n%s\n", line.c_str(), nlohmann::json(tokens).dump().c_str());
+        }
+      }
+      if (a->json) std::cout << out.dump(2) << "\n";
+      exit_code = kOk;
+    });
+  }
+  // generate
+  {
+    auto* sub = app.add_subcommand("generate", "Greedy generation from a prompt");
+    struct Args {
+      std::string model, adapter, prompt;
+      int64_t max_new_tokens = 32;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("--model", a->model,
+                    "Hugging Face model folder (config.json, weights, tokenizer.json)")
+        ->required();
+    sub->add_option("--adapter", a->adapter, "PEFT adapter folder to apply");
+    sub->add_option("--max-new-tokens", a->max_new_tokens, "generation budget")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("PROMPT", a->prompt, "prompt text")->required();
+    sub->callback([&ctx, &exit_code, a] {
+      start(ctx);
+      const auto l = load_model(a->model, a->adapter);
+      const auto ids = to_i64(l.tokenizer.encode(a->prompt));
+      if (ids.empty()) throw InputError("the prompt encodes to no tokens");
+      GenerateOptions o;
+      o.max_new_tokens = a->max_new_tokens;
+      o.eos_token_id = l.model.config().eos_token_id;
+      const auto out = greedy_generate(l.model, torch::tensor(ids).view({1, -1}), o)[0];
+      std::printf("%s\n", l.tokenizer.decode({out.begin(), out.end()}).c_str());
+      exit_code = kOk;
+    });
+  }
+  // embed
+  {
+    auto* sub = app.add_subcommand(
+        "embed", "Mean-pooled token states (for CKA), one row per input, to safetensors");
+    struct Args {
+      std::string model, adapter, data, field = "text", output;
+      int layer = -1;
+      int64_t batch = 16;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("--model", a->model, "Hugging Face model folder")->required();
+    sub->add_option("--adapter", a->adapter, "PEFT adapter folder to apply");
+    sub->add_option("--data", a->data, "JSONL inputs")->required();
+    sub->add_option("--field", a->field, "field of each JSONL object to embed (default: text)");
+    sub->add_option("--layer", a->layer,
+                    "layer whose output is pooled (default: the last, after the final norm)");
+    sub->add_option("-o,--output", a->output, "features file [N, d] (safetensors)")->required();
+    sub->callback([&ctx, &exit_code, a] {
+      start(ctx);
+      const auto l = load_model(a->model, a->adapter);
+      const auto examples = read_jsonl(a->data);
+      if (examples.empty()) throw InputError("'" + a->data + "' holds no examples");
+      const int layer =
+          a->layer < 0 ? static_cast<int>(l.model.config().num_hidden_layers) : a->layer;
+      if (layer > l.model.config().num_hidden_layers)
+        throw InputError("--layer " + std::to_string(layer) + " is beyond the model's " +
+                         std::to_string(l.model.config().num_hidden_layers) + " layers");
+      torch::NoGradGuard no_grad;
+      std::vector<at::Tensor> rows;
+      for (size_t i = 0; i < examples.size(); ++i) {
+        progress().check_cancelled();
+        progress().report(double(i) / examples.size(), "embedding");
+        const auto it = examples[i].find(a->field);
+        if (it == examples[i].end())
+          throw InputError(a->data + ":" + std::to_string(i + 1) + ": no field '" + a->field + "'");
+        std::vector<int64_t> ids;
+        for (auto id : l.tokenizer.encode(it->second))
+          if (!l.tokenizer.is_special(id)) ids.push_back(id);
+        if (ids.empty())
+          throw InputError(a->data + ":" + std::to_string(i + 1) +
+                           ": text has no non-special tokens");
+        LmForwardOptions fo;
+        fo.output_layer = layer;
+        const auto h = l.model.forward(torch::tensor(ids).view({1, -1}), fo).hidden[0];  // [T, d]
+        rows.push_back(h.mean(0).to(torch::kCPU, torch::kFloat32));
+      }
+      progress().finish();
+      const auto features = torch::stack(rows).contiguous();
+      write_safetensors(a->output, {tensor_bytes("features", features)},
+                        {{"basin.embed.model", a->model},
+                         {"basin.embed.layer", std::to_string(layer)},
+                         {"basin.embed.adapter", a->adapter}});
+      std::printf("wrote %lld × %lld features to %s\n", static_cast<long long>(features.size(0)),
+                  static_cast<long long>(features.size(1)), a->output.c_str());
+      exit_code = kOk;
+    });
+  }
+  // train-lora
+  {
+    auto* sub = app.add_subcommand("train-lora", "Train a LoRA adapter on a task's train split");
+    struct Args {
+      std::string model, task, output, targets = "q_proj,v_proj";
+      LoraOptions lora;
+      TrainOptions train;
+      bool force = false;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("--model", a->model, "Hugging Face model folder (with tokenizer.json)")
+        ->required();
+    sub->add_option("--task", a->task, "task spec JSON (train split)")->required();
+    sub->add_option("-o,--output", a->output, "adapter folder to write")->required();
+    sub->add_option("--targets", a->targets,
+                    "comma-separated target modules (default q_proj,v_proj)");
+    sub->add_option("--rank", a->lora.rank, "LoRA rank")->check(CLI::PositiveNumber);
+    sub->add_option("--alpha", a->lora.alpha, "lora_alpha");
+    sub->add_flag("--rslora", a->lora.use_rslora, "scale alpha / sqrt(r)");
+    sub->add_option("--lr", a->train.lr, "AdamW learning rate");
+    sub->add_option("--steps", a->train.steps, "optimizer steps")->check(CLI::PositiveNumber);
+    sub->add_option("--batch", a->train.batch_size, "sequences per step")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--seed", a->train.seed, "seed (data order, initialisation)");
+    sub->add_flag("-f,--force", a->force, "replace an existing output folder");
+    sub->callback([&ctx, &exit_code, a] {
+      start(ctx);
+      const auto l = load_model(a->model, "");
+      const auto spec = TaskSpec::load(a->task);
+      std::vector<TrainExample> data;
+      for (const auto& ex : spec.load_split("train")) {
+        const auto prompt = to_i64(l.tokenizer.encode(spec.render_prompt(ex)));
+        auto answer = to_i64(l.tokenizer.encode(" " + spec.target_of(ex)));
+        if (l.model.config().eos_token_id >= 0) answer.push_back(l.model.config().eos_token_id);
+        TrainExample te;
+        te.ids = prompt;
+        te.target.assign(prompt.size(), 0);
+        te.ids.insert(te.ids.end(), answer.begin(), answer.end());
+        te.target.insert(te.target.end(), answer.size(), 1);
+        data.push_back(std::move(te));
+      }
+      a->lora.target_modules = split(a->targets, ',');
+      a->lora.name = fs::path(a->output).filename().string();
+      TrainReport rep;
+      Adapter adapter = train_lora(l.model, data, a->lora, a->train, progress(), &rep);
+      adapter.config.base_model_name_or_path = a->model;
+      SaveOptions so;
+      so.overwrite = a->force;
+      so.metadata["basin.train.task"] = spec.name;
+      so.metadata["basin.train.final_loss"] = format_double(rep.losses.back());
+      save_peft_adapter(adapter, a->output, so);
+      progress().finish();
+      std::printf("trained %s on %zu examples: loss %.4f -> %.4f, saved to %s\n", spec.name.c_str(),
+                  data.size(), rep.losses.front(), rep.losses.back(), a->output.c_str());
+      exit_code = kOk;
+    });
+  }
+}
+
+}  // namespace basin::cli

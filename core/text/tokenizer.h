@@ -1,0 +1,47 @@
+// Reader for Hugging Face tokenizer.json files with a byte-level BPE model (GPT-2, Qwen2/Qwen3).
+// Supported: model.type "BPE" (merges as ["a","b"] pairs or legacy "a b" strings), normalizer
+// NFC or null, pre_tokenizer ByteLevel or Sequence[Split(regex), ByteLevel], ByteLevel decoder,
+// added_tokens (matched on the raw text before normalization, longest first). Anything else is
+// refused with an InputError naming the file and the key.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace basin {
+
+class Tokenizer {
+ public:
+  // Reads `path`: a tokenizer.json file, or a model folder that contains one.
+  static Tokenizer from_file(const std::filesystem::path& path);
+
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  ~Tokenizer();
+
+  // Token ids of `text` (UTF-8). add_special_tokens applies the post_processor template
+  // (e.g. a BOS token) when the file has one; byte-level files usually add nothing.
+  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
+  // Text of `ids`; bytes that do not form valid UTF-8 are passed through unchanged.
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+  // The token string of `id` as stored in the file (byte-level alphabet); "" when unknown.
+  std::string id_to_token(int32_t id) const;
+  // The id of a token string (vocabulary or added token), if any.
+  std::optional<int32_t> token_to_id(std::string_view token) const;
+  // Number of ids: the largest id (vocabulary or added token) plus one.
+  size_t vocab_size() const;
+  // True for added tokens marked "special" (e.g. <|im_start|>).
+  bool is_special(int32_t id) const;
+
+ private:
+  struct Impl;
+  explicit Tokenizer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace basin
