@@ -622,3 +622,27 @@ bool Tokenizer::is_special(int32_t id) const {
 }
 
 }  // namespace basin
+
+namespace basin {
+
+std::vector<std::string> byte_level_pretokenize(std::string_view text) {
+  static const Regex re(kGpt2Pattern, false, "GPT-2 pre-tokenizer pattern");
+  static const std::vector<uint32_t> cps = byte_to_codepoint();
+  std::vector<std::string> out;
+  re.for_each_match(text, [&](size_t b, size_t e) {
+    std::string piece;
+    for (size_t i = b; i < e; ++i)
+      piece += utf8_encode(cps[static_cast<uint8_t>(text[i])]);
+    out.push_back(std::move(piece));
+  });
+  return out;
+}
+
+std::vector<std::string> byte_level_alphabet() {
+  std::vector<std::string> out;
+  for (uint32_t cp : byte_to_codepoint())
+    out.push_back(utf8_encode(cp));
+  return out;
+}
+
+}  // namespace basin

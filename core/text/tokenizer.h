@@ -44,4 +44,11 @@ class Tokenizer {
   std::unique_ptr<Impl> impl_;
 };
 
+// GPT-2 byte-level pre-tokenization (the ByteLevel use_regex pattern): the pieces of `text`,
+// each written in the byte-level alphabet. Used by the BPE trainer so that training and
+// encoding split text identically.
+std::vector<std::string> byte_level_pretokenize(std::string_view text);
+// The 256 byte-level symbols, indexed by byte value (GPT-2 bytes_to_unicode).
+std::vector<std::string> byte_level_alphabet();
+
 }  // namespace basin
