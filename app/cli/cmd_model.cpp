@@ -8,6 +8,7 @@
 
 #include "cli_common.h"
 #include "data/task.h"
+#include "demo/demo_kit.h"
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"
 #include "lora/peft_io.h"
@@ -43,6 +44,35 @@ Loaded load_model(const std::string& dir, const std::string& adapter) {
 }  // namespace
 
 void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
+  // demo-kit
+  {
+    auto* sub = app.add_subcommand("demo-kit",
+                                   "Build the demo kit: task data, a tokenizer and a tiny Qwen2 "
+                                   "model trained here, and LoRA adapters");
+    auto o = std::make_shared<DemoKitOptions>();
+    auto out = std::make_shared<std::string>("basin-kit");
+    sub->add_option("-o,--out", *out, "kit folder (default: basin-kit)");
+    sub->add_option("--size", o->size, "tiny (about a minute) or small (the demo)")
+        ->check(CLI::IsMember({"tiny", "small"}));
+    sub->add_option("--seed", o->seed, "seed for every random choice");
+    sub->add_flag("-f,--force", o->force, "rebuild even if a finished kit is there");
+    sub->callback([&ctx, &exit_code, o, out] {
+      start(ctx);
+      o->out_dir = *out;
+      const auto r = build_demo_kit(*o, progress());
+      progress().finish();
+      if (r.reused)
+        std::printf("demo kit in %s is already built (%zu adapters); use --force to rebuild\n",
+                    out->c_str(), r.adapters.size());
+      else
+        std::printf(
+            "demo kit built in %s in %.0f s: model (pre-training loss %.3f -> %.3f), %zu "
+            "adapters\n",
+            out->c_str(), r.seconds, r.pretrain_loss_first, r.pretrain_loss_last,
+            r.adapters.size());
+      exit_code = kOk;
+    });
+  }
   // tokenize
   {
     auto* sub = app.add_subcommand(

@@ -1,6 +1,7 @@
 #include "text/bpe_trainer.h"
 
-#include <map>
+#include <algorithm>
+#include <tuple>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -42,15 +43,41 @@ void train_bpe_tokenizer(const std::vector<std::string>& texts, const BpeTrainOp
     for (auto& piece : byte_level_pretokenize(texts[i]))
       ++freq[piece];
   }
-  // Deterministic word order.
+  // Symbols are interned; words are symbol-id sequences in a deterministic order.
+  std::vector<std::string> symbol;
+  std::unordered_map<std::string, int32_t> symbol_id;
+  auto intern = [&](const std::string& sym) {
+    const auto [it, fresh] = symbol_id.emplace(sym, static_cast<int32_t>(symbol.size()));
+    if (fresh) symbol.push_back(sym);
+    return it->second;
+  };
   std::vector<std::pair<std::string, int64_t>> sorted(freq.begin(), freq.end());
   std::sort(sorted.begin(), sorted.end());
-  std::vector<std::vector<std::string>> words;
+  std::vector<std::vector<int32_t>> words;
   std::vector<int64_t> counts;
   for (auto& [w, n] : sorted) {
-    words.push_back(symbols_of(w));
+    std::vector<int32_t> ids;
+    for (const auto& sym : symbols_of(w))
+      ids.push_back(intern(sym));
+    words.push_back(std::move(ids));
     counts.push_back(n);
   }
+  // Pair counts and, per pair, the words that contain it; updated incrementally per merge.
+  auto key = [](int32_t a, int32_t b) {
+    return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b);
+  };
+  std::unordered_map<uint64_t, int64_t> pair_count;
+  std::unordered_map<uint64_t, std::vector<int32_t>> pair_words;
+  auto add_word = [&](size_t w, int sign) {
+    const auto& ids = words[w];
+    for (size_t i = 0; i + 1 < ids.size(); ++i) {
+      const uint64_t k = key(ids[i], ids[i + 1]);
+      pair_count[k] += sign * counts[w];
+      if (sign > 0) pair_words[k].push_back(static_cast<int32_t>(w));
+    }
+  };
+  for (size_t w = 0; w < words.size(); ++w)
+    add_word(w, +1);
 
   std::vector<std::pair<std::string, std::string>> merges;
   const size_t target_merges = o.vocab_size - base;
@@ -59,35 +86,53 @@ void train_bpe_tokenizer(const std::vector<std::string>& texts, const BpeTrainOp
       progress.check_cancelled();
       progress.report(0.2 + 0.8 * double(merges.size()) / double(target_merges), "learning merges");
     }
-    std::map<std::pair<std::string, std::string>, int64_t> pairs;
-    for (size_t w = 0; w < words.size(); ++w)
-      for (size_t i = 0; i + 1 < words[w].size(); ++i)
-        pairs[{words[w][i], words[w][i + 1]}] += counts[w];
-    // Most frequent pair; ties go to the smallest pair (std::map order) for determinism.
-    const std::pair<std::string, std::string>* best = nullptr;
+    // Most frequent pair; ties go to the smaller (left, right) symbol strings.
+    uint64_t best = 0;
     int64_t best_n = 0;
-    for (const auto& [p, n] : pairs)
+    for (const auto& [k, n] : pair_count) {
+      if (n < best_n || n <= 0) continue;
       if (n > best_n) {
-        best = &p;
+        best = k;
         best_n = n;
+        continue;
       }
-    if (!best || best_n < static_cast<int64_t>(o.min_frequency)) break;
-    const auto merged_pair = *best;
-    const std::string joined = merged_pair.first + merged_pair.second;
-    for (auto& w : words) {
-      std::vector<std::string> next;
-      next.reserve(w.size());
-      for (size_t i = 0; i < w.size(); ++i) {
-        if (i + 1 < w.size() && w[i] == merged_pair.first && w[i + 1] == merged_pair.second) {
+      const auto& a = symbol[static_cast<size_t>(k >> 32)];
+      const auto& b = symbol[static_cast<size_t>(k & 0xffffffffu)];
+      const auto& ba = symbol[static_cast<size_t>(best >> 32)];
+      const auto& bb = symbol[static_cast<size_t>(best & 0xffffffffu)];
+      if (std::tie(a, b) < std::tie(ba, bb)) best = k;
+    }
+    if (best_n < static_cast<int64_t>(o.min_frequency)) break;
+    const int32_t left = static_cast<int32_t>(best >> 32),
+                  right = static_cast<int32_t>(best & 0xffffffffu);
+    const int32_t joined =
+        intern(symbol[static_cast<size_t>(left)] + symbol[static_cast<size_t>(right)]);
+    std::vector<int32_t> affected = pair_words[best];
+    std::sort(affected.begin(), affected.end());
+    affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
+    for (int32_t w : affected) {
+      auto& ids = words[static_cast<size_t>(w)];
+      bool has = false;
+      for (size_t i = 0; i + 1 < ids.size() && !has; ++i)
+        has = ids[i] == left && ids[i + 1] == right;
+      if (!has) continue;
+      add_word(static_cast<size_t>(w), -1);
+      std::vector<int32_t> next;
+      next.reserve(ids.size());
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (i + 1 < ids.size() && ids[i] == left && ids[i + 1] == right) {
           next.push_back(joined);
           ++i;
         } else {
-          next.push_back(w[i]);
+          next.push_back(ids[i]);
         }
       }
-      w.swap(next);
+      ids.swap(next);
+      add_word(static_cast<size_t>(w), +1);
     }
-    merges.push_back(merged_pair);
+    pair_count.erase(best);
+    pair_words.erase(best);
+    merges.emplace_back(symbol[static_cast<size_t>(left)], symbol[static_cast<size_t>(right)]);
   }
 
   nlohmann::ordered_json vocab = nlohmann::ordered_json::object();

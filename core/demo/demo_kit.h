@@ -1,0 +1,37 @@
+// The demo kit: everything Basin's analyses need, made locally from real text (no downloads).
+//   <out>/tasks/      seven task datasets (JSONL + specs; core/demo/task_data.h)
+//   <out>/model/      a tiny Qwen2-architecture model pre-trained here: config.json,
+//                     model.safetensors and a byte-level BPE tokenizer.json trained here
+//   <out>/adapters/   one PEFT LoRA adapter per task, plus seeds and ranks of one task
+//                     ("sentiment-seed1", "sentiment-r2", ...) for the uniformity analyses
+//   <out>/kit.json    manifest (size, seed, versions, losses); its presence marks a finished kit
+// Deterministic on CPU for a given seed; progress and cancel; a cancelled or failed build
+// leaves no kit.json (and is rebuilt from scratch next time).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "jobs/progress.h"
+
+namespace basin {
+
+struct DemoKitOptions {
+  std::filesystem::path out_dir;  // kit folder (created)
+  std::string size = "small";     // "tiny" (tests, < 1 min) or "small" (the default demo)
+  uint64_t seed = 0;              // every random choice derives from it
+  bool force = false;             // rebuild even if a finished kit of this size is there
+};
+
+struct DemoKitReport {
+  bool reused = false;                // an existing finished kit was kept
+  std::vector<std::string> adapters;  // adapter folder names under adapters/
+  double pretrain_loss_first = 0, pretrain_loss_last = 0;
+  double seconds = 0;
+};
+
+DemoKitReport build_demo_kit(const DemoKitOptions& options, jobs::Progress& progress);
+
+}  // namespace basin
