@@ -29,7 +29,8 @@ struct DemoMerge {
   MergeRecipe recipe;
 };
 
-std::vector<DemoMerge> demo_merges() {
+// `linear` (weighted sum of factors) needs equal ranks: included when the set has them.
+std::vector<DemoMerge> demo_merges(bool with_linear) {
   std::vector<DemoMerge> out;
   auto add = [&](const std::string& label, MergeMethod m, double density = 1.0) {
     MergeRecipe r;
@@ -39,6 +40,7 @@ std::vector<DemoMerge> demo_merges() {
     out.push_back({label, r});
   };
   add("cat", MergeMethod::Cat);
+  if (with_linear) add("linear", MergeMethod::Linear);
   add("svd", MergeMethod::Svd);
   add("task_arithmetic", MergeMethod::TaskArithmetic);
   add("ties", MergeMethod::Ties, 0.2);
@@ -55,6 +57,7 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
   struct Args {
     std::string out = "basin-out";
     std::string adapters;
+    std::string kit;
     int layers = 0;
   };
   auto a = std::make_shared<Args>();
@@ -63,6 +66,9 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
                   "sample adapter folder (default: OUT/sample-adapters)");
   sub->add_option("--layers", a->layers, "layers of the sample set (0 = all 24)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--kit", a->kit,
+                  "use the seven task adapters of a demo kit (basin-cli demo-kit) instead of "
+                  "the generated sample set");
   sub->callback([&ctx, &exit_code, a] {
     start(ctx);
     const fs::path out = a->out;
@@ -79,6 +85,22 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
       dirs.push_back(p);
     }
     auto& prog = progress();
+    std::string input_text;
+    if (!a->kit.empty()) {
+      const fs::path kit = a->kit;
+      if (!fs::exists(kit / "kit.json"))
+        throw InputError("'" + kit.string() +
+                         "' is not a finished demo kit (no kit.json); run basin-cli demo-kit");
+      const auto manifest = read_json_file(kit / "kit.json");
+      dirs.clear();
+      for (const auto& t : manifest.at("tasks"))
+        dirs.push_back(kit / "adapters" / t.get<std::string>());
+      have = true;
+      input_text = std::to_string(dirs.size()) +
+                   " LoRA adapters (one per task) that the demo kit trained on real text, on its " +
+                   manifest.value("size", std::string("?")) + " Qwen2-architecture model, in `" +
+                   (kit / "adapters").string() + "`";
+    }
     if (!have) {
       std::fprintf(stderr, "basin-cli: generating the sample adapter set in %s\n",
                    adir.string().c_str());
@@ -108,7 +130,11 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
     write_json_file(out / "similarity.json", sim_json);
 
     // 2. Every merge method; 3. how much of each input each merge keeps (cosine).
-    const auto merges = demo_merges();
+    bool equal_ranks = true;
+    for (size_t i = 0; i < set.size(); ++i)
+      equal_ranks = equal_ranks && set[i].rank_range() == set[0].rank_range() &&
+                    set[i].rank_range().first == set[i].rank_range().second;
+    const auto merges = demo_merges(equal_ranks);
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     std::string table = "| method | rank | ‖ΔW‖_F | seconds | cosine to each input (" +
                         join(set.names(), ", ") + ") |\n|---|---|---|---|---|\n";
@@ -179,11 +205,12 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
     write_json_file(out / "summary.json", summary);
 
     std::string md = "# Basin default study (headless)\n\n";
-    md += "Input: " + std::to_string(set.size()) +
-          " generated sample adapters at Qwen2-0.5B shapes (" +
+    if (input_text.empty())
+      input_text =
+          std::to_string(set.size()) + " generated sample adapters at Qwen2-0.5B shapes (" +
           std::to_string(set.modules().size()) +
-          " modules; random, structured factors — not trained adapters) in `" + adir.string() +
-          "`.\n\n";
+          " modules; random, structured factors — not trained adapters) in `" + adir.string() + "`";
+    md += "Input: " + input_text + ".\n\n";
     md += "## Cosine similarity of ΔW (all modules)\n\n```\n" + sim.overall().to_csv() + "```\n\n";
     md += "## Merges\n\nEach merged adapter is saved as a PEFT folder under `merged/`.\n\n" + table;
     write_file_atomic(out / "summary.md", md);
