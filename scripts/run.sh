@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Sets Basin up (deps + build) and runs the built-in default study.
-# With a display: opens the Basin window on the default adapter set.
+# Sets Basin up (deps + build), builds the demo kit on first use (a tokenizer, a tiny Qwen2
+# model and LoRA adapters trained here on real text; reused afterwards), and runs the default
+# study on the kit's seven task adapters.
+# With a display: opens the Basin window on them.
 # Without one (a server, CI): runs the same study headless and writes its results to
 # ${BASIN_OUT:-basin-out}/ (summary.md, summary.json, similarity.csv, merged adapters).
+# BASIN_KIT (default basin-kit) is the kit folder; BASIN_KIT_SIZE=tiny builds the small test kit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+cli=build/release/app/cli/basin-cli
+kit="${BASIN_KIT:-basin-kit}"
 out="${BASIN_OUT:-basin-out}"
+"$cli" demo-kit --size "${BASIN_KIT_SIZE:-small}" -o "$kit"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${BASIN_HEADLESS:-0}" != 1 ]; then
-  # The GUI opens on the same default set; generate it first if it is not there yet.
-  set_dir="$out/sample-adapters"
-  for a in sample-a sample-b sample-c sample-d; do
-    if [ ! -f "$set_dir/$a/adapter_model.safetensors" ]; then
-      build/release/app/cli/basin-cli sample -o "$set_dir" >/dev/null
-      break
-    fi
-  done
-  exec build/release/app/gui/basin "$set_dir"/sample-a "$set_dir"/sample-b "$set_dir"/sample-c "$set_dir"/sample-d
+  tasks=$(ls -d "$kit"/adapters/* | grep -vE -- '-(seed|r)[0-9]+$')
+  # shellcheck disable=SC2086
+  exec build/release/app/gui/basin $tasks
 fi
-exec build/release/app/cli/basin-cli demo --out "$out"
+exec "$cli" demo --kit "$kit" --out "$out"

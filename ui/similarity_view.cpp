@@ -34,6 +34,10 @@ SimilarityView::SimilarityView(QWidget* parent) : QWidget(parent) {
   profile_->setObjectName("similarity_profile");
   profile_->setMinimumHeight(160);
   profile_->xAxis->setLabel(tr("layer"));
+  QSharedPointer<QCPAxisTickerFixed> layer_ticks(new QCPAxisTickerFixed);
+  layer_ticks->setTickStep(1.0);  // layers are integers
+  layer_ticks->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+  profile_->xAxis->setTicker(layer_ticks);
   profile_->yAxis->setLabel(tr("cosine similarity of ΔW"));
   profile_->legend->setVisible(true);
   profile_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);

@@ -56,9 +56,9 @@ SizeSpec size_spec(const std::string& size) {
     s.model.intermediate_size = 352;
     s.model.num_hidden_layers = 4;
     s.context = 96;
-    s.pretrain_steps = 600;
-    s.lora_steps = 200;
-    s.max_per_task = 600;
+    s.pretrain_steps = 400;
+    s.lora_steps = 120;
+    s.max_per_task = 400;
     s.max_pretrain_chars = 2000000;
   } else {
     throw InputError("unknown demo kit size '" + size + "' (expected tiny or small)");
