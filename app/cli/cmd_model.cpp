@@ -15,6 +15,7 @@
 #include "model/causal_lm.h"
 #include "model/generate.h"
 #include "text/tokenizer.h"
+#include "train/task_examples.h"
 #include "train/trainer.h"
 #include "util/errors.h"
 #include "util/runtime.h"
@@ -227,18 +228,8 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
       start(ctx);
       const auto l = load_model(a->model, "");
       const auto spec = TaskSpec::load(a->task);
-      std::vector<TrainExample> data;
-      for (const auto& ex : spec.load_split("train")) {
-        const auto prompt = to_i64(l.tokenizer.encode(spec.render_prompt(ex)));
-        auto answer = to_i64(l.tokenizer.encode(" " + spec.target_of(ex)));
-        if (l.model.config().eos_token_id >= 0) answer.push_back(l.model.config().eos_token_id);
-        TrainExample te;
-        te.ids = prompt;
-        te.target.assign(prompt.size(), 0);
-        te.ids.insert(te.ids.end(), answer.begin(), answer.end());
-        te.target.insert(te.target.end(), answer.size(), 1);
-        data.push_back(std::move(te));
-      }
+      const auto data =
+          task_examples(spec, spec.load_split("train"), l.tokenizer, l.model.config().eos_token_id);
       a->lora.target_modules = split(a->targets, ',');
       a->lora.name = fs::path(a->output).filename().string();
       TrainReport rep;

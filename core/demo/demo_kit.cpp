@@ -12,6 +12,7 @@
 #include "model/causal_lm.h"
 #include "text/bpe_trainer.h"
 #include "text/tokenizer.h"
+#include "train/task_examples.h"
 #include "train/trainer.h"
 #include "util/errors.h"
 #include "util/strings.h"
@@ -98,25 +99,6 @@ std::vector<std::string> pretraining_text(size_t max_chars) {
         "no pre-training text found: install the Debian packages 'fortunes' and base-files "
         "(scripts/setup.sh)");
   return docs;
-}
-
-// Prompt + " " + answer + EOS, with the answer tokens as targets.
-std::vector<TrainExample> task_examples(const TaskSpec& spec, const std::vector<Example>& rows,
-                                        const Tokenizer& tok, int64_t eos) {
-  std::vector<TrainExample> out;
-  for (const auto& ex : rows) {
-    const auto p = tok.encode(spec.render_prompt(ex));
-    const auto a = tok.encode(" " + spec.target_of(ex));
-    TrainExample te;
-    te.ids.assign(p.begin(), p.end());
-    te.target.assign(p.size(), 0);
-    te.ids.insert(te.ids.end(), a.begin(), a.end());
-    te.ids.push_back(eos);
-    te.target.insert(te.target.end(), a.size() + 1, 1);
-    if (te.ids.size() > 256) continue;  // a few long articles: keep batches small
-    out.push_back(std::move(te));
-  }
-  return out;
 }
 
 }  // namespace
@@ -236,7 +218,9 @@ DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) 
   nlohmann::json adapters_json = nlohmann::json::array();
   for (size_t k = 0; k < jobs_list.size(); ++k) {
     const Job& job = jobs_list[k];
-    const auto data = task_examples(specs[job.task], specs[job.task].load_split("train"), tok, eos);
+    // A few long Reuters articles are skipped to keep batches small.
+    const auto data =
+        task_examples(specs[job.task], specs[job.task].load_split("train"), tok, eos, 256);
     LoraOptions lo;
     lo.name = job.name;
     lo.rank = job.rank;

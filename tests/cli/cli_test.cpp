@@ -241,6 +241,7 @@ TEST(CliModel, TokenizeGenerateEmbedAndTrainLora) {
 }
 
 #include "data/task.h"
+#include "train/task_examples.h"
 #include "train/trainer.h"
 
 // The tiny demo kit end to end (label slow: about a minute on 2 cores).
@@ -263,19 +264,8 @@ TEST(CliDemoKit, TinyKitTrainsAdaptersThatBeatTheBase) {
     EXPECT_NO_THROW(load_peft_adapter(kit / "adapters" / n)) << n;
   // The sentiment adapter lowers the answer loss on sentiment's validation split.
   const auto spec = TaskSpec::load(kit / "tasks" / "sentiment.json");
-  std::vector<TrainExample> val;
-  const int64_t eos = *tok.token_to_id("<|endoftext|>");
-  for (const auto& ex : spec.load_split("validation")) {
-    const auto p = tok.encode(spec.render_prompt(ex));
-    const auto a = tok.encode(" " + spec.target_of(ex));
-    TrainExample te;
-    te.ids.assign(p.begin(), p.end());
-    te.target.assign(p.size(), 0);
-    te.ids.insert(te.ids.end(), a.begin(), a.end());
-    te.ids.push_back(eos);
-    te.target.insert(te.target.end(), a.size() + 1, 1);
-    val.push_back(te);
-  }
+  const auto val =
+      task_examples(spec, spec.load_split("validation"), tok, *tok.token_to_id("<|endoftext|>"));
   CausalLM tuned = base;
   tuned.set_lora_bank({load_peft_adapter(kit / "adapters" / "sentiment")});
   EXPECT_LT(mean_nll(tuned, val), mean_nll(base, val));
