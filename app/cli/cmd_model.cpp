@@ -9,6 +9,8 @@
 #include "cli_common.h"
 #include "data/task.h"
 #include "demo/demo_kit.h"
+#include "eval/metrics.h"
+#include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"
 #include "lora/peft_io.h"
@@ -44,7 +46,119 @@ Loaded load_model(const std::string& dir, const std::string& adapter) {
 
 }  // namespace
 
+// Scores `spec` on `rows`: greedy answers (first line, trimmed) against the target with the
+// task's metric, or the mean answer NLL for metric "loss".
+double score_task(const CausalLM& model, const Tokenizer& tok, const TaskSpec& spec,
+                  const std::vector<Example>& rows, jobs::Progress& prog, double base,
+                  double span) {
+  const int64_t eos = model.config().eos_token_id;
+  if (spec.metric == TaskMetric::Loss) return mean_nll(model, task_examples(spec, rows, tok, eos));
+  std::vector<std::string> preds, refs;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    prog.check_cancelled();
+    prog.report(base + span * double(i) / double(rows.size()), "evaluating " + spec.name);
+    const auto ids = tok.encode(spec.render_prompt(rows[i]));
+    GenerateOptions o;
+    o.max_new_tokens = spec.max_new_tokens;
+    o.eos_token_id = eos;
+    const auto out = greedy_generate(
+        model, torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).view({1, -1}), o)[0];
+    std::string text = tok.decode({out.begin(), out.end()}, true);
+    text = text.substr(0, text.find('\n'));
+    const auto b = text.find_first_not_of(" \t"), e = text.find_last_not_of(" \t");
+    preds.push_back(b == std::string::npos ? std::string() : text.substr(b, e - b + 1));
+    refs.push_back(spec.target_of(rows[i]));
+  }
+  switch (spec.metric) {
+    case TaskMetric::Accuracy:
+      return accuracy(preds, refs);
+    case TaskMetric::MacroF1:
+      return macro_f1(preds, refs);
+    case TaskMetric::ExactMatch: {
+      std::vector<std::vector<std::string>> multi;
+      for (const auto& r : refs)
+        multi.push_back({r});
+      return exact_match(preds, multi);
+    }
+    case TaskMetric::Bleu: {
+      std::vector<std::vector<std::string>> multi;
+      for (const auto& r : refs)
+        multi.push_back({r});
+      return corpus_bleu(preds, multi).score;
+    }
+    case TaskMetric::RougeL:
+      return mean_rouge_l_f(preds, refs);
+    default:
+      return 0;
+  }
+}
+
 void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
+  // eval
+  {
+    auto* sub = app.add_subcommand(
+        "eval", "Per-task metrics of a model (with an adapter) and the multitask score");
+    struct Args {
+      std::string model, adapter, split = "test", oracle;
+      std::vector<std::string> tasks;
+      size_t limit = 0;
+      bool json = false;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("--model", a->model, "Hugging Face model folder (with tokenizer.json)")
+        ->required();
+    sub->add_option("--adapter", a->adapter, "PEFT adapter folder to apply");
+    sub->add_option("--tasks", a->tasks, "task spec JSON files")->required();
+    sub->add_option("--split", a->split, "split to score (default: test)");
+    sub->add_option("--limit", a->limit, "score at most this many examples per task (0 = all)");
+    sub->add_option("--oracle", a->oracle,
+                    "JSON {task: score} of each task's own adapter; adds the multitask score (mean "
+                    "of score / oracle)");
+    sub->add_flag("--json", a->json, "JSON output");
+    sub->callback([&ctx, &exit_code, a] {
+      start(ctx);
+      const auto l = load_model(a->model, a->adapter);
+      nlohmann::ordered_json out;
+      out["model"] = a->model;
+      out["adapter"] = a->adapter;
+      out["split"] = a->split;
+      out["tasks"] = nlohmann::ordered_json::object();
+      std::vector<double> scores, oracle;
+      nlohmann::json oracle_json;
+      if (!a->oracle.empty()) oracle_json = read_json_file(a->oracle);
+      torch::NoGradGuard no_grad;
+      for (size_t t = 0; t < a->tasks.size(); ++t) {
+        const auto spec = TaskSpec::load(a->tasks[t]);
+        auto rows = spec.load_split(a->split);
+        if (a->limit > 0 && rows.size() > a->limit) rows.resize(a->limit);
+        if (rows.empty())
+          throw InputError("task '" + spec.name + "' has no examples in split '" + a->split + "'");
+        const double s = score_task(l.model, l.tokenizer, spec, rows, progress(),
+                                    double(t) / a->tasks.size(), 1.0 / a->tasks.size());
+        out["tasks"][spec.name] = {
+            {"metric", metric_name(spec.metric)}, {"score", s}, {"examples", rows.size()}};
+        if (!a->oracle.empty()) {
+          if (!oracle_json.contains(spec.name) || !oracle_json[spec.name].is_number())
+            throw InputError("'" + a->oracle + "' has no score for task '" + spec.name + "'");
+          scores.push_back(s);
+          oracle.push_back(oracle_json[spec.name].get<double>());
+        }
+      }
+      progress().finish();
+      if (!a->oracle.empty()) out["multitask_score"] = multitask_score(scores, oracle);
+      if (a->json) {
+        std::cout << out.dump(2) << "\n";
+      } else {
+        for (const auto& [name, r] : out["tasks"].items())
+          std::printf("%-14s %-12s %8.4f  (%d examples)\n", name.c_str(),
+                      r["metric"].get<std::string>().c_str(), r["score"].get<double>(),
+                      r["examples"].get<int>());
+        if (out.contains("multitask_score"))
+          std::printf("multitask score %.4f\n", out["multitask_score"].get<double>());
+      }
+      exit_code = kOk;
+    });
+  }
   // demo-kit
   {
     auto* sub = app.add_subcommand("demo-kit",

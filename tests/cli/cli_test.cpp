@@ -269,6 +269,28 @@ TEST(CliDemoKit, TinyKitTrainsAdaptersThatBeatTheBase) {
   CausalLM tuned = base;
   tuned.set_lora_bank({load_peft_adapter(kit / "adapters" / "sentiment")});
   EXPECT_LT(mean_nll(tuned, val), mean_nll(base, val));
+  // eval: per-task scores and the multitask score; an adapter's score relative to itself is 1.
+  r = run("eval --json --limit 8 --model " + (kit / "model").string() + " --adapter " +
+              (kit / "adapters" / "sentiment").string() + " --tasks " +
+              (kit / "tasks" / "sentiment.json").string() + " " +
+              (kit / "tasks" / "qa.json").string(),
+          dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto ev = nlohmann::json::parse(r.out);
+  const double s_sent = ev["tasks"]["sentiment"]["score"].get<double>();
+  EXPECT_GE(s_sent, 0.0);
+  EXPECT_LE(s_sent, 1.0);
+  EXPECT_EQ(ev["tasks"]["qa"]["metric"], "exact_match");
+  test::write_bytes(dir / "oracle.json",
+                    nlohmann::json({{"sentiment", std::max(s_sent, 0.125)}}).dump());
+  r = run("eval --json --limit 8 --model " + (kit / "model").string() + " --adapter " +
+              (kit / "adapters" / "sentiment").string() + " --tasks " +
+              (kit / "tasks" / "sentiment.json").string() + " --oracle " +
+              (dir / "oracle.json").string(),
+          dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NEAR(nlohmann::json::parse(r.out)["multitask_score"].get<double>(),
+              s_sent / std::max(s_sent, 0.125), 1e-12);
   // A second run reuses the finished kit.
   r = run("demo-kit --size tiny -o " + kit.string(), dir);
   ASSERT_EQ(r.code, 0) << r.err;
