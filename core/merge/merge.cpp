@@ -326,8 +326,8 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
     for (size_t ai = 0; ai < set.size(); ++ai) {
       const LoraModule* m = set[ai].find(modules[mi].name);
       if (!m) continue;
-      inputs.push_back({m->A, m->B, m->scale, weights[ai], set[ai].config.r,
-                        static_cast<uint64_t>(mi) * 1000003u + ai});
+      inputs.push_back(
+          {m->A, m->B, m->scale, weights[ai], static_cast<uint64_t>(mi) * 1000003u + ai});
     }
     out.modules.push_back(merge_module(modules[mi].name, inputs, recipe, slot_rank));
   }

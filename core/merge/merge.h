@@ -22,8 +22,7 @@ struct MergeInput {
   at::Tensor B;  // [out, r_i]
   double scale = 1.0;
   double weight = 1.0;
-  int64_t config_rank = 0;  // r from the adapter's config (PEFT sizes its merge slot by it)
-  uint64_t stream = 0;      // identifies (module, adapter) for reproducible DARE masks
+  uint64_t stream = 0;  // identifies (module, adapter) for reproducible DARE masks
 };
 
 // Merges one module's inputs; the result has scale 1 (ΔW = B A). `slot_rank` is the rank of

@@ -91,15 +91,6 @@ void run_loop(std::vector<at::Tensor> params, const std::vector<TrainExample>& d
   }
 }
 
-bool targeted(const std::string& module, const std::vector<std::string>& targets) {
-  for (const auto& t : targets)
-    if (module == t ||
-        (module.size() > t.size() && module.compare(module.size() - t.size(), t.size(), t) == 0 &&
-         module[module.size() - t.size() - 1] == '.'))
-      return true;
-  return false;
-}
-
 }  // namespace
 
 Adapter train_lora(const CausalLM& base, const std::vector<TrainExample>& data,
@@ -117,8 +108,10 @@ Adapter train_lora(const CausalLM& base, const std::vector<TrainExample>& data,
   a->config.task_type = "CAUSAL_LM";
   auto gen = at::detail::createCPUGenerator(o.seed * 7919 + 1);
   std::vector<at::Tensor> params;
+  PeftLoraConfig selector;  // PEFT's list rule: a full name or a ".suffix"
+  selector.target_modules = lora.target_modules;
   for (const auto& target : base.lora_targets()) {
-    if (!targeted(target, lora.target_modules)) continue;
+    if (selector.target_modules.empty() || !selector.targets(target)) continue;
     const auto& W = base.parameters().at(target + ".weight");
     LoraModule m;
     m.name = target;

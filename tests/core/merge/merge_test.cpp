@@ -239,7 +239,7 @@ TEST(Merge, DareLinearAndDareTiesMatchReferenceWithTheSameMasks) {
     std::vector<at::Tensor> ts;
     for (size_t i = 0; i < 3; ++i) {
       const auto& m = s[i].modules[0];
-      in.push_back({m.A, m.B, m.scale, 1.0, m.rank(), 7 + i});
+      in.push_back({m.A, m.B, m.scale, 1.0, 7 + i});
       const auto mask = dare_keep_mask({kOut, kIn}, 0.5, 42, 7 + i).to(torch::kFloat64);
       ts.push_back(delta(m) * mask / 0.5);
     }
