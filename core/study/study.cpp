@@ -61,14 +61,20 @@ SimilarityResult similarity_from_json(const nlohmann::json& j, const std::string
   return r;
 }
 
+namespace {
+// Paths inside the study's folder are stored relative so a study folder can move.
+std::string stored_path(const fs::path& path, const fs::path& study_dir) {
+  fs::path p = fs::absolute(path).lexically_normal();
+  const fs::path rel = p.lexically_relative(fs::absolute(study_dir).lexically_normal());
+  if (!rel.empty() && rel.native().rfind("..", 0) != 0) p = rel;
+  return p.string();
+}
+}  // namespace
+
 nlohmann::json Study::to_json(const fs::path& study_dir) const {
   nlohmann::json ads = nlohmann::json::array();
   for (const auto& a : adapters) {
-    // Paths inside the study's folder are stored relative so a study folder can move.
-    fs::path p = fs::absolute(a.path).lexically_normal();
-    const fs::path rel = p.lexically_relative(fs::absolute(study_dir).lexically_normal());
-    if (!rel.empty() && rel.native().rfind("..", 0) != 0) p = rel;
-    ads.push_back({{"path", p.string()},
+    ads.push_back({{"path", stored_path(a.path, study_dir)},
                    {"included", a.included},
                    {"weight", a.weight ? nlohmann::json(*a.weight) : nlohmann::json()}});
   }
@@ -87,6 +93,24 @@ nlohmann::json Study::to_json(const fs::path& study_dir) const {
                       {"merge_recipe", merge_recipe.to_json()},
                       {"merges", merges_json}};
   if (similarity) j["similarity"] = similarity_to_json(*similarity);
+  if (landscape) {
+    auto l = landscape->to_json();
+    l["model"] = stored_path(landscape->model, study_dir);
+    l["tasks"] = nlohmann::json::array();
+    for (const auto& t : landscape->tasks)
+      l["tasks"].push_back(stored_path(t, study_dir));
+    j["landscape"] = l;
+  }
+  if (connectivity) j["connectivity"] = connectivity->to_json();
+  if (!sweeps.empty()) {
+    j["sweeps"] = nlohmann::json::array();
+    for (const auto& c : sweeps)
+      j["sweeps"].push_back(c.to_json());
+  }
+  if (cka) j["cka"] = cka->to_json();
+  if (multitask) j["multitask"] = multitask->to_json();
+  if (soup) j["soup"] = soup->to_json();
+  if (surface) j["surface"] = surface->to_json();
   return j;
 }
 
@@ -121,6 +145,21 @@ Study Study::from_json(const nlohmann::json& j, const fs::path& study_dir,
       s.merges.push_back(r);
     }
     if (j.contains("similarity")) s.similarity = similarity_from_json(j["similarity"], label);
+    if (j.contains("landscape")) {
+      s.landscape = LandscapeSetup::from_json(j["landscape"]);
+      const auto resolve = [&](const fs::path& p) { return p.is_absolute() ? p : study_dir / p; };
+      s.landscape->model = resolve(s.landscape->model);
+      for (auto& t : s.landscape->tasks)
+        t = resolve(t);
+    }
+    if (j.contains("connectivity"))
+      s.connectivity = ConnectivityResult::from_json(j["connectivity"]);
+    for (const auto& c : j.value("sweeps", nlohmann::json::array()))
+      s.sweeps.push_back(Curve::from_json(c));
+    if (j.contains("cka")) s.cka = PairwiseMatrix::from_json(j["cka"]);
+    if (j.contains("multitask")) s.multitask = MultitaskResult::from_json(j["multitask"]);
+    if (j.contains("soup")) s.soup = SoupResult::from_json(j["soup"]);
+    if (j.contains("surface")) s.surface = SurfaceResult::from_json(j["surface"]);
   } catch (const nlohmann::json::exception& e) {
     throw InputError("'" + label + "': bad study file: " + e.what());
   }

@@ -10,6 +10,12 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "analysis/cosine_similarity.h"
+#include "analysis/pairwise_matrix.h"
+#include "landscape/multitask.h"
+#include "landscape/soup.h"
+#include "landscape/surface.h"
+#include "landscape/sweep.h"
+#include "landscape/workbench.h"
 #include "merge/merge_recipe.h"
 
 namespace basin {
@@ -36,6 +42,14 @@ struct Study {
   MergeRecipe merge_recipe;  // the Merge view's current settings
   std::vector<MergeRecord> merges;
   std::optional<SimilarityResult> similarity;  // for the included adapters, in order
+  // Landscape analyses (issue: loss landscapes); each optional, saved when computed.
+  std::optional<LandscapeSetup> landscape;  // base model + evaluation tasks
+  std::optional<ConnectivityResult> connectivity;
+  std::vector<Curve> sweeps;  // single sweeps the user ran
+  std::optional<PairwiseMatrix> cka;
+  std::optional<MultitaskResult> multitask;
+  std::optional<SoupResult> soup;
+  std::optional<SurfaceResult> surface;
 
   nlohmann::json to_json(const std::filesystem::path& study_dir) const;
   static Study from_json(const nlohmann::json& j, const std::filesystem::path& study_dir,

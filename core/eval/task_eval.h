@@ -1,0 +1,30 @@
+// Scoring a task at points of a LoRA bank: greedy answers (first line, trimmed) against the
+// target with the task's metric, or the mean answer NLL for metric "loss". One prompt's
+// answers at P points are generated as one batch of P rows (same prompt, per-row
+// coefficients), so a whole sweep or method comparison costs one decode per prompt.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/task.h"
+#include "jobs/progress.h"
+#include "landscape/points.h"
+#include "model/causal_lm.h"
+#include "text/tokenizer.h"
+
+namespace basin {
+
+// The answer part of generated text: first line, surrounding blanks removed.
+std::string clean_answer(const std::string& generated);
+// The task metric of predictions against single references (higher is better; "loss" is not
+// a prediction metric and throws).
+double score_predictions(TaskMetric metric, const std::vector<std::string>& preds,
+                         const std::vector<std::string>& refs);
+
+// One score per point (points empty: the model as it is, no bank coefficients → one score).
+std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& tok,
+                                      const TaskSpec& spec, const std::vector<Example>& rows,
+                                      const std::vector<Point>& points, jobs::Progress& progress);
+
+}  // namespace basin

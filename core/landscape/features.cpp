@@ -1,0 +1,110 @@
+#include "landscape/features.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include <torch/torch.h>
+
+#include "util/errors.h"
+
+namespace basin {
+
+std::vector<std::string> select_inputs(const std::vector<TaskSpec>& tasks, const std::string& split,
+                                       size_t count, uint64_t seed) {
+  std::vector<std::string> all;
+  for (const auto& t : tasks)
+    for (const auto& row : t.load_split(split))
+      all.push_back(t.render_prompt(row));
+  if (all.empty()) throw InputError("no inputs in split '" + split + "' of the given tasks");
+  if (count == 0) throw InputError("the number of inputs must be at least 1");
+  if (all.size() <= count) return all;
+  // Seeded choice without replacement (partial Fisher–Yates), kept in the tasks' order.
+  std::vector<size_t> idx(all.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (size_t i = 0; i < count; ++i) {
+    std::uniform_int_distribution<size_t> d(i, idx.size() - 1);
+    std::swap(idx[i], idx[d(rng)]);
+  }
+  idx.resize(count);
+  std::sort(idx.begin(), idx.end());
+  std::vector<std::string> out;
+  for (size_t i : idx)
+    out.push_back(all[i]);
+  return out;
+}
+
+std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokenizer& tok,
+                                             const std::vector<std::string>& inputs, int layer,
+                                             const std::vector<Point>& points,
+                                             jobs::Progress& progress, int64_t batch) {
+  const int layers = static_cast<int>(model.config().num_hidden_layers);
+  if (layer < 0) layer = layers;
+  if (layer > layers)
+    throw InputError("layer " + std::to_string(layer) + " is beyond the model's " +
+                     std::to_string(layers) + " layers");
+  if (inputs.empty()) throw InputError("CKA needs at least one input");
+  const int64_t K = model.lora_bank_size();
+  for (const auto& p : points)
+    if (static_cast<int64_t>(p.size()) != K)
+      throw InputError("a point has " + std::to_string(p.size()) +
+                       " coefficients; the LoRA bank holds " + std::to_string(K));
+  std::vector<std::vector<int32_t>> ids;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ids.push_back(tok.encode(inputs[i]));
+    bool plain = false;
+    for (auto id : ids.back())
+      plain = plain || !tok.is_special(id);
+    if (!plain) throw InputError("input " + std::to_string(i + 1) + " has no non-special token");
+  }
+  torch::NoGradGuard no_grad;
+  const auto dev = model.parameters().at("model.embed_tokens.weight").device();
+  const int64_t N = static_cast<int64_t>(inputs.size()), P = static_cast<int64_t>(points.size());
+  const int64_t d = model.config().hidden_size;
+  std::vector<Eigen::MatrixXd> out(points.size(), Eigen::MatrixXd(N, d));
+  const int64_t total = N * P;
+  batch = std::max<int64_t>(1, batch);
+  for (int64_t r = 0; r < total; r += batch) {
+    progress.check_cancelled();
+    progress.report(double(r) / double(total), "token states");
+    const int64_t B = std::min(batch, total - r);
+    int64_t L = 0;
+    for (int64_t b = 0; b < B; ++b)
+      L = std::max<int64_t>(L, int64_t(ids[size_t((r + b) % N)].size()));
+    auto x = torch::zeros({B, L}, torch::kLong), attn = torch::zeros({B, L}, torch::kLong);
+    auto pool = torch::zeros({B, L}, torch::kFloat32);
+    auto coeffs = torch::zeros({B, std::max<int64_t>(K, 1)}, torch::kFloat32);
+    auto xa = x.accessor<int64_t, 2>();
+    auto aa = attn.accessor<int64_t, 2>();
+    auto pa = pool.accessor<float, 2>();
+    auto ca = coeffs.accessor<float, 2>();
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& row = ids[size_t((r + b) % N)];
+      for (size_t t = 0; t < row.size(); ++t) {
+        xa[b][int64_t(t)] = row[t];
+        aa[b][int64_t(t)] = 1;
+        pa[b][int64_t(t)] = tok.is_special(row[t]) ? 0.f : 1.f;
+      }
+      for (int64_t k = 0; k < K; ++k)
+        ca[b][k] = static_cast<float>(points[size_t((r + b) / N)][size_t(k)]);
+    }
+    LmForwardOptions fo;
+    fo.attention_mask = attn.to(dev);
+    fo.output_layer = layer;
+    if (K > 0) fo.lora_coeffs = coeffs.to(dev);
+    const auto h = model.forward(x.to(dev), fo).hidden;  // [B, L, d]
+    const auto m = pool.to(dev).unsqueeze(-1);
+    const auto mean = ((h * m).sum(1) / m.sum(1)).to(torch::kCPU, torch::kFloat64).contiguous();
+    const auto acc = mean.accessor<double, 2>();
+    for (int64_t b = 0; b < B; ++b) {
+      auto& f = out[size_t((r + b) / N)];
+      for (int64_t j = 0; j < d; ++j)
+        f((r + b) % N, j) = acc[b][j];
+    }
+  }
+  progress.report(1.0, "token states");
+  return out;
+}
+
+}  // namespace basin

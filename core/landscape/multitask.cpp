@@ -1,0 +1,273 @@
+#include "landscape/multitask.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/pairwise_matrix.h"
+#include "eval/task_eval.h"
+#include "landscape/soup.h"
+#include "landscape/workbench.h"
+#include "lora/adapter_set.h"
+#include "merge/merge.h"
+#include "merge/merge_recipe.h"
+#include "util/errors.h"
+#include "util/strings.h"
+
+namespace basin {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+nlohmann::json numbers(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v)
+    a.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
+  return a;
+}
+
+// Router-free study: multitask score = mean over tasks of score / oracle score (oracle / score
+// for a loss, where lower is better).
+double relative_mean(const std::vector<double>& scores, const std::vector<double>& oracle,
+                     const std::vector<std::string>& metrics) {
+  double sum = 0;
+  for (size_t t = 0; t < scores.size(); ++t) {
+    if (!(oracle[t] > 0) || !std::isfinite(scores[t])) return kNaN;
+    if (metrics[t] == metric_name(TaskMetric::Loss)) {
+      if (!(scores[t] > 0)) return kNaN;
+      sum += oracle[t] / scores[t];
+    } else {
+      sum += scores[t] / oracle[t];
+    }
+  }
+  return scores.empty() ? kNaN : sum / double(scores.size());
+}
+
+}  // namespace
+
+std::vector<double> MultitaskResult::score_by_count(const std::string& method) const {
+  std::vector<double> out;
+  for (const auto& t : tables) {
+    double v = kNaN;
+    for (const auto& r : t.rows)
+      if (r.method == method) v = r.multitask_score;
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<std::string> MultitaskResult::methods() const {
+  std::vector<std::string> out;
+  if (tables.empty()) return out;
+  for (const auto& r : full().rows)
+    out.push_back(r.method);
+  return out;
+}
+
+nlohmann::json MultitaskResult::to_json() const {
+  nlohmann::json ts = nlohmann::json::array();
+  for (const auto& t : tables) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : t.rows)
+      rows.push_back({{"method", r.method},
+                      {"scores", numbers(r.scores)},
+                      {"multitask_score", numbers({r.multitask_score})[0]}});
+    ts.push_back({{"task_count", t.task_count}, {"rows", rows}});
+  }
+  return {{"tasks", tasks}, {"metrics", metrics}, {"tables", ts}};
+}
+
+MultitaskResult MultitaskResult::from_json(const nlohmann::json& j) {
+  MultitaskResult r;
+  try {
+    r.tasks = j.at("tasks").get<std::vector<std::string>>();
+    r.metrics = j.at("metrics").get<std::vector<std::string>>();
+    for (const auto& t : j.at("tables")) {
+      MultitaskTable table;
+      table.task_count = t.at("task_count").get<int>();
+      if (table.task_count < 1 || size_t(table.task_count) > r.tasks.size())
+        throw InputError("multitask result in JSON: bad task_count");
+      for (const auto& row : t.at("rows")) {
+        MultitaskRow mr;
+        mr.method = row.at("method").get<std::string>();
+        for (const auto& s : row.at("scores"))
+          mr.scores.push_back(s.is_null() ? kNaN : s.get<double>());
+        if (mr.scores.size() != size_t(table.task_count))
+          throw InputError("multitask result in JSON: row '" + mr.method +
+                           "' has the wrong number of scores");
+        const auto& m = row.at("multitask_score");
+        mr.multitask_score = m.is_null() ? kNaN : m.get<double>();
+        table.rows.push_back(mr);
+      }
+      r.tables.push_back(table);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("bad multitask result in JSON: ") + e.what());
+  }
+  if (r.tables.empty()) throw InputError("multitask result in JSON has no tables");
+  if (r.metrics.size() != r.tasks.size())
+    throw InputError("multitask result in JSON: one metric per task expected");
+  return r;
+}
+
+std::string MultitaskResult::to_csv() const {
+  std::string out = "task_count,method,task,metric,score,relative_to_oracle\n";
+  for (const auto& t : tables) {
+    const MultitaskRow* oracle = nullptr;
+    for (const auto& r : t.rows)
+      if (r.method == "oracle") oracle = &r;
+    for (const auto& r : t.rows) {
+      for (size_t k = 0; k < r.scores.size(); ++k) {
+        const double rel = oracle && oracle->scores[k] > 0 ? r.scores[k] / oracle->scores[k] : kNaN;
+        out += std::to_string(t.task_count) + "," + csv_field(r.method) + "," +
+               csv_field(tasks[k]) + "," + csv_field(metrics[k]) + "," +
+               format_double(r.scores[k]) + "," + format_double(rel) + "\n";
+      }
+      out += std::to_string(t.task_count) + "," + csv_field(r.method) +
+             ",multitask_score,relative," + format_double(r.multitask_score) + "," +
+             format_double(r.multitask_score) + "\n";
+    }
+  }
+  return out;
+}
+
+MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
+                                const std::vector<TaskSpec>& tasks,
+                                const std::vector<std::shared_ptr<const Adapter>>& adapters,
+                                const MultitaskOptions& o, jobs::Progress& progress) {
+  const size_t n = tasks.size();
+  if (n == 0) throw InputError("the multitask study needs at least one task");
+  if (adapters.size() != n)
+    throw InputError("the multitask study needs one adapter per task: " + std::to_string(n) +
+                     " tasks, " + std::to_string(adapters.size()) + " adapters");
+  for (const auto& m : o.methods)
+    if (m != "soup") (void)parse_method(m);  // throws listing the names
+  std::set<int> counts(o.task_counts.begin(), o.task_counts.end());
+  for (int c : counts)
+    if (c < 1 || size_t(c) > n)
+      throw InputError("task count " + std::to_string(c) + " must be in 1 … " + std::to_string(n));
+  counts.insert(static_cast<int>(n));
+
+  MultitaskResult result;
+  std::vector<std::vector<Example>> rows(n);
+  for (size_t t = 0; t < n; ++t) {
+    result.tasks.push_back(tasks[t].name);
+    result.metrics.push_back(metric_name(tasks[t].metric));
+    rows[t] = tasks[t].load_split(o.split);
+    if (o.limit > 0 && rows[t].size() > o.limit) rows[t].resize(o.limit);
+    if (rows[t].empty())
+      throw InputError("task '" + tasks[t].name + "' has no examples in split '" + o.split + "'");
+  }
+  double total_work = 0, done_work = 0;
+  for (int c : counts)
+    total_work += c;
+  struct ClearBank {
+    CausalLM& m;
+    ~ClearBank() { m.clear_lora_bank(); }
+  } clear_bank{model};
+
+  for (int c : counts) {
+    const double begin = done_work / total_work, span = double(c) / total_work;
+    const auto sub = [&](double f, const std::string& stage) {
+      progress.report(begin + span * f, stage);
+    };
+    const std::string where = std::to_string(c) + " tasks: ";
+    std::vector<std::shared_ptr<const Adapter>> bank(adapters.begin(), adapters.begin() + c);
+    AdapterSet set;
+    for (const auto& a : bank)
+      set.add(a);
+    std::vector<std::string> labels;  // rows after oracle and base
+    std::vector<Point> method_points;
+    const size_t K0 = size_t(c);
+    // Merges become extra bank slots; the soup is a point over the task adapters.
+    std::vector<std::shared_ptr<const Adapter>> merged;
+    for (size_t m = 0; m < o.methods.size(); ++m) {
+      progress.check_cancelled();
+      sub(0.3 * double(m) / double(o.methods.size()), where + "merging " + o.methods[m]);
+      if (o.methods[m] == "soup") continue;
+      MergeRecipe recipe;
+      recipe.method = parse_method(o.methods[m]);
+      recipe.rank = o.rank;
+      recipe.seed = o.seed;
+      if (uses_density(recipe.method)) recipe.density = o.density;
+      jobs::NullProgress quiet;
+      auto a = std::make_shared<Adapter>(merge(set, recipe, quiet));
+      merged.push_back(a);
+    }
+    for (const auto& a : merged)
+      bank.push_back(a);
+    model.set_lora_bank(bank);
+    const size_t K = bank.size();
+    size_t slot = K0;
+    for (const auto& m : o.methods) {
+      Point p(K, 0.0);
+      if (m == "soup") {
+        progress.check_cancelled();
+        sub(0.3, where + "greedy soup");
+        std::vector<TaskSpec> first(tasks.begin(), tasks.begin() + c);
+        PointEvaluator ev(
+            model, build_eval_set(first, tok, model.config().eos_token_id, o.soup_split, o.limit));
+        std::vector<std::string> names;
+        for (size_t i = 0; i < K0; ++i)
+          names.push_back(adapters[i]->name);
+        jobs::NullProgress quiet;
+        const auto soup = greedy_soup(
+            names,
+            [&](const std::vector<Point>& pts) {
+              progress.check_cancelled();
+              std::vector<Point> full;
+              for (const auto& q : pts) {
+                Point f(K, 0.0);
+                std::copy(q.begin(), q.end(), f.begin());
+                full.push_back(f);
+              }
+              std::vector<double> l;
+              for (const auto& s : ev.evaluate(full, quiet))
+                l.push_back(s.loss);
+              return l;
+            },
+            quiet);
+        std::copy(soup.coeffs.begin(), soup.coeffs.end(), p.begin());
+      } else {
+        p[slot++] = 1.0;
+      }
+      labels.push_back(m);
+      method_points.push_back(p);
+    }
+    MultitaskTable table;
+    table.task_count = c;
+    table.rows.push_back({"oracle", {}, 0});
+    table.rows.push_back({"base", {}, 0});
+    for (const auto& l : labels)
+      table.rows.push_back({l, {}, 0});
+    for (int t = 0; t < c; ++t) {
+      std::vector<Point> pts;
+      Point oracle(K, 0.0);
+      oracle[size_t(t)] = 1.0;
+      pts.push_back(oracle);
+      pts.push_back(Point(K, 0.0));
+      for (const auto& p : method_points)
+        pts.push_back(p);
+      const double tb = 0.4 + 0.6 * double(t) / double(c), ts = 0.6 / double(c);
+      jobs::CallbackProgress tp([&](double f, const std::string&) {
+        sub(tb + ts * f, where + "scoring " + tasks[size_t(t)].name);
+        return !progress.cancelled();
+      });
+      const auto scores = score_task_points(model, tok, tasks[size_t(t)], rows[size_t(t)], pts, tp);
+      progress.check_cancelled();
+      for (size_t r = 0; r < table.rows.size(); ++r)
+        table.rows[r].scores.push_back(scores[r]);
+    }
+    for (auto& r : table.rows)
+      r.multitask_score = relative_mean(r.scores, table.rows[0].scores, result.metrics);
+    result.tables.push_back(table);
+    done_work += c;
+  }
+  progress.report(1.0, "multitask study done");
+  return result;
+}
+
+}  // namespace basin

@@ -1,0 +1,65 @@
+// The router-free merging study: for a task mix, every merge method and the baselines (each
+// task's own adapter = oracle, the base model) scored on every task; multitask score = mean
+// over tasks of metric / oracle metric. Repeated for growing task counts (first n tasks).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "data/task.h"
+#include "jobs/progress.h"
+#include "lora/adapter.h"
+#include "model/causal_lm.h"
+#include "text/tokenizer.h"
+
+namespace basin {
+
+struct MultitaskOptions {
+  // Merge methods (MergeRecipe names) plus "soup" (greedy soup on the mixed validation loss).
+  std::vector<std::string> methods = {"cat",       "linear",          "svd", "ties",
+                                      "dare_ties", "task_arithmetic", "soup"};
+  std::vector<int> task_counts;  // e.g. {2,3,…,7}; empty = only all tasks
+  std::string split = "test";
+  std::string soup_split = "validation";
+  size_t limit = 0;      // examples per task (0 = all)
+  double density = 0.5;  // ties / dare
+  int64_t rank = 0;      // svd / ties / dare / task_arithmetic target rank (0 = max input rank)
+  uint64_t seed = 0;     // dare masks
+};
+
+struct MultitaskRow {
+  std::string method;          // "oracle", "base", then the methods
+  std::vector<double> scores;  // per task (NaN where not run)
+  double multitask_score = 0;  // mean of score / oracle score (NaN if an oracle score is 0)
+};
+
+struct MultitaskTable {
+  int task_count = 0;  // the first task_count tasks
+  std::vector<MultitaskRow> rows;
+};
+
+struct MultitaskResult {
+  std::vector<std::string> tasks;      // all tasks, in order
+  std::vector<std::string> metrics;    // each task's metric
+  std::vector<MultitaskTable> tables;  // one per task count, ascending; the last = all tasks
+
+  const MultitaskTable& full() const { return tables.back(); }
+  // multitask score of `method` at each task count (NaN where absent).
+  std::vector<double> score_by_count(const std::string& method) const;
+  std::vector<std::string> methods() const;  // rows of the full table
+  nlohmann::json to_json() const;
+  static MultitaskResult from_json(const nlohmann::json& j);
+  std::string to_csv() const;  // tasks,method,task,score rows
+};
+
+// `adapters[t]` is task t's own adapter. The model's LoRA bank is replaced (and left
+// cleared). Throws InputError for unknown methods, mismatched counts or bad task counts.
+MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
+                                const std::vector<TaskSpec>& tasks,
+                                const std::vector<std::shared_ptr<const Adapter>>& adapters,
+                                const MultitaskOptions& options, jobs::Progress& progress);
+
+}  // namespace basin

@@ -1,0 +1,131 @@
+#include "landscape/points.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <torch/torch.h>
+
+#include "util/errors.h"
+
+namespace basin {
+
+std::vector<Endpoint> bank_endpoints(const std::vector<std::string>& labels) {
+  std::vector<Endpoint> out;
+  for (size_t k = 0; k < labels.size(); ++k) {
+    Point c(labels.size(), 0.0);
+    c[k] = 1.0;
+    out.push_back({labels[k], c});
+  }
+  return out;
+}
+
+int64_t EvalSet::target_tokens() const {
+  int64_t n = 0;
+  for (const auto& e : examples)
+    for (size_t t = 1; t < e.target.size(); ++t)
+      n += e.target[t] ? 1 : 0;
+  return n;
+}
+
+PointEvaluator::PointEvaluator(const CausalLM& model, EvalSet data, int64_t max_rows)
+    : model_(model), data_(std::move(data)), max_rows_(std::max<int64_t>(1, max_rows)) {
+  if (data_.examples.empty()) throw InputError("the evaluation set is empty");
+  for (size_t i = 0; i < data_.examples.size(); ++i) {
+    const auto& e = data_.examples[i];
+    if (e.ids.size() != e.target.size() || e.ids.empty())
+      throw InputError("evaluation example " + std::to_string(i) + " is malformed");
+  }
+  if (data_.target_tokens() == 0) throw InputError("the evaluation set has no target tokens");
+}
+
+std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& points,
+                                                 jobs::Progress& progress,
+                                                 const std::string& stage) const {
+  const int64_t K = model_.lora_bank_size();
+  for (size_t p = 0; p < points.size(); ++p) {
+    if (static_cast<int64_t>(points[p].size()) != K)
+      throw InputError("point " + std::to_string(p) + " has " + std::to_string(points[p].size()) +
+                       " coefficients; the LoRA bank holds " + std::to_string(K) + " adapters");
+    for (double c : points[p])
+      if (!std::isfinite(c))
+        throw InputError("point " + std::to_string(p) + " has a non-finite coefficient");
+  }
+  torch::NoGradGuard no_grad;
+  const auto dev = model_.parameters().at("model.embed_tokens.weight").device();
+  const auto& ex = data_.examples;
+  const int64_t E = static_cast<int64_t>(ex.size()), P = static_cast<int64_t>(points.size());
+  // Longest first: similar lengths share a batch, and memory peaks in the first batch.
+  std::vector<size_t> order(ex.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return ex[a].ids.size() > ex[b].ids.size(); });
+
+  std::vector<double> nll(points.size(), 0.0);
+  std::vector<int64_t> tokens(points.size(), 0), wrong(points.size(), 0);
+  const int64_t V = model_.config().vocab_size;
+  constexpr double kLogitBudget = 64.0 * 1024 * 1024;  // floats of logits per batch (256 MB)
+  const int64_t total = P * E;
+  progress.report(0.0, stage);
+  for (int64_t r = 0; r < total;) {
+    progress.check_cancelled();
+    const int64_t T = static_cast<int64_t>(ex[order[static_cast<size_t>(r % E)]].ids.size());
+    const int64_t budget_rows = std::max<int64_t>(1, int64_t(kLogitBudget / double(T * V)));
+    const int64_t B = std::min({max_rows_, budget_rows, total - r});
+    // Batch length: the longest row in it (rows are sorted within each point's run).
+    int64_t L = 0;
+    for (int64_t b = 0; b < B; ++b)
+      L = std::max<int64_t>(L, int64_t(ex[order[static_cast<size_t>((r + b) % E)]].ids.size()));
+    auto ids = torch::zeros({B, L}, torch::kLong);
+    auto attn = torch::zeros({B, L}, torch::kLong);
+    auto tgt = torch::zeros({B, L}, torch::kFloat32);
+    auto coeffs = torch::zeros({B, std::max<int64_t>(K, 1)}, torch::kFloat32);
+    auto ia = ids.accessor<int64_t, 2>();
+    auto aa = attn.accessor<int64_t, 2>();
+    auto ta = tgt.accessor<float, 2>();
+    auto ca = coeffs.accessor<float, 2>();
+    std::vector<int64_t> row_point(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t p = (r + b) / E;
+      row_point[static_cast<size_t>(b)] = p;
+      const auto& e = ex[order[static_cast<size_t>((r + b) % E)]];
+      for (size_t t = 0; t < e.ids.size(); ++t) {
+        ia[b][int64_t(t)] = e.ids[t];
+        aa[b][int64_t(t)] = 1;
+        ta[b][int64_t(t)] = t > 0 && e.target[t] ? 1.f : 0.f;
+      }
+      for (int64_t k = 0; k < K; ++k)
+        ca[b][k] = static_cast<float>(points[static_cast<size_t>(p)][static_cast<size_t>(k)]);
+    }
+    LmForwardOptions fo;
+    fo.attention_mask = attn.to(dev);
+    if (K > 0) fo.lora_coeffs = coeffs.to(dev);
+    const auto logits = model_.forward(ids.to(dev), fo).logits.narrow(1, 0, L - 1);
+    ++forward_passes_;
+    // Logits at t−1 predict token t: log p = logit[target] − logsumexp(logits).
+    const auto next = ids.narrow(1, 1, L - 1).to(dev);
+    const auto logp = logits.gather(-1, next.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1);
+    const auto miss = logits.argmax(-1).ne(next).to(torch::kFloat32);
+    const auto m = tgt.narrow(1, 1, L - 1).to(dev);
+    const auto row_nll = (-logp.to(torch::kFloat64) * m).sum(1).cpu();
+    const auto row_miss = (miss * m).sum(1).cpu();
+    const auto row_tok = m.sum(1).cpu();
+    for (int64_t b = 0; b < B; ++b) {
+      const auto p = static_cast<size_t>(row_point[static_cast<size_t>(b)]);
+      nll[p] += row_nll[b].item<double>();
+      wrong[p] += static_cast<int64_t>(std::lround(row_miss[b].item<double>()));
+      tokens[p] += static_cast<int64_t>(std::lround(row_tok[b].item<double>()));
+    }
+    r += B;
+    progress.report(double(r) / double(total), stage);
+  }
+  std::vector<PointScore> out(points.size());
+  for (size_t p = 0; p < points.size(); ++p) {
+    out[p].tokens = tokens[p];
+    out[p].loss = tokens[p] ? nll[p] / double(tokens[p]) : 0.0;
+    out[p].token_error = tokens[p] ? double(wrong[p]) / double(tokens[p]) : 0.0;
+  }
+  return out;
+}
+
+}  // namespace basin
