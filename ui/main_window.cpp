@@ -16,11 +16,15 @@
 #include <QTimer>
 
 #include "adapter_panel.h"
+#include "cka_view.h"
 #include "heatmap_plot.h"
 #include "job_runner.h"
+#include "landscape_view.h"
 #include "merge_view.h"
+#include "multitask_view.h"
 #include "plot_style.h"
 #include "similarity_view.h"
+#include "soup_view.h"
 #include "util/runtime.h"
 
 namespace basin::ui {
@@ -37,6 +41,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), theme_(Theme::Lig
   tabs_->setObjectName("views");
   tabs_->addTab(similarity_, tr("Similarity"));
   tabs_->addTab(merge_, tr("Merge"));
+  build_landscape_views();
   splitter_ = new QSplitter(Qt::Horizontal, this);
   splitter_->setObjectName("main_splitter");
   splitter_->addWidget(panel_);
@@ -56,6 +61,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), theme_(Theme::Lig
   connect(panel_, &AdapterPanel::set_changed, this, [this] {
     similarity_stale_ = true;
     update_weights_text();
+    refresh_landscape_inputs();
     schedule_similarity();
   });
   connect(panel_, &AdapterPanel::weights_changed, this, &MainWindow::update_weights_text);
@@ -184,6 +190,10 @@ void MainWindow::set_theme(Theme t) {
   theme_ = t;
   apply_app_theme(*qApp, t);
   similarity_->apply_theme(t);
+  landscape_->apply_theme(t);
+  cka_->apply_theme(t);
+  multitask_->apply_theme(t);
+  soup_->apply_theme(t);
   QSettings().setValue("theme", t == Theme::Dark ? "dark" : "light");
 }
 
@@ -192,6 +202,11 @@ void MainWindow::show_view(int index) {
 }
 
 QCustomPlot* MainWindow::current_plot() const {
+  QWidget* view = tabs_->currentWidget();
+  if (view == landscape_) return landscape_->heatmap();
+  if (view == cka_) return cka_->heatmap();
+  if (view == multitask_) return multitask_->bars_plot();
+  if (view == soup_) return soup_->surface() ? soup_->surface_plot() : soup_->soup_plot();
   return similarity_->heatmap();
 }
 

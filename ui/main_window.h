@@ -1,7 +1,8 @@
-// Basin's main window: the adapter-set panel, the Similarity and Merge views, a status bar with
-// the running job's stage, progress and Cancel, and the menus. Split by feature:
-// main_window.cpp (frame, menus, settings), main_window_files.cpp (adapters, studies, export),
-// main_window_jobs.cpp (similarity and merge jobs).
+// Basin's main window: the adapter-set panel, the Similarity, Merge and landscape views
+// (Connectivity, CKA, Multitask, Soup & surface), a status bar with the running job's stage,
+// progress and Cancel, and the menus. Split by feature: main_window.cpp (frame, menus,
+// settings), main_window_files.cpp (adapters, studies, export), main_window_jobs.cpp
+// (similarity and merge jobs), main_window_landscape.cpp (landscape jobs).
 #pragma once
 
 #include <QMainWindow>
@@ -23,9 +24,14 @@ class QCustomPlot;
 namespace basin::ui {
 
 class AdapterPanel;
+class CkaView;
 class JobRunner;
+class LandscapeView;
 class MergeView;
+class MultitaskView;
 class SimilarityView;
+class SoupView;
+struct BenchCache;
 enum class Theme;
 
 class MainWindow : public QMainWindow {
@@ -49,18 +55,40 @@ class MainWindow : public QMainWindow {
   bool export_figure(const QString& path, int dpi = 150, QCustomPlot* plot = nullptr);
   bool export_data(const QString& path, QCustomPlot* plot = nullptr);
   void set_theme(Theme t);
-  void show_view(int index);  // 0 = Similarity, 1 = Merge
+  // 0 = Similarity, 1 = Merge, 2 = Connectivity, 3 = CKA, 4 = Multitask, 5 = Soup & surface
+  void show_view(int index);
+
+  // Landscape jobs on the included adapters, evaluated per the shared setup (model, tasks).
+  void run_connectivity();
+  void run_cka();
+  void run_multitask();
+  void run_soup();
+  void run_surface();
+  // Writes the greedy soup as a PEFT folder (a `cat` merge weighted by the soup's coefficients).
+  void save_soup(const QString& dir);
+  LandscapeSetup landscape_setup() const { return setup_; }
+  void set_landscape_setup(const LandscapeSetup& s);
 
   JobRunner* jobs() const { return jobs_; }
   AdapterPanel* adapter_panel() const { return panel_; }
   SimilarityView* similarity_view() const { return similarity_; }
   MergeView* merge_view() const { return merge_; }
+  LandscapeView* landscape_view() const { return landscape_; }
+  CkaView* cka_view() const { return cka_; }
+  MultitaskView* multitask_view() const { return multitask_; }
+  SoupView* soup_view() const { return soup_; }
   QCustomPlot* current_plot() const;
 
  signals:
   void adapters_opened(int count);
   void similarity_updated();
   void merge_finished();
+  void connectivity_finished();
+  void cka_finished();
+  void multitask_finished();
+  void soup_finished();
+  void surface_finished();
+  void soup_saved(const QString& dir);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -81,11 +109,22 @@ class MainWindow : public QMainWindow {
   void compute_similarity();
   Study current_study() const;
   void export_dialog(bool data, QCustomPlot* plot = nullptr);
+  // main_window_landscape.cpp
+  void build_landscape_views();
+  void refresh_landscape_inputs();
+  void store_landscape(Study& st) const;
+  void restore_landscape(const Study& st);
+  bool landscape_export_bytes(QCustomPlot* plot, bool json, QByteArray* out, QString* stem) const;
+  bool landscape_ready(const QString& what, size_t min_models);
 
   JobRunner* jobs_ = nullptr;
   AdapterPanel* panel_ = nullptr;
   SimilarityView* similarity_ = nullptr;
   MergeView* merge_ = nullptr;
+  LandscapeView* landscape_ = nullptr;
+  CkaView* cka_ = nullptr;
+  MultitaskView* multitask_ = nullptr;
+  SoupView* soup_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   QSplitter* splitter_ = nullptr;
   QLabel* stage_ = nullptr;
@@ -93,6 +132,9 @@ class MainWindow : public QMainWindow {
   QPushButton* cancel_ = nullptr;
   QMenu* recent_menu_ = nullptr;
   std::vector<MergeRecord> merges_;
+  LandscapeSetup setup_;               // shared by the landscape views, saved in the study
+  std::vector<Curve> sweeps_;          // single sweeps from an opened study, kept on save
+  std::shared_ptr<BenchCache> bench_;  // model + bank reused across landscape jobs
   Theme theme_;
   bool similarity_pending_ = false;
   bool similarity_stale_ = true;

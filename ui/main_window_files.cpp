@@ -136,6 +136,7 @@ Study MainWindow::current_study() const {
   st.merge_recipe = merge_->recipe();
   st.merges = merges_;
   if (!similarity_stale_) st.similarity = similarity_->result();
+  store_landscape(st);
   return st;
 }
 
@@ -201,6 +202,7 @@ bool MainWindow::open_study(const QString& path) {
     schedule_similarity();
   }
   update_weights_text();
+  restore_landscape(st);
   remember_folder(QFileInfo(path).absolutePath());
   setWindowTitle(tr("Basin — %1").arg(QFileInfo(path).fileName()));
   emit similarity_updated();
@@ -221,7 +223,14 @@ bool MainWindow::export_figure(const QString& path, int dpi, QCustomPlot* plot) 
 bool MainWindow::export_data(const QString& path, QCustomPlot* plot) {
   QByteArray bytes;
   const bool json = QFileInfo(path).suffix().toLower() == "json";
-  if (plot == similarity_->profile()) {
+  if (!plot) plot = current_plot();
+  QString stem;
+  if (landscape_export_bytes(plot, json, &bytes, &stem)) {
+    if (bytes.isEmpty()) {
+      show_error(tr("Export failed"), tr("There is nothing to export yet: run the analysis."));
+      return false;
+    }
+  } else if (plot == similarity_->profile()) {
     if (json) {
       show_error(tr("Export failed"), tr("The layer profile exports as CSV."));
       return false;
@@ -243,8 +252,11 @@ bool MainWindow::export_data(const QString& path, QCustomPlot* plot) {
 
 void MainWindow::export_dialog(bool data, QCustomPlot* plot) {
   QSettings s;
-  const QString stem = plot == similarity_->profile() ? "/similarity-profile" : "/similarity";
-  const QString base = s.value("last_folder").toString() + stem + (data ? ".csv" : ".png");
+  if (!plot) plot = current_plot();
+  QByteArray unused;
+  QString stem = plot == similarity_->profile() ? "similarity-profile" : "similarity";
+  landscape_export_bytes(plot, false, &unused, &stem);
+  const QString base = s.value("last_folder").toString() + "/" + stem + (data ? ".csv" : ".png");
   const QString filter =
       data ? tr("CSV (*.csv);;JSON (*.json)") : tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf)");
   const QString path = QFileDialog::getSaveFileName(

@@ -54,6 +54,11 @@ void register_sample(CLI::App& app, Context& ctx, int& exit_code);
 void register_demo(CLI::App& app, Context& ctx, int& exit_code);
 // tokenize, generate, embed, train-lora (the model engine).
 void register_model_commands(CLI::App& app, Context& ctx, int& exit_code);
+// sweep, connectivity, surface (loss landscapes).
+void register_landscape(CLI::App& app, Context& ctx, int& exit_code);
+void register_cka(CLI::App& app, Context& ctx, int& exit_code);
+// multitask, soup (the merge studies).
+void register_studies(CLI::App& app, Context& ctx, int& exit_code);
 
 }  // namespace basin::cli
 

@@ -10,6 +10,7 @@
 #include "data/task.h"
 #include "demo/demo_kit.h"
 #include "eval/metrics.h"
+#include "eval/task_eval.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"
@@ -46,51 +47,18 @@ Loaded load_model(const std::string& dir, const std::string& adapter) {
 
 }  // namespace
 
-// Scores `spec` on `rows`: greedy answers (first line, trimmed) against the target with the
-// task's metric, or the mean answer NLL for metric "loss".
+// Scores `spec` on `rows` (eval/task_eval.h): greedy answers against the target with the task's
+// metric, or the mean answer NLL for metric "loss".
 double score_task(const CausalLM& model, const Tokenizer& tok, const TaskSpec& spec,
                   const std::vector<Example>& rows, jobs::Progress& prog, double base,
                   double span) {
-  const int64_t eos = model.config().eos_token_id;
-  if (spec.metric == TaskMetric::Loss) return mean_nll(model, task_examples(spec, rows, tok, eos));
-  std::vector<std::string> preds, refs;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    prog.check_cancelled();
-    prog.report(base + span * double(i) / double(rows.size()), "evaluating " + spec.name);
-    const auto ids = tok.encode(spec.render_prompt(rows[i]));
-    GenerateOptions o;
-    o.max_new_tokens = spec.max_new_tokens;
-    o.eos_token_id = eos;
-    const auto out = greedy_generate(
-        model, torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).view({1, -1}), o)[0];
-    std::string text = tok.decode({out.begin(), out.end()}, true);
-    text = text.substr(0, text.find('\n'));
-    const auto b = text.find_first_not_of(" \t"), e = text.find_last_not_of(" \t");
-    preds.push_back(b == std::string::npos ? std::string() : text.substr(b, e - b + 1));
-    refs.push_back(spec.target_of(rows[i]));
-  }
-  switch (spec.metric) {
-    case TaskMetric::Accuracy:
-      return accuracy(preds, refs);
-    case TaskMetric::MacroF1:
-      return macro_f1(preds, refs);
-    case TaskMetric::ExactMatch: {
-      std::vector<std::vector<std::string>> multi;
-      for (const auto& r : refs)
-        multi.push_back({r});
-      return exact_match(preds, multi);
-    }
-    case TaskMetric::Bleu: {
-      std::vector<std::vector<std::string>> multi;
-      for (const auto& r : refs)
-        multi.push_back({r});
-      return corpus_bleu(preds, multi).score;
-    }
-    case TaskMetric::RougeL:
-      return mean_rouge_l_f(preds, refs);
-    default:
-      return 0;
-  }
+  jobs::CallbackProgress sub([&](double f, const std::string& stage) {
+    prog.report(base + span * f, stage);
+    return !prog.cancelled();
+  });
+  const double s = score_task_points(model, tok, spec, rows, {}, sub).at(0);
+  prog.check_cancelled();
+  return s;
 }
 
 void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {

@@ -9,6 +9,7 @@
 #include "cli_common.h"
 #include "lora/adapter_set.h"
 #include "lora/peft_io.h"
+#include "plot.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
@@ -65,7 +66,7 @@ void register_similarity(CLI::App& app, Context& ctx, int& exit_code) {
   struct Args {
     std::vector<std::string> adapters;
     bool per_module = false, per_layer = false, csv = false, json = false;
-    std::string output;
+    std::string output, plot;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("ADAPTER", a->adapters, "PEFT adapter folders (two or more)")->required();
@@ -75,9 +76,12 @@ void register_similarity(CLI::App& app, Context& ctx, int& exit_code) {
   auto* json = sub->add_flag("--json", a->json, "JSON output");
   csv->excludes(json);
   sub->add_option("-o,--output", a->output, "write to this file instead of stdout");
+  sub->add_option("--plot", a->plot,
+                  "also write the overall heatmap (PNG, SVG or PDF by extension; GUI build)");
   sub->callback([&ctx, &exit_code, a] {
     start(ctx);
     if (a->adapters.size() < 2) throw InputError("similarity needs at least two adapters");
+    if (!a->plot.empty()) check_plot_path(a->plot);
     std::vector<std::filesystem::path> dirs(a->adapters.begin(), a->adapters.end());
     jobs::SubProgress load_part(progress(), 0.0, 0.2);
     AdapterSet set;
@@ -121,6 +125,8 @@ void register_similarity(CLI::App& app, Context& ctx, int& exit_code) {
         text += "[" + scopes[k] + "]\n" + table(ms[k]) + "\n";
     }
     write_output(a->output, text);
+    if (!a->plot.empty())
+      plot_heatmap(ms[0], -1.0, 1.0, "Cosine similarity of ΔW (all modules)", a->plot);
     exit_code = kOk;
   });
 }

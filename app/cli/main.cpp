@@ -1,6 +1,6 @@
-// basin-cli: the headless peer of the GUI (links basin_core only; runs on machines with no
-// display). Exit codes: 0 ok, 1 failure (one line naming the file/key/value), 2 usage error,
-// 130 interrupted.
+// basin-cli: the headless peer of the GUI (links basin_core; in the GUI build also basin_ui for
+// --plot, with Qt created only when a figure is drawn, offscreen when there is no display). Exit
+// codes: 0 ok, 1 failure (one line naming the file/key/value), 2 usage error, 130 interrupted.
 #include <c10/util/Exception.h>
 
 #include <iostream>
@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   register_sample(app, ctx, exit_code);
   register_demo(app, ctx, exit_code);
   register_model_commands(app, ctx, exit_code);
+  register_landscape(app, ctx, exit_code);
+  register_cka(app, ctx, exit_code);
+  register_studies(app, ctx, exit_code);
 
   try {
     app.parse(argc, argv);

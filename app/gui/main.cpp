@@ -6,19 +6,75 @@
 #include <QComboBox>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QMessageBox>
 #include <QTimer>
+
+#include <cstdio>
+#include <functional>
 
 #include "main_window.h"
 #include "merge_view.h"
+#include "multitask_view.h"
 #include "plot_style.h"
+#include "soup_view.h"
 #include "util/runtime.h"
 
 namespace {
 
+using basin::ui::MainWindow;
+
+// The landscape views: runs each analysis in turn (they need a base model the adapters name,
+// e.g. the demo kit's) and saves a screenshot after each.
+void landscape_screenshots(MainWindow& w, const std::function<void(const QString&)>& shot) {
+  if (w.landscape_setup().model.empty() || w.landscape_setup().tasks.empty()) {
+    std::fprintf(stderr, "no base model / tasks for the landscape views: skipped\n");
+    QApplication::quit();
+    return;
+  }
+  QObject::connect(&w, &MainWindow::connectivity_finished, &w, [&w, shot] {
+    shot("connectivity");
+    w.show_view(3);
+    w.run_cka();
+  });
+  QObject::connect(&w, &MainWindow::cka_finished, &w, [&w, shot] {
+    shot("cka");
+    w.show_view(4);
+    w.run_multitask();
+  });
+  QObject::connect(&w, &MainWindow::multitask_finished, &w, [&w, shot] {
+    shot("multitask");
+    w.show_view(5);
+    w.run_soup();
+  });
+  QObject::connect(&w, &MainWindow::soup_finished, &w, [&w] { w.run_surface(); });
+  QObject::connect(&w, &MainWindow::surface_finished, &w, [shot] {
+    shot("soup-surface");
+    QApplication::quit();
+  });
+  // A few examples per task keep the whole run to minutes on a laptop CPU.
+  basin::LandscapeSetup setup = w.landscape_setup();
+  setup.limit = 8;
+  w.set_landscape_setup(setup);
+  w.multitask_view()->set_limit(8);
+  w.soup_view()->set_grid(15);
+  w.show_view(2);
+  w.run_connectivity();
+}
+
 // Drives the window through its views and saves a screenshot of each (docs/screenshots).
-void take_screenshots(basin::ui::MainWindow& w, const QString& dir) {
+void take_screenshots(MainWindow& w, const QString& dir) {
   QDir().mkpath(dir);
   auto shot = [&w, dir](const QString& name) { w.grab().save(dir + "/" + name + ".png"); };
+  // An error dialog would wait for a click forever: print it and stop.
+  auto* watchdog = new QTimer(&w);
+  QObject::connect(watchdog, &QTimer::timeout, [] {
+    if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+      std::fprintf(stderr, "%s: %s\n", qPrintable(box->windowTitle()), qPrintable(box->text()));
+      box->accept();
+      QApplication::exit(1);
+    }
+  });
+  watchdog->start(200);
   QObject::connect(&w, &basin::ui::MainWindow::similarity_updated, &w, [&w, shot] {
     static bool done = false;
     if (done) return;
@@ -35,7 +91,7 @@ void take_screenshots(basin::ui::MainWindow& w, const QString& dir) {
     QTimer::singleShot(200, &w, [&w, shot] {
       shot("similarity-dark");
       w.set_theme(basin::ui::Theme::Light);
-      QApplication::quit();
+      landscape_screenshots(w, shot);
     });
   });
 }

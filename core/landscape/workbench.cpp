@@ -38,12 +38,19 @@ LandscapeSetup LandscapeSetup::from_json(const nlohmann::json& j) {
 fs::path resolve_base_model(const Adapter& adapter) {
   const std::string& name = adapter.config.base_model_name_or_path;
   if (name.empty()) return {};
-  fs::path p = name;
-  if (p.is_relative()) p = adapter.path / p;
-  std::error_code ec;
-  if (!fs::is_regular_file(p / "config.json", ec)) return {};
-  const auto canon = fs::weakly_canonical(p, ec);
-  return ec ? p : canon;
+  const fs::path p = name;
+  // Absolute; or relative to the adapter folder, to the folder holding it (PEFT writes what
+  // the training script passed, usually relative to where it ran), or to the current folder.
+  std::vector<fs::path> candidates = {p};
+  if (p.is_relative() && !adapter.path.empty())
+    candidates = {adapter.path / p, adapter.path.parent_path() / p, p};
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    if (!fs::is_regular_file(c / "config.json", ec)) continue;
+    const auto canon = fs::weakly_canonical(c, ec);
+    return ec ? c : canon;
+  }
+  return {};
 }
 
 EvalSet build_eval_set(const std::vector<TaskSpec>& tasks, const Tokenizer& tok, int64_t eos,

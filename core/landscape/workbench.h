@@ -33,7 +33,8 @@ struct LandscapeSetup {
 };
 
 // The model folder named by an adapter's base_model_name_or_path when it is a path to a folder
-// with config.json (absolute, or relative to the adapter folder); empty otherwise.
+// with config.json (absolute, or relative to the adapter folder, its parent or the current
+// folder); empty otherwise.
 std::filesystem::path resolve_base_model(const Adapter& adapter);
 
 // Prompt + answer + EOS sequences of the first `limit` rows of each task's split.

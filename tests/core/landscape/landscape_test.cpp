@@ -375,3 +375,18 @@ TEST(Features, PooledStatesMatchAPerInputForwardAndFeedCka) {
   EXPECT_THROW(pooled_features(model, tok, inputs, 5, {{0.0}}, p), InputError);
   EXPECT_THROW(pooled_features(model, tok, {"<|endoftext|>"}, -1, {{0.0}}, p), InputError);
 }
+
+TEST(Workbench, ResolvesTheBaseModelFolderOfAnAdapter) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "kit" / "model");
+  std::filesystem::create_directories(dir / "kit" / "adapters" / "a");
+  test::write_bytes(dir / "kit" / "model" / "config.json", "{}");
+  Adapter a;
+  a.path = dir / "kit" / "adapters" / "a";
+  a.config.base_model_name_or_path = "../model";  // relative to the folder holding the adapter
+  EXPECT_EQ(resolve_base_model(a), std::filesystem::weakly_canonical(dir / "kit" / "model"));
+  a.config.base_model_name_or_path = (dir / "kit" / "model").string();
+  EXPECT_EQ(resolve_base_model(a), std::filesystem::weakly_canonical(dir / "kit" / "model"));
+  a.config.base_model_name_or_path = "Qwen/Qwen2-0.5B";  // a hub id: not a folder here
+  EXPECT_TRUE(resolve_base_model(a).empty());
+}

@@ -1,0 +1,407 @@
+// basin-cli sweep / connectivity / surface / cka / multitask / soup end to end: the real binary
+// on a tiny random model with a BPE tokenizer trained here, two PEFT adapters and a task.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "data/task.h"
+#include "jobs/progress.h"
+#include "lora/peft_io.h"
+#include "model/causal_lm.h"
+#include "test_support.h"
+#include "text/bpe_trainer.h"
+#include "text/tokenizer.h"
+#include "train/task_examples.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace basin;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+Result run(const std::string& args, const fs::path& dir) {
+  const fs::path err_file = dir / ".stderr";
+  const std::string cmd = std::string(BASIN_CLI) + " " + args + " 2>" + err_file.string();
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = test::read_bytes(err_file);
+  fs::remove(err_file);
+  return r;
+}
+
+const std::vector<std::string> kWords = {"apple", "river", "stone", "cloud", "green",
+                                         "table", "light", "sound", "paper", "music"};
+
+// A random LoRA on q_proj and v_proj of both layers (rank 2, alpha 4: scale 2).
+void write_adapter(const fs::path& dir, const CausalLM& m, uint64_t seed) {
+  std::vector<test::TestModule> mods;
+  for (const auto& target : m.lora_targets()) {
+    if (target.find("q_proj") == std::string::npos && target.find("v_proj") == std::string::npos)
+      continue;
+    const auto& W = m.parameters().at(target + ".weight");
+    mods.push_back({target, 0.5 * test::randn({2, W.size(1)}, ++seed),
+                    0.5 * test::randn({W.size(0), 2}, ++seed)});
+  }
+  test::write_peft_adapter(dir, mods, R"({"r": 2, "lora_alpha": 4})");
+}
+
+class CliLandscape : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir();
+    const fs::path root = dir_->path();
+    // Tokenizer trained on the task's own text, so prompts are a few tokens each.
+    std::vector<std::string> texts;
+    for (const auto& w : kWords)
+      texts.push_back("Say " + w + ": " + w + "\nRepeat " + w + ": " + w + w);
+    const fs::path model = root / "model";
+    BpeTrainOptions bo;
+    bo.vocab_size = 320;
+    jobs::NullProgress quiet;
+    train_bpe_tokenizer(texts, bo, root / "tokenizer.json", quiet);
+    const Tokenizer tok = Tokenizer::from_file(root / "tokenizer.json");
+    ModelConfig c;
+    c.model_type = "qwen2";
+    c.vocab_size = static_cast<int64_t>(tok.vocab_size());
+    c.hidden_size = 16;
+    c.intermediate_size = 24;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+    c.head_dim = 4;
+    c.eos_token_id = *tok.token_to_id("<|endoftext|>");
+    CausalLM m = CausalLM::random(c, 7);
+    uint64_t s = 900;
+    for (auto& [name, t] : m.parameters())
+      if (name.find("norm") == std::string::npos) t = 0.3 * test::randn(t.sizes().vec(), ++s);
+    m.save(model);
+    fs::copy_file(root / "tokenizer.json", model / "tokenizer.json");
+    write_adapter(root / "ad-a", m, 100);
+    write_adapter(root / "ad-b", m, 200);
+    write_adapter(root / "ad-c", m, 300);
+    // Two tasks over the same words: "say" (exact match) and "repeat".
+    std::vector<Example> rows;
+    for (const auto& w : kWords)
+      rows.push_back({{"word", w}, {"twice", w + w}});
+    write_jsonl(root / "words.jsonl", rows);
+    test::write_bytes(root / "say.json", R"({"name": "say", "prompt": "Say {word}:",
+        "target": "word", "metric": "exact_match", "max_new_tokens": 3,
+        "splits": {"validation": "words.jsonl", "test": "words.jsonl"}})");
+    test::write_bytes(root / "repeat.json", R"({"name": "repeat", "prompt": "Repeat {word}:",
+        "target": "twice", "metric": "exact_match", "max_new_tokens": 3,
+        "splits": {"validation": "words.jsonl", "test": "words.jsonl"}})");
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static fs::path p(const std::string& name) { return dir_->path() / name; }
+  static std::string s(const std::string& name) { return p(name).string(); }
+  static std::string eval_args(const std::string& tasks = "say.json") {
+    std::string out = " --model " + s("model") + " --tasks";
+    for (const auto& t : {std::string("say.json"), std::string("repeat.json")})
+      if (tasks.find(t) != std::string::npos) out += " " + s(t);
+    return out;
+  }
+  // Mean answer NLL of `adapter` (empty: the base model) merged into the weights, on the first
+  // `limit` rows of say's validation split — independent of the LoRA bank.
+  static double merged_loss(const std::string& adapter, size_t limit) {
+    CausalLM m = CausalLM::load(p("model"));
+    if (!adapter.empty()) m.merge_adapter(*load_peft_adapter(p(adapter)));
+    const Tokenizer tok = Tokenizer::from_file(p("model") / "tokenizer.json");
+    const auto spec = TaskSpec::load(p("say.json"));
+    auto rows = spec.load_split("validation");
+    rows.resize(std::min(rows.size(), limit));
+    return mean_nll(m, task_examples(spec, rows, tok, m.config().eos_token_id));
+  }
+  fs::path scratch() const { return tmp_.path(); }
+
+  static test::TempDir* dir_;
+  test::TempDir tmp_;
+};
+test::TempDir* CliLandscape::dir_ = nullptr;
+
+std::vector<double> numbers(const json& j) {
+  std::vector<double> v;
+  for (const auto& x : j)
+    v.push_back(x.is_null() ? std::nan("") : x.get<double>());
+  return v;
+}
+
+}  // namespace
+
+TEST_F(CliLandscape, SweepEndpointsEqualEachModelAloneAndMatchConnectivity) {
+  auto r =
+      run("sweep --json --limit 6 --intervals 4" + eval_args() + " --a " + s("ad-a") + " --b base",
+          scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto sw = json::parse(r.out);
+  const auto alpha = numbers(sw["curve"]["alpha"]), loss = numbers(sw["curve"]["loss"]);
+  ASSERT_EQ(alpha, (std::vector<double>{0, 0.25, 0.5, 0.75, 1}));
+  for (double l : loss)
+    EXPECT_TRUE(std::isfinite(l));
+  // α = 1 is the adapter alone, α = 0 the base model: both scored here with merged weights.
+  EXPECT_NEAR(loss[4], merged_loss("ad-a", 6), 1e-4 * loss[4]);
+  EXPECT_NEAR(loss[0], merged_loss("", 6), 1e-4 * loss[0]);
+  EXPECT_NE(loss[4], loss[0]);
+
+  // connectivity over (ad-a, base) reproduces the same path.
+  r = run("connectivity --json --limit 6 --intervals 4" + eval_args() + " " + s("ad-a") + " base " +
+              s("ad-b"),
+          scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto co = json::parse(r.out);
+  EXPECT_EQ(co["labels"], json({"ad-a", "base", "ad-b"}));
+  ASSERT_EQ(co["curves"].size(), 3u);
+  const auto closs = numbers(co["curves"][0]["loss"]);
+  for (size_t i = 0; i < loss.size(); ++i)
+    EXPECT_NEAR(closs[i], loss[i], 1e-5 * loss[i]) << i;
+  const auto gap = numbers(co["convexity_gap"]["values"][0]);
+  EXPECT_NEAR(gap[1], sw["curve"]["convexity_gap"].get<double>(), 1e-9);
+  EXPECT_GE(gap[2], 0.0);
+
+  // Text and CSV forms.
+  r = run("connectivity --limit 6 --intervals 2 --matrix barrier --csv" + eval_args() + " " +
+              s("ad-a") + " " + s("ad-b"),
+          scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "barrier,ad-a,ad-b");
+  r = run("sweep --limit 4 --intervals 2" + eval_args() + " --a " + s("ad-a") + " --b " + s("ad-b"),
+          scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("convexity gap"), std::string::npos) << r.out;
+}
+
+TEST_F(CliLandscape, SweepMetricAndCurvesDir) {
+  auto r = run("sweep --json --metric --limit 3 --intervals 2" + eval_args() + " --a " + s("ad-a") +
+                   " --b " + s("ad-b"),
+               scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto c = json::parse(r.out)["curve"];
+  EXPECT_EQ(c["metric"], "exact_match");
+  ASSERT_EQ(c["metric_value"].size(), 3u);
+  for (double v : numbers(c["metric_value"])) {
+    EXPECT_GE(v, 0.0);
+    EXPECT_LE(v, 1.0);
+  }
+  r = run("connectivity -q --limit 3 --intervals 2 --curves-dir " +
+              (scratch() / "curves").string() + eval_args() + " " + s("ad-a") + " " + s("ad-b") +
+              " " + s("ad-c"),
+          scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(test::list_files(scratch() / "curves").size(), 3u);
+  EXPECT_EQ(test::read_bytes(scratch() / "curves" / "ad-a__ad-c.csv").substr(0, 22),
+            "alpha,loss,token_error");
+}
+
+// Checks that `args` exits 1 with `message` on stderr.
+#define EXPECT_INPUT_ERROR(args, message)                                           \
+  do {                                                                              \
+    const auto r_ = run(args, scratch());                                           \
+    EXPECT_EQ(r_.code, 1) << (args) << "\n" << r_.err;                              \
+    EXPECT_NE(r_.err.find(message), std::string::npos) << (args) << "\n" << r_.err; \
+  } while (0)
+
+TEST_F(CliLandscape, SweepBadInputsExitOneNamingTheValue) {
+  EXPECT_INPUT_ERROR("sweep" + eval_args() + " --a " + s("missing") + " --b base",
+                     "adapter folder not found");
+  EXPECT_INPUT_ERROR("sweep --alpha-max 3.0" + eval_args() + " --a " + s("ad-a") + " --b base",
+                     "alpha max 3 is outside [-0.5, 1.5]");
+  EXPECT_INPUT_ERROR(
+      "sweep --alpha-min 0.5 --alpha-max 0.2" + eval_args() + " --a " + s("ad-a") + " --b base",
+      "must be below alpha max");
+  EXPECT_INPUT_ERROR("sweep --a base --b base" + eval_args(), "'base' is given twice");
+  EXPECT_INPUT_ERROR(
+      "sweep --metric" + eval_args("say.json repeat.json") + " --a " + s("ad-a") + " --b base",
+      "--metric scores one task");
+  EXPECT_INPUT_ERROR("sweep --model " + s("nowhere") + " --tasks " + s("say.json") + " --a " +
+                         s("ad-a") + " --b base",
+                     "base model folder '" + s("nowhere") + "' does not exist");
+}
+
+TEST_F(CliLandscape, SurfaceAndConnectivityBadInputs) {
+  EXPECT_INPUT_ERROR("surface --grid 1" + eval_args() + " " + s("ad-a") + " " + s("ad-b") + " base",
+                     "--grid 1 must be in 3 … 201");
+  EXPECT_INPUT_ERROR("surface" + eval_args() + " " + s("ad-a") + " " + s("ad-b"),
+                     "exactly three models");
+  EXPECT_INPUT_ERROR("connectivity" + eval_args() + " " + s("ad-a"), "at least two models");
+#ifdef BASIN_CLI_PLOT
+  EXPECT_INPUT_ERROR("connectivity --plot " + (scratch() / "x.gif").string() + eval_args() + " " +
+                         s("ad-a") + " base",
+                     ".png, .svg or .pdf");
+#endif
+  // A usage error (unknown --matrix) is exit 2.
+  EXPECT_EQ(
+      run("connectivity --matrix gap" + eval_args() + " " + s("ad-a") + " base", scratch()).code,
+      2);
+}
+
+TEST_F(CliLandscape, StudyBadInputs) {
+  EXPECT_INPUT_ERROR("multitask --methods cat,average" + eval_args("say.json repeat.json") +
+                         " --adapters " + s("ad-a") + " " + s("ad-b"),
+                     "unknown method 'average'");
+  EXPECT_INPUT_ERROR("multitask --counts 1-3" + eval_args("say.json repeat.json") + " --adapters " +
+                         s("ad-a") + " " + s("ad-b"),
+                     "--counts: 3 must be in 1 … 2");
+  EXPECT_INPUT_ERROR("multitask" + eval_args("say.json repeat.json") + " --adapters " + s("ad-a"),
+                     "one adapter per task");
+  EXPECT_INPUT_ERROR("soup" + eval_args() + " " + s("ad-a"), "at least two adapters");
+}
+
+TEST_F(CliLandscape, CkaOfFeatureFilesIsOneUnderAnOrthogonalMap) {
+  const auto X = test::randn({40, 6}, 1).to(torch::kFloat64);
+  const auto Q = std::get<0>(torch::linalg_qr(test::randn({6, 6}, 2).to(torch::kFloat64)));
+  const auto Y = X.mm(Q);
+  const auto Z = test::randn({39, 6}, 3);
+  test::write_bytes(
+      scratch() / "x.safetensors",
+      test::raw_safetensors_bytes({test::raw_f32("features", X.to(torch::kFloat32))}));
+  test::write_bytes(scratch() / "y.safetensors",
+                    test::raw_safetensors_bytes({test::raw_f32("h", Y.to(torch::kFloat32))}));
+  test::write_bytes(scratch() / "z.safetensors",
+                    test::raw_safetensors_bytes({test::raw_f32("h", Z)}));
+  test::write_bytes(scratch() / "two.safetensors",
+                    test::raw_safetensors_bytes({test::raw_f32("h", Z), test::raw_f32("g", Z)}));
+  const std::string x = (scratch() / "x.safetensors").string(),
+                    y = (scratch() / "y.safetensors").string(),
+                    z = (scratch() / "z.safetensors").string();
+  auto r = run("cka --features " + x + " " + y, scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("1.000"), std::string::npos) << r.out;
+  r = run("cka --json --features " + x + " " + y, scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["labels"], json({"x", "y"}));
+  EXPECT_NEAR(j["values"][0][1].get<double>(), 1.0, 1e-5);
+  r = run("cka --debiased --csv --features " + x + " " + y, scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "cka_debiased,x,y");
+
+  r = run("cka --features " + x + " " + z, scratch());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("'" + z + "' has 39 rows"), std::string::npos) << r.err;
+  r = run("cka --features " + x + " " + (scratch() / "two.safetensors").string(), scratch());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--tensor NAME"), std::string::npos) << r.err;
+  r = run("cka --features " + x + " " + (scratch() / "none.safetensors").string(), scratch());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("none.safetensors' does not exist"), std::string::npos) << r.err;
+}
+
+TEST_F(CliLandscape, CkaOfModelsHasUnitDiagonal) {
+  const auto r = run("cka --json --inputs 8 --split test" + eval_args("say.json repeat.json") +
+                         " " + s("ad-a") + " " + s("ad-b"),
+                     scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["labels"], json({"base", "ad-a", "ad-b"}));
+  EXPECT_EQ(j["inputs"], 8);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(j["values"][i][i].get<double>(), 1.0, 1e-9);
+  const double ab = j["values"][1][2].get<double>();
+  EXPECT_GT(ab, 0.0);
+  EXPECT_LE(ab, 1.0 + 1e-9);
+}
+
+TEST_F(CliLandscape, MultitaskOracleScoresOne) {
+  const auto r =
+      run("multitask --json --limit 3 --methods cat,linear --counts 1-2" +
+              eval_args("say.json repeat.json") + " --adapters " + s("ad-a") + " " + s("ad-b"),
+          scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  ASSERT_EQ(j["tables"].size(), 2u);
+  const auto& full = j["tables"][1];
+  EXPECT_EQ(full["task_count"], 2);
+  bool seen = false;
+  for (const auto& row : full["rows"])
+    if (row["method"] == "oracle") {
+      seen = true;
+      // Relative to itself the oracle is 1 — or undefined where an oracle score is 0.
+      if (!row["multitask_score"].is_null()) {
+        EXPECT_NEAR(row["multitask_score"].get<double>(), 1.0, 1e-12);
+      }
+    }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(CliLandscape, SoupPathAndSavedAdapter) {
+  const fs::path out = scratch() / "soup";
+  auto r = run("soup --json --limit 6" + eval_args() + " " + s("ad-a") + " " + s("ad-b") + " " +
+                   s("ad-c") + " --save " + out.string(),
+               scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out)["soup"];
+  const auto single = numbers(j["single_loss"]);
+  const double best = *std::min_element(single.begin(), single.end());
+  EXPECT_LE(j["loss"].get<double>(), best + 1e-12);
+  EXPECT_EQ(j["steps"].size(), 2u);
+  // The saved soup is Σ c_i ΔW_i of the ingredients.
+  const auto soup = load_peft_adapter(out);
+  const auto coeffs = numbers(j["coeffs"]);
+  const auto& m0 = soup->modules[0];
+  at::Tensor want;
+  const char* names[] = {"ad-a", "ad-b", "ad-c"};
+  for (size_t i = 0; i < 3; ++i) {
+    const auto a = load_peft_adapter(p(names[i]));
+    const auto& m = a->modules[0];
+    ASSERT_EQ(m.name, m0.name);
+    const auto d = coeffs[i] * m.scale * m.B.to(torch::kFloat64).mm(m.A.to(torch::kFloat64));
+    want = want.defined() ? want + d : d;
+  }
+  const auto got = m0.scale * m0.B.to(torch::kFloat64).mm(m0.A.to(torch::kFloat64));
+  EXPECT_LT(test::rel_err(got, want), 1e-5);
+  // It is not replaced without --force.
+  r = run("soup" + eval_args() + " " + s("ad-a") + " " + s("ad-b") + " --save " + out.string(),
+          scratch());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("exists"), std::string::npos) << r.err;
+}
+
+TEST_F(CliLandscape, SurfaceGrid) {
+  const auto r = run("surface --json --grid 3 --limit 4" + eval_args() + " " + s("ad-a") + " " +
+                         s("ad-b") + " base",
+                     scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out)["surface"];
+  EXPECT_EQ(j["x"].size(), 3u);
+  EXPECT_EQ(j["y"].size(), 3u);
+  EXPECT_EQ(j["labels"], json({"ad-a", "ad-b", "base"}));
+}
+
+TEST_F(CliLandscape, PlotWritesAFigureOrSaysWhyNot) {
+  const fs::path png = scratch() / "curve.png";
+  const auto r = run("sweep --limit 3 --intervals 2 --plot " + png.string() + eval_args() +
+                         " --a " + s("ad-a") + " --b base",
+                     scratch());
+#ifdef BASIN_CLI_PLOT
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(test::read_bytes(png).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  const fs::path heat = scratch() / "heat.png";
+  const auto h =
+      run("cka --plot " + heat.string() + " --json --inputs 6" + eval_args() + " " + s("ad-a"),
+          scratch());
+  ASSERT_EQ(h.code, 0) << h.err;
+  EXPECT_EQ(test::read_bytes(heat).substr(0, 4), std::string("\x89PNG", 4));
+#else
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("built without Qt"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(png));
+#endif
+}
