@@ -25,10 +25,6 @@ set -x
 # 1. Cosine similarity between the seven task adapters' ΔW (router-free study).
 "$cli" similarity "${ads[@]}" --csv -o "$out/cosine.csv" --plot "$out/cosine.png"
 "$cli" similarity "${ads[@]}" --json -o "$out/cosine.json"
-# 2. Multitask score per method, 2 … 7 tasks, relative to each task's own adapter.
-"$cli" multitask --model "$m" --tasks "${specs[@]}" --adapters "${ads[@]}" --counts 2-7 \
-  --limit 40 --json -o "$out/multitask.json" --plot "$out/multitask.png" \
-  --plot-counts "$out/multitask_counts.png"
 # 3. Convexity gap (and barriers) over seeds and ranks of one task, and the base model.
 "$cli" connectivity --model "$m" --tasks "$T/sentiment.json" "${family[@]}" base \
   --json -o "$out/connectivity.json" --plot "$out/convexity_gap.png" --curves-dir "$out/curves"
@@ -46,4 +42,8 @@ for x in soup-adapter sentiment sentiment-seed1 sentiment-seed2 sentiment-seed3;
 done
 # 6. Loss surface through three seeds.
 "$cli" surface --model "$m" --tasks "$T/sentiment.json" "$A/sentiment" "$A/sentiment-seed1" \
-  "$A/sentiment-seed2" --grid 21 --json -o "$out/surface.json" --plot "$out/surface.png"
+  "$A/sentiment-seed2" --grid 11 --json -o "$out/surface.json" --plot "$out/surface.png"
+# 7. Multitask score per method at 3, 5 and 7 tasks, relative to each task's own adapter.
+"$cli" multitask --model "$m" --tasks "${specs[@]}" --adapters "${ads[@]}" --counts 3,5,7 \
+  --limit 20 --json -o "$out/multitask.json" --plot "$out/multitask.png" \
+  --plot-counts "$out/multitask_counts.png"
