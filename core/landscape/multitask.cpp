@@ -30,23 +30,29 @@ nlohmann::json numbers(const std::vector<double>& v) {
 }
 
 // Router-free study: multitask score = mean over tasks of score / oracle score (oracle / score
-// for a loss, where lower is better).
-double relative_mean(const std::vector<double>& scores, const std::vector<double>& oracle,
-                     const std::vector<std::string>& metrics) {
+// for a loss, where lower is better). Tasks the oracle scores 0 on say nothing about how much
+// of the oracle a merge keeps: they are left out of the mean (NaN when no task is left).
+}  // namespace
+
+double study_multitask_score(const std::vector<double>& scores, const std::vector<double>& oracle,
+                             const std::vector<std::string>& metrics) {
+  if (oracle.size() < scores.size() || metrics.size() < scores.size())
+    throw InputError("multitask score: fewer oracle scores or metrics than scores");
   double sum = 0;
+  int used = 0;
   for (size_t t = 0; t < scores.size(); ++t) {
-    if (!(oracle[t] > 0) || !std::isfinite(scores[t])) return kNaN;
+    if (!(oracle[t] > 0) || !std::isfinite(oracle[t])) continue;
+    if (!std::isfinite(scores[t])) return kNaN;
     if (metrics[t] == metric_name(TaskMetric::Loss)) {
       if (!(scores[t] > 0)) return kNaN;
       sum += oracle[t] / scores[t];
     } else {
       sum += scores[t] / oracle[t];
     }
+    ++used;
   }
-  return scores.empty() ? kNaN : sum / double(scores.size());
+  return used ? sum / double(used) : kNaN;
 }
-
-}  // namespace
 
 std::vector<double> MultitaskResult::score_by_count(const std::string& method) const {
   std::vector<double> out;
@@ -262,7 +268,7 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
         table.rows[r].scores.push_back(scores[r]);
     }
     for (auto& r : table.rows)
-      r.multitask_score = relative_mean(r.scores, table.rows[0].scores, result.metrics);
+      r.multitask_score = study_multitask_score(r.scores, table.rows[0].scores, result.metrics);
     result.tables.push_back(table);
     done_work += c;
   }

@@ -33,7 +33,8 @@ struct MultitaskOptions {
 struct MultitaskRow {
   std::string method;          // "oracle", "base", then the methods
   std::vector<double> scores;  // per task (NaN where not run)
-  double multitask_score = 0;  // mean of score / oracle score (NaN if an oracle score is 0)
+  // Mean of score / oracle score over the tasks the oracle scores > 0 on (NaN if none).
+  double multitask_score = 0;
 };
 
 struct MultitaskTable {
@@ -54,6 +55,13 @@ struct MultitaskResult {
   static MultitaskResult from_json(const nlohmann::json& j);
   std::string to_csv() const;  // tasks,method,task,score rows
 };
+
+// Multitask score of the router-free study: mean over tasks of score / oracle score (oracle /
+// score for metric "loss"), over the tasks whose oracle score is > 0 — a task the oracle
+// scores 0 on says nothing about how much of it a merge keeps. NaN when no task qualifies or
+// a used score is not finite. `metrics` holds metric_name() of each task.
+double study_multitask_score(const std::vector<double>& scores, const std::vector<double>& oracle,
+                             const std::vector<std::string>& metrics);
 
 // `adapters[t]` is task t's own adapter. The model's LoRA bank is replaced (and left
 // cleared). Throws InputError for unknown methods, mismatched counts or bad task counts.

@@ -9,6 +9,7 @@
 #include "analysis/cka.h"
 #include "analysis/curve_metrics.h"
 #include "jobs/progress.h"
+#include "landscape/multitask.h"
 #include "util/errors.h"
 
 using namespace basin;
@@ -149,4 +150,15 @@ TEST(Cka, MatrixIsSymmetricWithUnitDiagonalAndChecksRows) {
   EXPECT_NEAR(m.values(0, 1), linear_cka(X, Y), 1e-15);
   EXPECT_THROW(cka_matrix({X, random_matrix(31, 4, 7)}, {"a", "b"}, false, p), InputError);
   EXPECT_THROW(linear_cka(X, random_matrix(31, 4, 7)), InputError);
+}
+
+TEST(MultitaskScore, MeanOfScoreOverOracleSkippingTasksTheOracleCannotDo) {
+  // (0.4 / 0.8 + 0.5 / 0.5) / 2 = 0.75: the second task (oracle 0) is left out.
+  EXPECT_NEAR(
+      study_multitask_score({0.4, 0.3, 0.5}, {0.8, 0.0, 0.5}, {"accuracy", "bleu", "accuracy"}),
+      0.75, 1e-15);
+  // The oracle against itself is 1; a loss counts as oracle / score (2 / 4 = 0.5).
+  EXPECT_NEAR(study_multitask_score({0.8, 0.5}, {0.8, 0.5}, {"accuracy", "macro_f1"}), 1.0, 1e-15);
+  EXPECT_NEAR(study_multitask_score({4.0}, {2.0}, {"loss"}), 0.5, 1e-15);
+  EXPECT_TRUE(std::isnan(study_multitask_score({0.1, 0.2}, {0.0, 0.0}, {"bleu", "bleu"})));
 }
