@@ -9,6 +9,7 @@
 
 #include "analysis/pairwise_matrix.h"
 #include "eval/task_eval.h"
+#include "io/json_numbers.h"
 #include "landscape/soup.h"
 #include "landscape/workbench.h"
 #include "lora/adapter_set.h"
@@ -22,16 +23,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-nlohmann::json numbers(const std::vector<double>& v) {
-  nlohmann::json a = nlohmann::json::array();
-  for (double x : v)
-    a.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
-  return a;
-}
-
-// Router-free study: multitask score = mean over tasks of score / oracle score (oracle / score
-// for a loss, where lower is better). Tasks the oracle scores 0 on say nothing about how much
-// of the oracle a merge keeps: they are left out of the mean (NaN when no task is left).
 }  // namespace
 
 double study_multitask_score(const std::vector<double>& scores, const std::vector<double>& oracle,
@@ -79,8 +70,8 @@ nlohmann::json MultitaskResult::to_json() const {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : t.rows)
       rows.push_back({{"method", r.method},
-                      {"scores", numbers(r.scores)},
-                      {"multitask_score", numbers({r.multitask_score})[0]}});
+                      {"scores", json_numbers(r.scores)},
+                      {"multitask_score", json_numbers({r.multitask_score})[0]}});
     ts.push_back({{"task_count", t.task_count}, {"rows", rows}});
   }
   return {{"tasks", tasks}, {"metrics", metrics}, {"tables", ts}};

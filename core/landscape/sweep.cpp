@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/curve_metrics.h"
+#include "io/json_numbers.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
@@ -23,20 +24,6 @@ Point combine(const Endpoint& a, const Endpoint& b, double alpha) {
   for (size_t k = 0; k < c.size(); ++k)
     c[k] = alpha * a.coeffs[k] + (1.0 - alpha) * b.coeffs[k];
   return c;
-}
-
-nlohmann::json numbers(const std::vector<double>& v) {
-  nlohmann::json a = nlohmann::json::array();
-  for (double x : v)
-    a.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
-  return a;
-}
-
-std::vector<double> numbers_from(const nlohmann::json& j) {
-  std::vector<double> v;
-  for (const auto& x : j)
-    v.push_back(x.is_null() ? kNaN : x.get<double>());
-  return v;
 }
 
 }  // namespace
@@ -101,15 +88,15 @@ std::vector<double> Curve::chord() const {
 nlohmann::json Curve::to_json() const {
   nlohmann::json j = {{"a", a},
                       {"b", b},
-                      {"alpha", numbers(alpha)},
-                      {"loss", numbers(loss)},
-                      {"token_error", numbers(token_error)},
-                      {"convexity_gap", numbers({convexity_gap()})[0]},
-                      {"barrier", numbers({barrier()})[0]},
-                      {"error_barrier", numbers({error_barrier()})[0]}};
+                      {"alpha", json_numbers(alpha)},
+                      {"loss", json_numbers(loss)},
+                      {"token_error", json_numbers(token_error)},
+                      {"convexity_gap", json_numbers({convexity_gap()})[0]},
+                      {"barrier", json_numbers({barrier()})[0]},
+                      {"error_barrier", json_numbers({error_barrier()})[0]}};
   if (!metric.empty()) {
     j["metric"] = metric;
-    j["metric_value"] = numbers(metric_value);
+    j["metric_value"] = json_numbers(metric_value);
   }
   return j;
 }
@@ -119,11 +106,11 @@ Curve Curve::from_json(const nlohmann::json& j) {
   try {
     c.a = j.at("a").get<std::string>();
     c.b = j.at("b").get<std::string>();
-    c.alpha = numbers_from(j.at("alpha"));
-    c.loss = numbers_from(j.at("loss"));
-    c.token_error = numbers_from(j.at("token_error"));
+    c.alpha = numbers_from_json(j.at("alpha"));
+    c.loss = numbers_from_json(j.at("loss"));
+    c.token_error = numbers_from_json(j.at("token_error"));
     c.metric = j.value("metric", "");
-    if (j.contains("metric_value")) c.metric_value = numbers_from(j["metric_value"]);
+    if (j.contains("metric_value")) c.metric_value = numbers_from_json(j["metric_value"]);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("bad sweep curve in JSON: ") + e.what());
   }
@@ -210,7 +197,7 @@ nlohmann::json ConnectivityResult::to_json() const {
   for (const auto& c : curves)
     cs.push_back(c.to_json());
   return {{"labels", labels},
-          {"alphas", numbers(alphas)},
+          {"alphas", json_numbers(alphas)},
           {"curves", cs},
           {"convexity_gap", matrix("convexity_gap").to_json()},
           {"barrier", matrix("barrier").to_json()},
@@ -221,7 +208,7 @@ ConnectivityResult ConnectivityResult::from_json(const nlohmann::json& j) {
   ConnectivityResult r;
   try {
     r.labels = j.at("labels").get<std::vector<std::string>>();
-    r.alphas = numbers_from(j.at("alphas"));
+    r.alphas = numbers_from_json(j.at("alphas"));
     for (const auto& c : j.at("curves"))
       r.curves.push_back(Curve::from_json(c));
   } catch (const nlohmann::json::exception& e) {
