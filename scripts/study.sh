@@ -47,3 +47,15 @@ done
 "$cli" multitask --model "$m" --tasks "${specs[@]}" --adapters "${ads[@]}" --counts 3,5,7 \
   --limit 20 --json -o "$out/multitask.json" --plot "$out/multitask.png" \
   --plot-counts "$out/multitask_counts.png"
+# 8. Router-free merges against the learned and routed references (MoLE, the Mixture-of-LoRAs
+#    router, Arrow) at 5 and 7 tasks, and what each gate looks like on the seven tasks.
+"$cli" multitask --model "$m" --tasks "${specs[@]}" --adapters "${ads[@]}" --counts 5,7 \
+  --limit 20 --methods linear,svd,ties,dare_ties,mole,moa,arrow \
+  --json -o "$out/gates_multitask.json" --plot "$out/gates_multitask.png" \
+  --plot-counts "$out/gates_multitask_counts.png"
+for kind in mole moa arrow; do
+  "$cli" gate train --kind "$kind" --model "$m" --tasks "${specs[@]}" "${ads[@]}" \
+    -o "$out/gate-$kind" --force --json > "$out/gate-$kind.train.json"
+  "$cli" gate inspect "$out/gate-$kind" --model "$m" --tasks "${specs[@]}" --limit 20 \
+    --json -o "$out/gate-$kind.json" --plot "$out/gate-$kind.png"
+done

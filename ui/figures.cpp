@@ -397,4 +397,14 @@ QString render_heatmap(const PairwiseMatrix& m, double lo, double hi, const QStr
   return export_figure(&plot, path, width, height, dpi, Theme::Publication);
 }
 
+QString render_grid(const PairwiseMatrix& m, const std::vector<std::string>& columns, double lo,
+                    double hi, const QString& title, const QString& path, int width, int height,
+                    int dpi) {
+  HeatmapPlot plot;
+  plot.resize(width, height);
+  plot.set_title(title);
+  plot.set_grid(m, columns, lo, hi);
+  return export_figure(&plot, path, width, height, dpi, Theme::Publication);
+}
+
 }  // namespace basin::ui

@@ -38,5 +38,9 @@ QString render_figure(const std::function<void(QCustomPlot*)>& draw, const QStri
 // The same for a heatmap (HeatmapPlot) of `m` with its colour range.
 QString render_heatmap(const PairwiseMatrix& m, double lo, double hi, const QString& title,
                        const QString& path, int width = 800, int height = 640, int dpi = 150);
+// A rows × columns grid (m.labels are the rows), e.g. gate usage of tasks × experts.
+QString render_grid(const PairwiseMatrix& m, const std::vector<std::string>& columns, double lo,
+                    double hi, const QString& title, const QString& path, int width = 800,
+                    int height = 640, int dpi = 150);
 
 }  // namespace basin::ui

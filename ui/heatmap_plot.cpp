@@ -37,24 +37,33 @@ void HeatmapPlot::set_title(const QString& title) {
 }
 
 void HeatmapPlot::set_matrix(const PairwiseMatrix& m, double lo, double hi) {
+  set_grid(m, m.labels, lo, hi);
+}
+
+void HeatmapPlot::set_grid(const PairwiseMatrix& m, const std::vector<std::string>& columns,
+                           double lo, double hi) {
   matrix_ = m;
+  columns_ = columns;
   for (auto* t : cell_labels_)
     removeItem(t);
   cell_labels_.clear();
-  const int n = static_cast<int>(m.labels.size());
-  map_->data()->setSize(std::max(1, n), std::max(1, n));
-  map_->data()->setRange(QCPRange(0, std::max(0, n - 1)), QCPRange(0, std::max(0, n - 1)));
-  QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-  for (int i = 0; i < n; ++i)
-    ticker->addTick(i, QString::fromStdString(m.labels[static_cast<size_t>(i)]));
-  xAxis->setTicker(ticker);
-  yAxis->setTicker(ticker);
+  const int rows = static_cast<int>(m.labels.size()), cols = static_cast<int>(columns.size());
+  map_->data()->setSize(std::max(1, cols), std::max(1, rows));
+  map_->data()->setRange(QCPRange(0, std::max(0, cols - 1)), QCPRange(0, std::max(0, rows - 1)));
+  QSharedPointer<QCPAxisTickerText> xt(new QCPAxisTickerText), yt(new QCPAxisTickerText);
+  for (int j = 0; j < cols; ++j)
+    xt->addTick(j, QString::fromStdString(columns[static_cast<size_t>(j)]));
+  for (int i = 0; i < rows; ++i)
+    yt->addTick(i, QString::fromStdString(m.labels[static_cast<size_t>(i)]));
+  xAxis->setTicker(xt);
+  yAxis->setTicker(yt);
   xAxis->setSubTicks(false);
   yAxis->setSubTicks(false);
+  const int n = std::max(rows, cols);
   QFont cell_font = font();
   cell_font.setPointSizeF(n > 10 ? 7 : 9);
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) {
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) {
       const double v = m.values(i, j);
       // QCPColorMapData is indexed (key, value) = (column, row).
       map_->data()->setCell(j, i, std::isfinite(v) ? v : std::nan(""));
@@ -70,8 +79,8 @@ void HeatmapPlot::set_matrix(const PairwiseMatrix& m, double lo, double hi) {
       cell_labels_.push_back(t);
     }
   map_->setDataRange(QCPRange(lo, hi));
-  xAxis->setRange(-0.5, n - 0.5);
-  yAxis->setRange(-0.5, n - 0.5);
+  xAxis->setRange(-0.5, cols - 0.5);
+  yAxis->setRange(-0.5, rows - 0.5);
   scale_->axis()->setLabel(QString::fromStdString(m.metric));
   replot();
 }
@@ -82,10 +91,11 @@ double HeatmapPlot::cell_value(int row, int col) const {
 
 void HeatmapPlot::mouseMoveEvent(QMouseEvent* event) {
   QCustomPlot::mouseMoveEvent(event);
-  const int n = static_cast<int>(matrix_.labels.size());
+  const int rows = static_cast<int>(matrix_.labels.size()),
+            cols = static_cast<int>(columns_.size());
   const int col = static_cast<int>(std::lround(xAxis->pixelToCoord(event->pos().x())));
   const int row = static_cast<int>(std::lround(yAxis->pixelToCoord(event->pos().y())));
-  if (n == 0 || row < 0 || col < 0 || row >= n || col >= n ||
+  if (rows == 0 || cols == 0 || row < 0 || col < 0 || row >= rows || col >= cols ||
       !axisRect()->rect().contains(event->pos())) {
     QToolTip::hideText();
     return;
@@ -94,7 +104,7 @@ void HeatmapPlot::mouseMoveEvent(QMouseEvent* event) {
   QToolTip::showText(event->globalPosition().toPoint(),
                      QString("%1 × %2\n%3: %4")
                          .arg(QString::fromStdString(matrix_.labels[static_cast<size_t>(row)]),
-                              QString::fromStdString(matrix_.labels[static_cast<size_t>(col)]),
+                              QString::fromStdString(columns_[static_cast<size_t>(col)]),
                               QString::fromStdString(matrix_.metric),
                               std::isfinite(v) ? QString::number(v, 'g', 6) : tr("undefined")),
                      this);

@@ -1,5 +1,6 @@
-// An N×N matrix (cosine similarity, later CKA / convexity gap) as a QCustomPlot heatmap:
-// QCPColorMap + colour scale, labels on both axes, the value in each cell, a hover tooltip.
+// An N×N matrix (cosine similarity, CKA, convexity gap) or any rows × columns grid (gate usage:
+// tasks × experts) as a QCustomPlot heatmap: QCPColorMap + colour scale, labels on both axes,
+// the value in each cell, a hover tooltip.
 #pragma once
 
 #include <qcustomplot.h>
@@ -16,6 +17,9 @@ class HeatmapPlot : public QCustomPlot {
 
   // Shows `m`; values outside [lo, hi] saturate the gradient. NaN cells are left blank.
   void set_matrix(const PairwiseMatrix& m, double lo = -1.0, double hi = 1.0);
+  // A rows × columns grid: m.labels name the rows, `columns` the columns.
+  void set_grid(const PairwiseMatrix& m, const std::vector<std::string>& columns, double lo,
+                double hi);
   const PairwiseMatrix& matrix() const { return matrix_; }
   void set_title(const QString& title);
   // The value the colour map holds for row i, column j (what the user sees).
@@ -27,6 +31,7 @@ class HeatmapPlot : public QCustomPlot {
 
  private:
   PairwiseMatrix matrix_;
+  std::vector<std::string> columns_;
   QCPColorMap* map_ = nullptr;
   QCPColorScale* scale_ = nullptr;
   QCPTextElement* title_ = nullptr;

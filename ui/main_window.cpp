@@ -17,6 +17,7 @@
 
 #include "adapter_panel.h"
 #include "cka_view.h"
+#include "gates_view.h"
 #include "heatmap_plot.h"
 #include "job_runner.h"
 #include "landscape_view.h"
@@ -194,6 +195,7 @@ void MainWindow::set_theme(Theme t) {
   cka_->apply_theme(t);
   multitask_->apply_theme(t);
   soup_->apply_theme(t);
+  gates_->apply_theme(t);
   QSettings().setValue("theme", t == Theme::Dark ? "dark" : "light");
 }
 
@@ -207,6 +209,7 @@ QCustomPlot* MainWindow::current_plot() const {
   if (view == cka_) return cka_->heatmap();
   if (view == multitask_) return multitask_->bars_plot();
   if (view == soup_) return soup_->surface() ? soup_->surface_plot() : soup_->soup_plot();
+  if (view == gates_) return gates_->heatmap();
   return similarity_->heatmap();
 }
 

@@ -25,6 +25,7 @@ namespace basin::ui {
 
 class AdapterPanel;
 class CkaView;
+class GatesView;
 class JobRunner;
 class LandscapeView;
 class MergeView;
@@ -55,7 +56,8 @@ class MainWindow : public QMainWindow {
   bool export_figure(const QString& path, int dpi = 150, QCustomPlot* plot = nullptr);
   bool export_data(const QString& path, QCustomPlot* plot = nullptr);
   void set_theme(Theme t);
-  // 0 = Similarity, 1 = Merge, 2 = Connectivity, 3 = CKA, 4 = Multitask, 5 = Soup & surface
+  // 0 = Similarity, 1 = Merge, 2 = Connectivity, 3 = CKA, 4 = Multitask, 5 = Soup & surface,
+  // 6 = Gates
   void show_view(int index);
 
   // Landscape jobs on the included adapters, evaluated per the shared setup (model, tasks).
@@ -64,6 +66,11 @@ class MainWindow : public QMainWindow {
   void run_multitask();
   void run_soup();
   void run_surface();
+  // Trains (or builds) the Gates view's gate over the included adapters and inspects it on the
+  // setup's tasks; save_gate writes the last one as a gate folder.
+  void run_gate();
+  void save_gate(const QString& dir);
+  bool has_gate() const { return gate_ != nullptr; }
   // Writes the greedy soup as a PEFT folder (a `cat` merge weighted by the soup's coefficients).
   void save_soup(const QString& dir);
   LandscapeSetup landscape_setup() const { return setup_; }
@@ -77,6 +84,7 @@ class MainWindow : public QMainWindow {
   CkaView* cka_view() const { return cka_; }
   MultitaskView* multitask_view() const { return multitask_; }
   SoupView* soup_view() const { return soup_; }
+  GatesView* gates_view() const { return gates_; }
   QCustomPlot* current_plot() const;
 
  signals:
@@ -88,6 +96,8 @@ class MainWindow : public QMainWindow {
   void multitask_finished();
   void soup_finished();
   void surface_finished();
+  void gate_finished();
+  void gate_saved(const QString& dir);
   void soup_saved(const QString& dir);
 
  protected:
@@ -116,6 +126,8 @@ class MainWindow : public QMainWindow {
   void restore_landscape(const Study& st);
   bool landscape_export_bytes(QCustomPlot* plot, bool json, QByteArray* out, QString* stem) const;
   bool landscape_ready(const QString& what, size_t min_models);
+  // main_window_gates.cpp
+  void build_gates_view();
 
   JobRunner* jobs_ = nullptr;
   AdapterPanel* panel_ = nullptr;
@@ -125,6 +137,8 @@ class MainWindow : public QMainWindow {
   CkaView* cka_ = nullptr;
   MultitaskView* multitask_ = nullptr;
   SoupView* soup_ = nullptr;
+  GatesView* gates_ = nullptr;
+  std::shared_ptr<const Gate> gate_;  // the last gate trained in the Gates view
   QTabWidget* tabs_ = nullptr;
   QSplitter* splitter_ = nullptr;
   QLabel* stage_ = nullptr;

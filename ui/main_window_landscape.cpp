@@ -16,8 +16,10 @@
 
 #include "adapter_panel.h"
 #include "analysis/cka.h"
+#include "bench_cache.h"
 #include "cka_view.h"
 #include "eval_setup_form.h"
+#include "gates_view.h"
 #include "job_runner.h"
 #include "landscape/features.h"
 #include "landscape_view.h"
@@ -31,17 +33,6 @@
 namespace basin::ui {
 
 namespace fs = std::filesystem;
-using AdapterList = std::vector<std::shared_ptr<const Adapter>>;
-
-// The last Workbench, reused while the setup and the bank are unchanged (loading the model and
-// building the evaluation set is the slow part of a small job). Touched on worker threads only,
-// one job at a time; the mutex documents that.
-struct BenchCache {
-  std::mutex mutex;
-  std::string key;
-  std::shared_ptr<Workbench> bench;
-};
-
 namespace {
 
 std::string bench_key(const LandscapeSetup& setup, const AdapterList& adapters) {
@@ -50,25 +41,6 @@ std::string bench_key(const LandscapeSetup& setup, const AdapterList& adapters) 
   for (const auto& a : adapters)
     key += "|" + std::to_string(reinterpret_cast<uintptr_t>(a.get()));
   return key;
-}
-
-std::shared_ptr<Workbench> acquire_bench(BenchCache& cache, const LandscapeSetup& setup,
-                                         const AdapterList& adapters, jobs::Progress& p) {
-  std::lock_guard<std::mutex> lock(cache.mutex);
-  const std::string key = bench_key(setup, adapters);
-  if (cache.bench && cache.key == key) return cache.bench;
-  cache.bench.reset();  // free the old model before loading the next
-  cache.key.clear();
-  cache.bench = std::shared_ptr<Workbench>(Workbench::open(setup, adapters, p));
-  cache.key = key;
-  return cache.bench;
-}
-
-AdapterList adapter_list(const AdapterSet& set) {
-  AdapterList out;
-  for (size_t i = 0; i < set.size(); ++i)
-    out.push_back(set.ptr(i));
-  return out;
 }
 
 // Task spec files of a demo-kit-like layout: <model>/../tasks/*.json, sorted.
@@ -95,11 +67,30 @@ fs::path base_model_of(const Adapter& a) {
   return ec ? alt : canon;
 }
 
+}  // namespace
+
+std::shared_ptr<Workbench> acquire_bench(BenchCache& cache, const LandscapeSetup& setup,
+                                         const AdapterList& adapters, jobs::Progress& p) {
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  const std::string key = bench_key(setup, adapters);
+  if (cache.bench && cache.key == key) return cache.bench;
+  cache.bench.reset();  // free the old model before loading the next
+  cache.key.clear();
+  cache.bench = std::shared_ptr<Workbench>(Workbench::open(setup, adapters, p));
+  cache.key = key;
+  return cache.bench;
+}
+
+AdapterList adapter_list(const AdapterSet& set) {
+  AdapterList out;
+  for (size_t i = 0; i < set.size(); ++i)
+    out.push_back(set.ptr(i));
+  return out;
+}
+
 QString busy_text() {
   return QObject::tr("Another job is running; cancel it or wait.");
 }
-
-}  // namespace
 
 void MainWindow::build_landscape_views() {
   bench_ = std::make_shared<BenchCache>();
@@ -111,8 +102,9 @@ void MainWindow::build_landscape_views() {
   tabs_->addTab(cka_, tr("CKA"));
   tabs_->addTab(multitask_, tr("Multitask"));
   tabs_->addTab(soup_, tr("Soup && surface"));
+  build_gates_view();
   for (EvalSetupForm* form : {landscape_->setup_form(), cka_->setup_form(),
-                              multitask_->setup_form(), soup_->setup_form()})
+                              multitask_->setup_form(), soup_->setup_form(), gates_->setup_form()})
     connect(form, &EvalSetupForm::changed, this,
             [this, form] { set_landscape_setup(form->setup()); });
   auto on_export = [this](QCustomPlot* plot, bool data) { export_dialog(data, plot); };
@@ -140,7 +132,7 @@ void MainWindow::build_landscape_views() {
 void MainWindow::set_landscape_setup(const LandscapeSetup& s) {
   setup_ = s;
   for (EvalSetupForm* form : {landscape_->setup_form(), cka_->setup_form(),
-                              multitask_->setup_form(), soup_->setup_form()})
+                              multitask_->setup_form(), soup_->setup_form(), gates_->setup_form()})
     form->set_setup(s);
   refresh_landscape_inputs();
 }
@@ -435,6 +427,7 @@ void MainWindow::store_landscape(Study& st) const {
   st.multitask = multitask_->result();
   st.soup = soup_->soup();
   st.surface = soup_->surface();
+  st.gates = gates_->result();
 }
 
 void MainWindow::restore_landscape(const Study& st) {
@@ -446,6 +439,9 @@ void MainWindow::restore_landscape(const Study& st) {
   multitask_->set_result(st.multitask);
   soup_->set_soup(st.soup);
   soup_->set_surface(st.surface);
+  gate_.reset();
+  gates_->set_gate_ready(false);
+  gates_->set_result(st.gates);
 }
 
 bool MainWindow::landscape_export_bytes(QCustomPlot* plot, bool json, QByteArray* out,
@@ -453,7 +449,7 @@ bool MainWindow::landscape_export_bytes(QCustomPlot* plot, bool json, QByteArray
   return landscape_->export_bytes(plot, json, out, stem) ||
          cka_->export_bytes(plot, json, out, stem) ||
          multitask_->export_bytes(plot, json, out, stem) ||
-         soup_->export_bytes(plot, json, out, stem);
+         soup_->export_bytes(plot, json, out, stem) || gates_->export_bytes(plot, json, out, stem);
 }
 
 }  // namespace basin::ui

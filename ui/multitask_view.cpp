@@ -14,6 +14,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -46,6 +47,19 @@ MultitaskView::MultitaskView(QWidget* parent) : QWidget(parent) {
     auto* box = new QCheckBox(QString::fromStdString(m), opts);
     box->setObjectName("method_" + QString::fromStdString(m));
     box->setChecked(true);
+    grid->addWidget(box, k / 4, k % 4);
+    methods_.push_back(box);
+    ++k;
+  }
+  // Learned and routed references (gates over the task adapters; trained per task count).
+  for (const char* m : {"mole", "moa", "arrow"}) {
+    auto* box = new QCheckBox(QString::fromLatin1(m), opts);
+    box->setObjectName("method_" + QString::fromLatin1(m));
+    box->setChecked(false);
+    box->setToolTip(std::string(m) == "mole" ? tr("MoLE: a learned gate per projection (trains)")
+                    : std::string(m) == "moa"
+                        ? tr("Mixture-of-LoRAs router on task labels (trains)")
+                        : tr("Arrow routing (no training)"));
     grid->addWidget(box, k / 4, k % 4);
     methods_.push_back(box);
     ++k;
@@ -166,9 +180,19 @@ void MultitaskView::set_result(std::optional<MultitaskResult> result) {
   if (result_ && !result_->tables.empty()) {
     draw_multitask_bars(bars_, *result_);
     draw_score_by_count(counts_, *result_);
-    set_message(tr("%1 tasks, %2 methods and baselines")
-                    .arg(result_->tasks.size())
-                    .arg(result_->full().rows.size()));
+    QString text = tr("%1 tasks, %2 methods and baselines")
+                       .arg(result_->tasks.size())
+                       .arg(result_->full().rows.size());
+    // The router-free study's headline: each method as a share of MoA's multitask score.
+    const int n = result_->full().task_count;
+    for (const auto& r : result_->full().rows) {
+      const double share = result_->share_of_moa(r.method, n);
+      if (r.method != "moa" && std::isfinite(share))
+        text += tr("\n%1 reaches %2 of MoA")
+                    .arg(QString::fromStdString(r.method))
+                    .arg(share, 0, 'f', 2);
+    }
+    set_message(text);
   } else {
     draw_multitask_bars(bars_, MultitaskResult{});
     draw_score_by_count(counts_, MultitaskResult{});

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,10 +15,31 @@
 namespace basin::cli {
 namespace {
 TerminalProgress* g_progress = nullptr;
+// Slices of the command's progress (Phase) see a Ctrl-C at once, not at their next throttled
+// report: the handler cancels each of them too (an atomic store each: signal-safe).
+constexpr int kSlices = 16;
+std::atomic<jobs::Progress*> g_slices[kSlices];
 extern "C" void on_sigint(int) {
   if (g_progress) g_progress->request_cancel();
+  for (auto& s : g_slices)
+    if (jobs::Progress* p = s.load()) p->request_cancel();
 }
 }  // namespace
+
+void register_cancel_slice(jobs::Progress* p) {
+  for (auto& s : g_slices) {
+    jobs::Progress* empty = nullptr;
+    if (s.compare_exchange_strong(empty, p)) break;
+  }
+  if (progress().cancelled()) p->request_cancel();
+}
+
+void unregister_cancel_slice(jobs::Progress* p) {
+  for (auto& s : g_slices) {
+    jobs::Progress* mine = p;
+    s.compare_exchange_strong(mine, nullptr);
+  }
+}
 
 TerminalProgress::TerminalProgress(bool enabled) : enabled_(enabled && ::isatty(2)) {}
 TerminalProgress::~TerminalProgress() {

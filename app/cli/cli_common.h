@@ -39,6 +39,9 @@ class TerminalProgress : public jobs::Progress {
 // The progress of the running command; SIGINT requests its cancel.
 TerminalProgress& progress();
 void install_interrupt_handler();
+// A Progress that Ctrl-C cancels directly (up to 16 at once); unregister before it is destroyed.
+void register_cancel_slice(jobs::Progress* p);
+void unregister_cancel_slice(jobs::Progress* p);
 
 // Writes text to `path` atomically, or to stdout when path is empty or "-".
 void write_output(const std::string& path, const std::string& text);
@@ -59,6 +62,8 @@ void register_landscape(CLI::App& app, Context& ctx, int& exit_code);
 void register_cka(CLI::App& app, Context& ctx, int& exit_code);
 // multitask, soup (the merge studies).
 void register_studies(CLI::App& app, Context& ctx, int& exit_code);
+// gate train | inspect (MoLE, Mixture-of-LoRAs router, Arrow).
+void register_gate(CLI::App& app, Context& ctx, int& exit_code);
 
 }  // namespace basin::cli
 

@@ -11,6 +11,7 @@
 #include "demo/demo_kit.h"
 #include "eval/metrics.h"
 #include "eval/task_eval.h"
+#include "gate/gate_folder.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"
@@ -33,16 +34,36 @@ std::vector<int64_t> to_i64(const std::vector<int32_t>& ids) {
   return {ids.begin(), ids.end()};
 }
 
-// Loads model + tokenizer (tokenizer.json in the model folder) + optional adapter bank of one.
+// Loads model + tokenizer (tokenizer.json in the model folder) + an adapter merged into the
+// weights, or a gate whose experts become the LoRA bank.
 struct Loaded {
   CausalLM model;
   Tokenizer tokenizer;
+  std::unique_ptr<Gate> gate;
+
+  // Coefficients for prompts [B, T] that are all prompt (generation, embedding).
+  Routing route(const at::Tensor& ids) const {
+    return gate ? gate->route(model, ids, torch::ones_like(ids)) : Routing{};
+  }
 };
 
-Loaded load_model(const std::string& dir, const std::string& adapter) {
-  Loaded l{CausalLM::load(dir, compute_device_name()), Tokenizer::from_file(dir)};
+Loaded load_model(const std::string& dir, const std::string& adapter,
+                  const std::string& gate = "") {
+  if (!adapter.empty() && !gate.empty())
+    throw InputError("give --adapter or --gate, not both (a gate brings its own adapters)");
+  Loaded l{CausalLM::load(dir, compute_device_name()), Tokenizer::from_file(dir), nullptr};
   if (!adapter.empty()) l.model.merge_adapter(*load_peft_adapter(adapter));
+  if (!gate.empty()) {
+    l.gate = std::make_unique<Gate>(load_gate(gate));
+    l.model.set_lora_bank(l.gate->experts);
+    l.gate->check_model(l.model, "gate '" + gate + "' on model '" + dir + "'");
+  }
   return l;
+}
+
+void add_gate_option(CLI::App* sub, std::string& gate) {
+  sub->add_option("--gate", gate,
+                  "gate folder (basin-cli gate train): route over its expert adapters");
 }
 
 }  // namespace
@@ -67,7 +88,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     auto* sub = app.add_subcommand(
         "eval", "Per-task metrics of a model (with an adapter) and the multitask score");
     struct Args {
-      std::string model, adapter, split = "test", oracle;
+      std::string model, adapter, gate, split = "test", oracle;
       std::vector<std::string> tasks;
       size_t limit = 0;
       bool json = false;
@@ -76,6 +97,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     sub->add_option("--model", a->model, "Hugging Face model folder (with tokenizer.json)")
         ->required();
     sub->add_option("--adapter", a->adapter, "PEFT adapter folder to apply");
+    add_gate_option(sub, a->gate);
     sub->add_option("--tasks", a->tasks, "task spec JSON files")->required();
     sub->add_option("--split", a->split, "split to score (default: test)");
     sub->add_option("--limit", a->limit, "score at most this many examples per task (0 = all)");
@@ -85,10 +107,14 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     sub->add_flag("--json", a->json, "JSON output");
     sub->callback([&ctx, &exit_code, a] {
       start(ctx);
-      const auto l = load_model(a->model, a->adapter);
+      const auto l = load_model(a->model, a->adapter, a->gate);
       nlohmann::ordered_json out;
       out["model"] = a->model;
       out["adapter"] = a->adapter;
+      if (l.gate) {
+        out["gate"] = a->gate;
+        out["gate_kind"] = gate_kind_name(l.gate->kind);
+      }
       out["split"] = a->split;
       out["tasks"] = nlohmann::ordered_json::object();
       std::vector<double> scores, oracle;
@@ -101,8 +127,15 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
         if (a->limit > 0 && rows.size() > a->limit) rows.resize(a->limit);
         if (rows.empty())
           throw InputError("task '" + spec.name + "' has no examples in split '" + a->split + "'");
-        const double s = score_task(l.model, l.tokenizer, spec, rows, progress(),
-                                    double(t) / a->tasks.size(), 1.0 / a->tasks.size());
+        jobs::CallbackProgress task_progress([&](double f, const std::string& stage) {
+          progress().report((double(t) + f) / double(a->tasks.size()), stage);
+          return !progress().cancelled();
+        });
+        const double s =
+            l.gate ? score_task_gate(l.model, l.tokenizer, spec, rows, *l.gate, task_progress)
+                   : score_task(l.model, l.tokenizer, spec, rows, progress(),
+                                double(t) / a->tasks.size(), 1.0 / a->tasks.size());
+        progress().check_cancelled();
         out["tasks"][spec.name] = {
             {"metric", metric_name(spec.metric)}, {"score", s}, {"examples", rows.size()}};
         if (!a->oracle.empty()) {
@@ -200,7 +233,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
   {
     auto* sub = app.add_subcommand("generate", "Greedy generation from a prompt");
     struct Args {
-      std::string model, adapter, prompt;
+      std::string model, adapter, gate, prompt;
       int64_t max_new_tokens = 32;
     };
     auto a = std::make_shared<Args>();
@@ -208,18 +241,23 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
                     "Hugging Face model folder (config.json, weights, tokenizer.json)")
         ->required();
     sub->add_option("--adapter", a->adapter, "PEFT adapter folder to apply");
+    add_gate_option(sub, a->gate);
     sub->add_option("--max-new-tokens", a->max_new_tokens, "generation budget")
         ->check(CLI::PositiveNumber);
     sub->add_option("PROMPT", a->prompt, "prompt text")->required();
     sub->callback([&ctx, &exit_code, a] {
       start(ctx);
-      const auto l = load_model(a->model, a->adapter);
+      const auto l = load_model(a->model, a->adapter, a->gate);
       const auto ids = to_i64(l.tokenizer.encode(a->prompt));
       if (ids.empty()) throw InputError("the prompt encodes to no tokens");
+      const auto prompt = torch::tensor(ids).view({1, -1});
+      const auto routing = l.route(prompt);
       GenerateOptions o;
       o.max_new_tokens = a->max_new_tokens;
       o.eos_token_id = l.model.config().eos_token_id;
-      const auto out = greedy_generate(l.model, torch::tensor(ids).view({1, -1}), o)[0];
+      o.lora_coeffs = routing.coeffs;
+      o.gate = routing.gate;
+      const auto out = greedy_generate(l.model, prompt, o)[0];
       std::printf("%s\n", l.tokenizer.decode({out.begin(), out.end()}).c_str());
       exit_code = kOk;
     });
@@ -229,13 +267,14 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     auto* sub = app.add_subcommand(
         "embed", "Mean-pooled token states (for CKA), one row per input, to safetensors");
     struct Args {
-      std::string model, adapter, data, field = "text", output;
+      std::string model, adapter, gate, data, field = "text", output;
       int layer = -1;
       int64_t batch = 16;
     };
     auto a = std::make_shared<Args>();
     sub->add_option("--model", a->model, "Hugging Face model folder")->required();
     sub->add_option("--adapter", a->adapter, "PEFT adapter folder to apply");
+    add_gate_option(sub, a->gate);
     sub->add_option("--data", a->data, "JSONL inputs")->required();
     sub->add_option("--field", a->field, "field of each JSONL object to embed (default: text)");
     sub->add_option("--layer", a->layer,
@@ -243,7 +282,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     sub->add_option("-o,--output", a->output, "features file [N, d] (safetensors)")->required();
     sub->callback([&ctx, &exit_code, a] {
       start(ctx);
-      const auto l = load_model(a->model, a->adapter);
+      const auto l = load_model(a->model, a->adapter, a->gate);
       const auto examples = read_jsonl(a->data);
       if (examples.empty()) throw InputError("'" + a->data + "' holds no examples");
       const int layer =
@@ -265,9 +304,13 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
         if (ids.empty())
           throw InputError(a->data + ":" + std::to_string(i + 1) +
                            ": text has no non-special tokens");
+        const auto x = torch::tensor(ids).view({1, -1});
+        const auto routing = l.route(x);
         LmForwardOptions fo;
         fo.output_layer = layer;
-        const auto h = l.model.forward(torch::tensor(ids).view({1, -1}), fo).hidden[0];  // [T, d]
+        fo.lora_coeffs = routing.coeffs;
+        fo.gate = routing.gate;
+        const auto h = l.model.forward(x, fo).hidden[0];  // [T, d]
         rows.push_back(h.mean(0).to(torch::kCPU, torch::kFloat32));
       }
       progress().finish();
@@ -275,7 +318,8 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
       write_safetensors(a->output, {tensor_bytes("features", features)},
                         {{"basin.embed.model", a->model},
                          {"basin.embed.layer", std::to_string(layer)},
-                         {"basin.embed.adapter", a->adapter}});
+                         {"basin.embed.adapter", a->adapter},
+                         {"basin.embed.gate", a->gate}});
       std::printf("wrote %lld × %lld features to %s\n", static_cast<long long>(features.size(0)),
                   static_cast<long long>(features.size(1)), a->output.c_str());
       exit_code = kOk;

@@ -32,9 +32,10 @@ std::vector<std::string> parse_methods(const std::string& text) {
   std::vector<std::string> out;
   for (const auto& part : split(text, ',')) {
     const std::string m = part;
-    if (m != "soup" && std::find(known.begin(), known.end(), m) == known.end())
-      throw InputError("--methods: unknown method '" + m + "' (known: " + join(known, ", ") +
-                       ", soup)");
+    if (m != "soup" && !is_gate_method(m) &&
+        std::find(known.begin(), known.end(), m) == known.end())
+      throw InputError("--methods: unknown method '" + excerpt(m) +
+                       "' (known: " + join(known, ", ") + ", soup, mole, moa, arrow)");
     if (std::find(out.begin(), out.end(), m) != out.end())
       throw InputError("--methods: '" + m + "' is listed twice");
     out.push_back(m);
@@ -107,6 +108,13 @@ std::string multitask_text(const MultitaskResult& r, const MultitaskOptions& o) 
     }
     out += "\n";
   }
+  for (const auto& row : full.rows) {
+    const double share = r.share_of_moa(row.method, full.task_count);
+    if (row.method == "moa" || !std::isfinite(share)) continue;
+    std::snprintf(buf, sizeof buf, "%s reaches %.2f of MoA's multitask score\n", row.method.c_str(),
+                  share);
+    out += buf;
+  }
   if (r.tables.size() > 1) {
     out += "\nmultitask score by number of tasks\n";
     std::snprintf(buf, sizeof buf, "%-*s", int(w), "method");
@@ -166,7 +174,18 @@ void register_multitask(CLI::App& app, Context& ctx, int& exit_code) {
   sub->add_option("--density", a->options.density, "density of ties / dare, in (0, 1]")
       ->capture_default_str();
   sub->add_option("--rank", a->options.rank, "target rank of svd / ties / dare / task_arithmetic");
-  sub->add_option("--seed", a->options.seed, "seed of the DARE masks");
+  sub->add_option("--seed", a->options.seed, "seed of the DARE masks and of the gates");
+  sub->add_option("--gate-split", a->options.gate_split, "split the gates (mole, moa) train on")
+      ->capture_default_str();
+  sub->add_option("--gate-limit", a->options.gate_limit,
+                  "training examples per task for the gates (0 = all)")
+      ->capture_default_str();
+  sub->add_option("--mole-steps", a->options.mole.train.steps, "MoLE gate training steps")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--moa-steps", a->options.moa.steps, "router training steps")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   add_output_options(sub, a->out, "draw the grouped bars (methods × tasks, and the score)");
   sub->add_option("--plot-counts", a->plot_counts,
                   "draw the multitask score against the number of tasks");
@@ -178,6 +197,8 @@ void register_multitask(CLI::App& app, Context& ctx, int& exit_code) {
       throw InputError("--adapters needs one adapter per task: " + std::to_string(a->tasks.size()) +
                        " tasks, " + std::to_string(a->adapters.size()) + " adapters");
     if (!a->methods.empty()) o.methods = parse_methods(a->methods);
+    o.mole.train.seed = o.seed;
+    o.moa.seed = o.seed;
     if (!a->counts.empty()) o.task_counts = parse_counts(a->counts, a->tasks.size());
     if (!(o.density > 0.0 && o.density <= 1.0))
       throw InputError("--density " + format_double(o.density) + " must be in (0, 1]");

@@ -46,7 +46,10 @@ void add_output_options(CLI::App* sub, OutputArgs& o, const std::string& plot_he
 // A Ctrl-C on the command reaches the slice at its next report.
 class Phase : public jobs::Progress {
  public:
-  Phase(double begin, double end) : begin_(begin), end_(end) {}
+  Phase(double begin, double end) : begin_(begin), end_(end) { register_cancel_slice(this); }
+  ~Phase() override { unregister_cancel_slice(this); }
+  Phase(const Phase&) = delete;
+  Phase& operator=(const Phase&) = delete;
 
  protected:
   void on_report(double fraction, const std::string& stage) override;

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   register_landscape(app, ctx, exit_code);
   register_cka(app, ctx, exit_code);
   register_studies(app, ctx, exit_code);
+  register_gate(app, ctx, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@ struct PairwiseMatrix;
 struct MultitaskResult;
 struct SurfaceResult;
 struct SoupResult;
+struct GateStats;
 }  // namespace basin
 
 namespace basin::cli {
@@ -29,5 +30,7 @@ void plot_multitask_bars(const MultitaskResult& result, const std::string& path)
 void plot_score_by_count(const MultitaskResult& result, const std::string& path);
 void plot_surface(const SurfaceResult& surface, const std::string& path);
 void plot_soup(const SoupResult& soup, const std::string& path);
+// Gate usage matrix `index` (0 = all sites; the router's confusion matrix), tasks × experts.
+void plot_gate_usage(const GateStats& stats, size_t index, const std::string& path);
 
 }  // namespace basin::cli

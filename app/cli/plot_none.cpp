@@ -33,5 +33,8 @@ void plot_surface(const SurfaceResult&, const std::string&) {
 void plot_soup(const SoupResult&, const std::string&) {
   no_qt();
 }
+void plot_gate_usage(const GateStats&, size_t, const std::string&) {
+  no_qt();
+}
 
 }  // namespace basin::cli

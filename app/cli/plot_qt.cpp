@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "figures.h"
+#include "landscape/gate_stats.h"
 #include "plot.h"
 #include "util/errors.h"
 
@@ -89,6 +90,18 @@ void plot_surface(const SurfaceResult& surface, const std::string& path) {
 
 void plot_soup(const SoupResult& soup, const std::string& path) {
   render([&](QCustomPlot* p) { ui::draw_soup(p, soup); }, path);
+}
+
+void plot_gate_usage(const GateStats& s, size_t index, const std::string& path) {
+  ensure_application();
+  PairwiseMatrix m;
+  m.metric = s.kind == "moa" ? "share of prompts" : "mean gate weight";
+  m.labels = s.tasks;
+  m.values = s.usage.at(index);
+  const std::string title = s.kind == "moa" ? "Router: task (rows) -> adapter (columns)"
+                                            : s.kind + " gate, " + s.usage_labels.at(index) +
+                                                  ": which adapter each task uses";
+  check(ui::render_grid(m, s.experts, 0.0, 1.0, QString::fromStdString(title), qpath(path)));
 }
 
 }  // namespace basin::cli

@@ -4,7 +4,9 @@
 
 #include "eval/metrics.h"
 #include "model/generate.h"
+#include "train/gate_training.h"
 #include "train/task_examples.h"
+#include "train/train_loop.h"
 #include "util/errors.h"
 
 namespace basin {
@@ -97,6 +99,55 @@ std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& to
   for (size_t p = 0; p < P; ++p)
     scores.push_back(score_predictions(spec.metric, preds[p], refs));
   return scores;
+}
+
+double score_task_gate(const CausalLM& model, const Tokenizer& tok, const TaskSpec& spec,
+                       const std::vector<Example>& rows, const Gate& gate,
+                       jobs::Progress& progress) {
+  if (rows.empty()) throw InputError("task '" + spec.name + "' has no examples to score");
+  gate.check_model(model, "gate");
+  const int64_t eos = model.config().eos_token_id;
+  torch::NoGradGuard no_grad;
+  const auto dev = model.parameters().at("model.embed_tokens.weight").device();
+  const std::string stage = "scoring " + spec.name + " (" + gate_kind_name(gate.kind) + ")";
+  if (spec.metric == TaskMetric::Loss) {
+    const auto seqs = task_examples(spec, rows, tok, eos);
+    double nll = 0, tokens = 0;
+    for (size_t s = 0; s < seqs.size(); s += 16) {
+      progress.check_cancelled();
+      progress.report(double(s) / double(seqs.size()), stage);
+      std::vector<size_t> idx;
+      for (size_t i = s; i < std::min(seqs.size(), s + 16); ++i)
+        idx.push_back(i);
+      const auto b = make_train_batch(seqs, idx, dev);
+      const auto r = gate.route(model, b.ids, prompt_mask_of(b.attn, b.target));
+      const auto res = sequence_nll(model, b.ids, b.attn, b.target, r.coeffs, r.gate);
+      nll += res.nll.sum().item<double>();
+      tokens += res.tokens.sum().item<double>();
+    }
+    progress.report(1.0, stage);
+    return tokens > 0 ? nll / tokens : 0.0;
+  }
+  std::vector<std::string> preds, refs;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    progress.check_cancelled();
+    progress.report(double(i) / double(rows.size()), stage);
+    const auto ids = tok.encode(spec.render_prompt(rows[i]));
+    if (ids.empty()) throw InputError("task '" + spec.name + "': an empty prompt");
+    const auto prompt =
+        torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).view({1, -1}).to(dev);
+    const auto r = gate.route(model, prompt, torch::ones_like(prompt));
+    GenerateOptions o;
+    o.max_new_tokens = spec.max_new_tokens;
+    o.eos_token_id = eos;
+    o.lora_coeffs = r.coeffs;
+    o.gate = r.gate;
+    const auto out = greedy_generate(model, prompt, o);
+    preds.push_back(clean_answer(tok.decode({out[0].begin(), out[0].end()}, true)));
+    refs.push_back(spec.target_of(rows[i]));
+  }
+  progress.report(1.0, stage);
+  return score_predictions(spec.metric, preds, refs);
 }
 
 }  // namespace basin

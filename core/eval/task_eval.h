@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/task.h"
+#include "gate/gate.h"
 #include "jobs/progress.h"
 #include "landscape/points.h"
 #include "model/causal_lm.h"
@@ -26,5 +27,12 @@ double score_predictions(TaskMetric metric, const std::vector<std::string>& pred
 std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& tok,
                                       const TaskSpec& spec, const std::vector<Example>& rows,
                                       const std::vector<Point>& points, jobs::Progress& progress);
+
+// The task score of a gated model: the model's bank must be the gate's experts, in order. Each
+// prompt is routed (per sequence for the router, per token and projection for MoLE / Arrow),
+// then answered greedily; for metric "loss", the mean answer NLL under the gate.
+double score_task_gate(const CausalLM& model, const Tokenizer& tok, const TaskSpec& spec,
+                       const std::vector<Example>& rows, const Gate& gate,
+                       jobs::Progress& progress);
 
 }  // namespace basin

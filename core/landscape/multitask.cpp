@@ -15,6 +15,7 @@
 #include "lora/adapter_set.h"
 #include "merge/merge.h"
 #include "merge/merge_recipe.h"
+#include "train/task_examples.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
@@ -56,6 +57,23 @@ std::vector<double> MultitaskResult::score_by_count(const std::string& method) c
   return out;
 }
 
+bool is_gate_method(const std::string& method) {
+  return method == "mole" || method == "moa" || method == "arrow";
+}
+
+double MultitaskResult::share_of_moa(const std::string& method, int task_count) const {
+  for (const auto& t : tables) {
+    if (t.task_count != task_count) continue;
+    double m = kNaN, moa = kNaN;
+    for (const auto& r : t.rows) {
+      if (r.method == method) m = r.multitask_score;
+      if (r.method == "moa") moa = r.multitask_score;
+    }
+    return moa > 0 && std::isfinite(m) ? m / moa : kNaN;
+  }
+  return kNaN;
+}
+
 std::vector<std::string> MultitaskResult::methods() const {
   std::vector<std::string> out;
   if (tables.empty()) return out;
@@ -68,10 +86,14 @@ nlohmann::json MultitaskResult::to_json() const {
   nlohmann::json ts = nlohmann::json::array();
   for (const auto& t : tables) {
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& r : t.rows)
+    for (const auto& r : t.rows) {
       rows.push_back({{"method", r.method},
                       {"scores", json_numbers(r.scores)},
                       {"multitask_score", json_numbers({r.multitask_score})[0]}});
+      if (std::any_of(t.rows.begin(), t.rows.end(),
+                      [](const MultitaskRow& x) { return x.method == "moa"; }))
+        rows.back()["share_of_moa"] = json_numbers({share_of_moa(r.method, t.task_count)})[0];
+    }
     ts.push_back({{"task_count", t.task_count}, {"rows", rows}});
   }
   return {{"tasks", tasks}, {"metrics", metrics}, {"tables", ts}};
@@ -140,8 +162,13 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
   if (adapters.size() != n)
     throw InputError("the multitask study needs one adapter per task: " + std::to_string(n) +
                      " tasks, " + std::to_string(adapters.size()) + " adapters");
-  for (const auto& m : o.methods)
-    if (m != "soup") (void)parse_method(m);  // throws listing the names
+  std::vector<std::string> gate_methods;
+  for (const auto& m : o.methods) {
+    if (is_gate_method(m))
+      gate_methods.push_back(m);
+    else if (m != "soup")
+      (void)parse_method(m);  // throws listing the names
+  }
   std::set<int> counts(o.task_counts.begin(), o.task_counts.end());
   for (int c : counts)
     if (c < 1 || size_t(c) > n)
@@ -181,10 +208,14 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
     const size_t K0 = size_t(c);
     // Merges become extra bank slots; the soup is a point over the task adapters.
     std::vector<std::shared_ptr<const Adapter>> merged;
+    // Without gates the merges take 0 … 0.3 of this count's span, the soup 0.3 … 0.4 and the
+    // scoring the rest; with gates all of that is squeezed into 0 … 0.5.
+    const double point_share = gate_methods.empty() ? 1.0 : 0.5;
+    const auto psub = [&](double f, const std::string& stage) { sub(point_share * f, stage); };
     for (size_t m = 0; m < o.methods.size(); ++m) {
       progress.check_cancelled();
-      sub(0.3 * double(m) / double(o.methods.size()), where + "merging " + o.methods[m]);
-      if (o.methods[m] == "soup") continue;
+      psub(0.3 * double(m) / double(o.methods.size()), where + "merging " + o.methods[m]);
+      if (o.methods[m] == "soup" || is_gate_method(o.methods[m])) continue;
       MergeRecipe recipe;
       recipe.method = parse_method(o.methods[m]);
       recipe.rank = o.rank;
@@ -200,10 +231,11 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
     const size_t K = bank.size();
     size_t slot = K0;
     for (const auto& m : o.methods) {
+      if (is_gate_method(m)) continue;
       Point p(K, 0.0);
       if (m == "soup") {
         progress.check_cancelled();
-        sub(0.3, where + "greedy soup");
+        psub(0.3, where + "greedy soup");
         std::vector<TaskSpec> first(tasks.begin(), tasks.begin() + c);
         PointEvaluator ev(
             model, build_eval_set(first, tok, model.config().eos_token_id, o.soup_split, o.limit));
@@ -250,13 +282,62 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
         pts.push_back(p);
       const double tb = 0.4 + 0.6 * double(t) / double(c), ts = 0.6 / double(c);
       jobs::CallbackProgress tp([&](double f, const std::string&) {
-        sub(tb + ts * f, where + "scoring " + tasks[size_t(t)].name);
+        psub(tb + ts * f, where + "scoring " + tasks[size_t(t)].name);
         return !progress.cancelled();
       });
       const auto scores = score_task_points(model, tok, tasks[size_t(t)], rows[size_t(t)], pts, tp);
       progress.check_cancelled();
       for (size_t r = 0; r < table.rows.size(); ++r)
         table.rows[r].scores.push_back(scores[r]);
+    }
+    if (!gate_methods.empty()) {
+      // Gates route over the task adapters alone: the bank is just them, in task order.
+      const std::vector<std::shared_ptr<const Adapter>> experts(adapters.begin(),
+                                                                adapters.begin() + c);
+      model.set_lora_bank(experts);
+      const std::vector<TaskSpec> mix(tasks.begin(), tasks.begin() + c);
+      const double gspan = 0.5 / double(gate_methods.size());
+      for (size_t gi = 0; gi < gate_methods.size(); ++gi) {
+        const std::string& gm = gate_methods[gi];
+        const double g0 = 0.5 + gspan * double(gi);
+        jobs::CallbackProgress train_p([&](double f, const std::string&) {
+          sub(g0 + 0.5 * gspan * f, where + "training " + gm);
+          return !progress.cancelled();
+        });
+        Gate gate;
+        if (gm == "mole") {
+          std::vector<TrainExample> data;
+          for (const auto& t : mix) {
+            auto rows_t = t.load_split(o.gate_split);
+            if (o.gate_limit > 0 && rows_t.size() > o.gate_limit) rows_t.resize(o.gate_limit);
+            for (auto& ex : task_examples(t, rows_t, tok, model.config().eos_token_id))
+              data.push_back(std::move(ex));
+          }
+          gate = train_mole_gate(model, experts, data, o.mole, train_p);
+        } else if (gm == "moa") {
+          MoaTrainOptions mo = o.moa;
+          mo.split = o.gate_split;
+          mo.per_task = o.gate_limit;
+          mo.router.top_k = std::min<int64_t>(mo.router.top_k, c);
+          gate = train_moa_router(model, experts, tok, mix, mo, train_p);
+        } else {
+          ArrowOptions ao = o.arrow;
+          ao.top_k = std::min<int64_t>(ao.top_k, c);
+          gate = build_arrow_gate(experts, ao);
+        }
+        MultitaskRow row{gm, {}, 0};
+        for (int t = 0; t < c; ++t) {
+          jobs::CallbackProgress tp([&](double f, const std::string&) {
+            sub(g0 + 0.5 * gspan + 0.5 * gspan * (double(t) + f) / double(c),
+                where + "scoring " + tasks[size_t(t)].name + " (" + gm + ")");
+            return !progress.cancelled();
+          });
+          row.scores.push_back(
+              score_task_gate(model, tok, tasks[size_t(t)], rows[size_t(t)], gate, tp));
+          progress.check_cancelled();
+        }
+        table.rows.push_back(row);
+      }
     }
     for (auto& r : table.rows)
       r.multitask_score = study_multitask_score(r.scores, table.rows[0].scores, result.metrics);

@@ -14,11 +14,14 @@
 #include "lora/adapter.h"
 #include "model/causal_lm.h"
 #include "text/tokenizer.h"
+#include "train/gate_training.h"
 
 namespace basin {
 
 struct MultitaskOptions {
-  // Merge methods (MergeRecipe names) plus "soup" (greedy soup on the mixed validation loss).
+  // Merge methods (MergeRecipe names), "soup" (greedy soup on the mixed validation loss), and
+  // the learned or routed references "mole", "moa" and "arrow" (gates over the task adapters,
+  // trained on the first n tasks' `gate_split` for each task count n).
   std::vector<std::string> methods = {"cat",       "linear",          "svd", "ties",
                                       "dare_ties", "task_arithmetic", "soup"};
   std::vector<int> task_counts;  // e.g. {2,3,…,7}; empty = only all tasks
@@ -28,7 +31,16 @@ struct MultitaskOptions {
   double density = 0.5;  // ties / dare
   int64_t rank = 0;      // svd / ties / dare / task_arithmetic target rank (0 = max input rank)
   uint64_t seed = 0;     // dare masks
+  // Gates: their settings, and the examples per task they train on (0 = all).
+  MoleTrainOptions mole;
+  MoaTrainOptions moa;
+  ArrowOptions arrow;
+  std::string gate_split = "train";
+  size_t gate_limit = 200;
 };
+
+// True for the gate rows of the study ("mole", "moa", "arrow").
+bool is_gate_method(const std::string& method);
 
 struct MultitaskRow {
   std::string method;          // "oracle", "base", then the methods
@@ -50,6 +62,9 @@ struct MultitaskResult {
   const MultitaskTable& full() const { return tables.back(); }
   // multitask score of `method` at each task count (NaN where absent).
   std::vector<double> score_by_count(const std::string& method) const;
+  // The router-free study's headline: multitask score of `method` / that of "moa" in the
+  // table of `task_count` tasks (NaN when either is missing or MoA's is not > 0).
+  double share_of_moa(const std::string& method, int task_count) const;
   std::vector<std::string> methods() const;  // rows of the full table
   nlohmann::json to_json() const;
   static MultitaskResult from_json(const nlohmann::json& j);

@@ -195,7 +195,11 @@ void CausalLM::set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& 
     }
   for (const auto& [name, entries] : per_module) {
     std::vector<at::Tensor> As, Bs, owners, scales;
+    std::vector<std::pair<int64_t, int64_t>> rows(adapters.size(), {0, 0});
+    int64_t first = 0;
     for (const auto& [k, m] : entries) {
+      rows[static_cast<size_t>(k)] = {first, m->rank()};
+      first += m->rank();
       As.push_back(m->A.to(dev, torch::kFloat32));
       Bs.push_back(m->B.to(dev, torch::kFloat32));
       owners.push_back(
@@ -204,8 +208,15 @@ void CausalLM::set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& 
                                    torch::TensorOptions().dtype(torch::kFloat32).device(dev)));
     }
     slots_[name] = {torch::cat(As, 0).contiguous(), torch::cat(Bs, 1).contiguous(),
-                    torch::cat(owners), torch::cat(scales)};
+                    torch::cat(owners), torch::cat(scales), std::move(rows)};
   }
+}
+
+std::vector<std::string> CausalLM::lora_bank_modules() const {
+  std::vector<std::string> out;
+  for (const auto& t : lora_targets())
+    if (slots_.count(t)) out.push_back(t);
+  return out;
 }
 
 void CausalLM::clear_lora_bank() {
@@ -228,21 +239,38 @@ void CausalLM::merge_adapter(const Adapter& adapter, double weight) {
   }
 }
 
-at::Tensor CausalLM::linear(const std::string& name, const at::Tensor& x,
-                            const at::Tensor& coeffs) const {
+at::Tensor CausalLM::linear(const std::string& name, int64_t layer, const at::Tensor& x,
+                            const Mix& mix) const {
   at::Tensor y = torch::matmul(x, param(name + ".weight").t());
   if (const auto b = params_.find(name + ".bias"); b != params_.end()) y = y + b->second;
-  if (coeffs.defined()) {
-    const auto it = slots_.find(name);
-    if (it != slots_.end()) {
-      const Slot& s = it->second;
-      // Per-sample weight of every rank row: C[b, owner(r)] · s_owner(r)   -> [B, R]
-      const auto c = coeffs.index_select(1, s.owner) * s.scale.unsqueeze(0);
-      const auto h = torch::matmul(x, s.A.t()) * c.unsqueeze(1);  // [B, T, R]
-      y = y + torch::matmul(h, s.B.t());
+  if (!mix.coeffs.defined() && !mix.gate) return y;
+  const auto it = slots_.find(name);
+  if (it == slots_.end()) return y;
+  const Slot& s = it->second;
+  if (mix.gate) {
+    const GateSite site{name, layer};
+    if (mix.gate->needs_expert_outputs()) {
+      // MoLE (Wu et al. 2024, eq. 4-6): the gate reads every expert's output
+      // E_k = s_k B_k A_k x and the projection adds Σ_k G_k E_k.
+      const auto h = torch::matmul(x, s.A.t()) * s.scale;  // [B, T, R]
+      std::vector<at::Tensor> experts;
+      for (const auto& [first, count] : s.rows)
+        experts.push_back(
+            count ? torch::matmul(h.narrow(-1, first, count), s.B.narrow(1, first, count).t())
+                  : torch::zeros_like(y));
+      const auto E = torch::stack(experts, 2);  // [B, T, K, out]
+      const auto g = mix.gate->coefficients(site, x, E);
+      return y + (E * g.unsqueeze(-1)).sum(2);
     }
+    // Per-token weight of every rank row: G[b, t, owner(r)] · s_owner(r)   -> [B, T, R]
+    const auto g = mix.gate->coefficients(site, x, {});
+    const auto c = g.index_select(2, s.owner) * s.scale;
+    return y + torch::matmul(torch::matmul(x, s.A.t()) * c, s.B.t());
   }
-  return y;
+  // Per-sample weight of every rank row: C[b, owner(r)] · s_owner(r)   -> [B, R]
+  const auto c = mix.coeffs.index_select(1, s.owner) * s.scale.unsqueeze(0);
+  const auto h = torch::matmul(x, s.A.t()) * c.unsqueeze(1);  // [B, T, R]
+  return y + torch::matmul(h, s.B.t());
 }
 
 CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
@@ -254,8 +282,14 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   const auto ids = input_ids.to(dev, torch::kLong);
   if (ids.numel() && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c.vocab_size))
     throw InputError("token id out of range for vocab_size " + std::to_string(c.vocab_size));
-  at::Tensor coeffs;
-  if (o.lora_coeffs.defined() && bank_size_ > 0) {
+  Mix mix;
+  auto& coeffs = mix.coeffs;
+  if (o.gate && bank_size_ > 0) {
+    if (o.gate->experts() != bank_size_)
+      throw InputError("the gate has " + std::to_string(o.gate->experts()) +
+                       " experts but the model's LoRA bank holds " + std::to_string(bank_size_));
+    mix.gate = o.gate;
+  } else if (o.lora_coeffs.defined() && bank_size_ > 0) {
     if (o.lora_coeffs.dim() != 2 || o.lora_coeffs.size(0) != B ||
         o.lora_coeffs.size(1) != bank_size_)
       throw InputError("LoRA coefficients must be [batch=" + std::to_string(B) + ", K=" +
@@ -284,6 +318,12 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
       throw InputError("attention_mask must be [batch, cached + new tokens]");
     allowed = allowed & o.attention_mask.to(dev).to(torch::kBool).view({B, 1, 1, P + T});
   }
+  if (mix.gate) {
+    const int64_t Pm = o.attention_mask.defined() ? o.attention_mask.size(1) - T : 0;
+    mix.gate->begin_forward(o.attention_mask.defined()
+                                ? o.attention_mask.narrow(1, Pm, T).to(dev, torch::kFloat32)
+                                : torch::ones({B, T}, fopts));
+  }
   if (cache && cache->k.empty()) {
     cache->k.resize(static_cast<size_t>(c.num_hidden_layers));
     cache->v.resize(static_cast<size_t>(c.num_hidden_layers));
@@ -298,9 +338,9 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const auto x = rms_norm(h, param(p + "input_layernorm.weight"), c.rms_norm_eps);
-    auto q = linear(p + "self_attn.q_proj", x, coeffs).view({B, T, H, hd}).transpose(1, 2);
-    auto k = linear(p + "self_attn.k_proj", x, coeffs).view({B, T, KV, hd}).transpose(1, 2);
-    auto v = linear(p + "self_attn.v_proj", x, coeffs).view({B, T, KV, hd}).transpose(1, 2);
+    auto q = linear(p + "self_attn.q_proj", l, x, mix).view({B, T, H, hd}).transpose(1, 2);
+    auto k = linear(p + "self_attn.k_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
+    auto v = linear(p + "self_attn.v_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
     if (cache) {
@@ -320,12 +360,12 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
     // Rows with no allowed key (a padded query) would be all -inf: give them zeros instead.
     auto probs = torch::softmax(scores, -1).nan_to_num(0.0);
     auto attn = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, H * hd});
-    h = h + linear(p + "self_attn.o_proj", attn, coeffs);
+    h = h + linear(p + "self_attn.o_proj", l, attn, mix);
     const auto y = rms_norm(h, param(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
     // SwiGLU MLP (Shazeer 2020): down(silu(gate(y)) · up(y))
     const auto mlp =
-        torch::silu(linear(p + "mlp.gate_proj", y, coeffs)) * linear(p + "mlp.up_proj", y, coeffs);
-    h = h + linear(p + "mlp.down_proj", mlp, coeffs);
+        torch::silu(linear(p + "mlp.gate_proj", l, y, mix)) * linear(p + "mlp.up_proj", l, y, mix);
+    h = h + linear(p + "mlp.down_proj", l, mlp, mix);
     if (o.output_layer == l + 1 && l + 1 < c.num_hidden_layers) r.hidden = h;
   }
   if (cache) cache->length += T;

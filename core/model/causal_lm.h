@@ -16,6 +16,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "lora/adapter.h"
+#include "model/lora_gate.h"
 #include "model/model_config.h"
 
 namespace basin {
@@ -30,6 +31,7 @@ struct KvCache {
 struct LmForwardOptions {
   at::Tensor attention_mask;  // [B, cached + T] 1 = token, 0 = padding; undefined = all 1
   at::Tensor lora_coeffs;     // [B, K] per-sample bank coefficients; undefined = no LoRA
+  LoraGate* gate = nullptr;   // per-token coefficients from a gate (overrides lora_coeffs)
   int output_layer = -1;     // also return the hidden state after this many layers (0 = embeddings)
   KvCache* cache = nullptr;  // when set: tokens continue the cached ones, and are appended
 };
@@ -65,6 +67,8 @@ class CausalLM {
   void set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& adapters);
   void clear_lora_bank();
   int64_t lora_bank_size() const { return bank_size_; }
+  // The module names that hold bank factors.
+  std::vector<std::string> lora_bank_modules() const;
   // Adds weight · s B A of every module into the base weights (a fixed adapter, at full speed).
   void merge_adapter(const Adapter& adapter, double weight = 1.0);
 
@@ -84,8 +88,15 @@ class CausalLM {
     at::Tensor B;      // [out, R]
     at::Tensor owner;  // [R] long: which adapter each rank row belongs to
     at::Tensor scale;  // [R] float: s_k of that adapter
+    std::vector<std::pair<int64_t, int64_t>> rows;  // per adapter: first rank row, count (0 = none)
   };
-  at::Tensor linear(const std::string& name, const at::Tensor& x, const at::Tensor& coeffs) const;
+  // Where the bank's coefficients come from in one forward pass.
+  struct Mix {
+    at::Tensor coeffs;         // [B, K] per sample, or undefined
+    LoraGate* gate = nullptr;  // per token, per site
+  };
+  at::Tensor linear(const std::string& name, int64_t layer, const at::Tensor& x,
+                    const Mix& mix) const;
   const at::Tensor& param(const std::string& name) const;
 
   ModelConfig config_;

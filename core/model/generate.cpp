@@ -16,6 +16,7 @@ std::vector<std::vector<int64_t>> greedy_generate(const CausalLM& model, const a
   LmForwardOptions fo;
   fo.cache = &cache;
   fo.lora_coeffs = o.lora_coeffs;
+  fo.gate = o.gate;
   at::Tensor next_input = prompts;
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
     const auto logits = model.forward(next_input, fo).logits;                           // [B, T, V]
@@ -40,12 +41,13 @@ std::vector<std::vector<int64_t>> greedy_generate(const CausalLM& model, const a
 
 NllResult sequence_nll(const CausalLM& model, const at::Tensor& ids,
                        const at::Tensor& attention_mask, const at::Tensor& target_mask,
-                       const at::Tensor& lora_coeffs) {
+                       const at::Tensor& lora_coeffs, LoraGate* gate) {
   if (ids.dim() != 2 || target_mask.sizes() != ids.sizes())
     throw InputError("ids and target_mask must both be [batch, tokens]");
   LmForwardOptions fo;
   fo.attention_mask = attention_mask;
   fo.lora_coeffs = lora_coeffs;
+  fo.gate = gate;
   const auto logits = model.forward(ids, fo).logits;  // [B, T, V]
   const int64_t T = ids.size(1);
   if (T < 2) {

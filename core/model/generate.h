@@ -15,6 +15,7 @@ struct GenerateOptions {
   int64_t max_new_tokens = 32;  // stop after this many new tokens
   int64_t eos_token_id = -1;    // stop a row when it emits this id (-1: never)
   at::Tensor lora_coeffs;       // [B, K] bank coefficients, one row per prompt (optional)
+  LoraGate* gate = nullptr;     // per-token bank coefficients (overrides lora_coeffs)
 };
 
 // Greedy decoding (argmax each step) of B prompts of equal length [B, T] (no padding), one
@@ -33,6 +34,6 @@ struct NllResult {
 // tokens (right padding). The mean loss is nll.sum() / tokens.sum().
 NllResult sequence_nll(const CausalLM& model, const at::Tensor& ids,
                        const at::Tensor& attention_mask, const at::Tensor& target_mask,
-                       const at::Tensor& lora_coeffs = {});
+                       const at::Tensor& lora_coeffs = {}, LoraGate* gate = nullptr);
 
 }  // namespace basin

@@ -111,6 +111,7 @@ nlohmann::json Study::to_json(const fs::path& study_dir) const {
   if (multitask) j["multitask"] = multitask->to_json();
   if (soup) j["soup"] = soup->to_json();
   if (surface) j["surface"] = surface->to_json();
+  if (gates) j["gates"] = gates->to_json();
   return j;
 }
 
@@ -160,6 +161,7 @@ Study Study::from_json(const nlohmann::json& j, const fs::path& study_dir,
     if (j.contains("multitask")) s.multitask = MultitaskResult::from_json(j["multitask"]);
     if (j.contains("soup")) s.soup = SoupResult::from_json(j["soup"]);
     if (j.contains("surface")) s.surface = SurfaceResult::from_json(j["surface"]);
+    if (j.contains("gates")) s.gates = GateStats::from_json(j["gates"]);
   } catch (const nlohmann::json::exception& e) {
     throw InputError("'" + label + "': bad study file: " + e.what());
   }

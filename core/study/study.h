@@ -11,6 +11,7 @@
 
 #include "analysis/cosine_similarity.h"
 #include "analysis/pairwise_matrix.h"
+#include "landscape/gate_stats.h"
 #include "landscape/multitask.h"
 #include "landscape/soup.h"
 #include "landscape/surface.h"
@@ -50,6 +51,7 @@ struct Study {
   std::optional<MultitaskResult> multitask;
   std::optional<SoupResult> soup;
   std::optional<SurfaceResult> surface;
+  std::optional<GateStats> gates;  // the last gate trained in the Gates view, as inspected
 
   nlohmann::json to_json(const std::filesystem::path& study_dir) const;
   static Study from_json(const nlohmann::json& j, const std::filesystem::path& study_dir,

@@ -5,98 +5,16 @@
 #include <random>
 
 #include "model/generate.h"
+#include "train/train_loop.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
 namespace basin {
-namespace {
-
-struct Batch {
-  at::Tensor ids, attn, target;
-};
-
-Batch make_batch(const std::vector<TrainExample>& data, const std::vector<size_t>& idx,
-                 torch::Device dev) {
-  size_t T = 0;
-  for (auto i : idx)
-    T = std::max(T, data[i].ids.size());
-  const int64_t B = static_cast<int64_t>(idx.size());
-  auto ids = torch::zeros({B, static_cast<int64_t>(T)}, torch::kLong);
-  auto attn = torch::zeros({B, static_cast<int64_t>(T)}, torch::kLong);
-  auto target = torch::zeros({B, static_cast<int64_t>(T)}, torch::kLong);
-  auto pi = ids.accessor<int64_t, 2>(), pa = attn.accessor<int64_t, 2>(),
-       pt = target.accessor<int64_t, 2>();
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& ex = data[idx[static_cast<size_t>(b)]];
-    for (size_t t = 0; t < ex.ids.size(); ++t) {
-      pi[b][static_cast<int64_t>(t)] = ex.ids[t];
-      pa[b][static_cast<int64_t>(t)] = 1;
-      pt[b][static_cast<int64_t>(t)] = t < ex.target.size() ? ex.target[t] : 0;
-    }
-  }
-  return {ids.to(dev), attn.to(dev), target.to(dev)};
-}
-
-void check_data(const std::vector<TrainExample>& data, const TrainOptions& o) {
-  if (data.empty()) throw InputError("training data is empty");
-  if (o.steps <= 0) throw InputError("steps must be positive, got " + std::to_string(o.steps));
-  if (o.batch_size <= 0)
-    throw InputError("batch size must be positive, got " + std::to_string(o.batch_size));
-  if (!(o.lr > 0) || !std::isfinite(o.lr))
-    throw InputError("learning rate must be positive, got " + format_double(o.lr));
-  for (size_t i = 0; i < data.size(); ++i)
-    if (data[i].ids.size() < 2)
-      throw InputError("training example " + std::to_string(i + 1) + " has fewer than 2 tokens");
-}
-
-// The optimisation loop shared by LoRA and full training. `before_step` refreshes anything
-// derived from the parameters (the LoRA bank); `loss_of` computes the batch loss.
-template <typename LossFn, typename RefreshFn>
-void run_loop(std::vector<at::Tensor> params, const std::vector<TrainExample>& data,
-              const TrainOptions& o, torch::Device dev, jobs::Progress& progress,
-              TrainReport* report, LossFn loss_of, RefreshFn refresh, const std::string& stage) {
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
-  std::mt19937_64 rng(o.seed);
-  std::vector<size_t> order(data.size());
-  std::iota(order.begin(), order.end(), 0);
-  size_t pos = order.size();
-  const int64_t warmup = std::max<int64_t>(1, o.steps / 20);
-  for (int64_t step = 0; step < o.steps; ++step) {
-    progress.check_cancelled();
-    std::vector<size_t> idx;
-    while (static_cast<int64_t>(idx.size()) < o.batch_size) {
-      if (pos == order.size()) {
-        std::shuffle(order.begin(), order.end(), rng);
-        pos = 0;
-      }
-      idx.push_back(order[pos++]);
-      if (static_cast<int64_t>(idx.size()) >= static_cast<int64_t>(data.size())) break;
-    }
-    const Batch b = make_batch(data, idx, dev);
-    for (auto& g : opt.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options())
-          .lr(o.lr * std::min(1.0, double(step + 1) / warmup));
-    refresh();
-    opt.zero_grad();
-    at::Tensor loss = loss_of(b);
-    loss.backward();
-    if (o.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm);
-    opt.step();
-    const double l = loss.item<double>();
-    if (!std::isfinite(l))
-      throw InputError("training diverged (loss " + format_double(l) + " at step " +
-                       std::to_string(step + 1) + "); lower the learning rate");
-    if (report) report->losses.push_back(l);
-    progress.report(double(step + 1) / double(o.steps), stage);
-  }
-}
-
-}  // namespace
 
 Adapter train_lora(const CausalLM& base, const std::vector<TrainExample>& data,
                    const LoraOptions& lora, const TrainOptions& o, jobs::Progress& progress,
                    TrainReport* report) {
-  check_data(data, o);
+  check_train_data(data, o);
   if (lora.rank <= 0)
     throw InputError("LoRA rank must be positive, got " + std::to_string(lora.rank));
   const auto dev = base.parameters().at("model.embed_tokens.weight").device();
@@ -134,9 +52,9 @@ Adapter train_lora(const CausalLM& base, const std::vector<TrainExample>& data,
   a->config.target_modules = lora.target_modules;
   CausalLM model = base;  // shares the frozen weights; only the bank differs
   const auto ones = torch::ones({1, 1}, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
-  run_loop(
+  run_train_loop(
       params, data, o, dev, progress, report,
-      [&](const Batch& b) {
+      [&](const TrainBatch& b) {
         const auto r =
             sequence_nll(model, b.ids, b.attn, b.target, ones.expand({b.ids.size(0), 1}));
         return r.nll.sum() / r.tokens.sum().clamp_min(1);
@@ -153,7 +71,7 @@ Adapter train_lora(const CausalLM& base, const std::vector<TrainExample>& data,
 
 void train_full(CausalLM& model, const std::vector<TrainExample>& data, const TrainOptions& o,
                 jobs::Progress& progress, TrainReport* report) {
-  check_data(data, o);
+  check_train_data(data, o);
   const auto dev = model.parameters().at("model.embed_tokens.weight").device();
   std::vector<at::Tensor> params;
   for (auto& [name, t] : model.parameters()) {
@@ -161,9 +79,9 @@ void train_full(CausalLM& model, const std::vector<TrainExample>& data, const Tr
     params.push_back(t);
   }
   try {
-    run_loop(
+    run_train_loop(
         params, data, o, dev, progress, report,
-        [&](const Batch& b) {
+        [&](const TrainBatch& b) {
           const auto r = sequence_nll(model, b.ids, b.attn, b.target);
           return r.nll.sum() / r.tokens.sum().clamp_min(1);
         },
@@ -186,7 +104,7 @@ double mean_nll(const CausalLM& model, const std::vector<TrainExample>& data, in
     std::vector<size_t> idx;
     for (size_t i = s; i < std::min(data.size(), s + static_cast<size_t>(batch_size)); ++i)
       idx.push_back(i);
-    const Batch b = make_batch(data, idx, dev);
+    const TrainBatch b = make_train_batch(data, idx, dev);
     at::Tensor coeffs;
     if (model.lora_bank_size() > 0)
       coeffs =

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct LoraOptions {
 
 struct TrainReport {
   std::vector<double> losses;  // mean target-token NLL of each step's batch
+  // Called after every step with its index and loss, on the training thread (live curves).
+  std::function<void(int64_t step, double loss)> on_step;
 };
 
 // Trains a new LoRA adapter on `model` (whose weights stay frozen). A is initialised as PEFT

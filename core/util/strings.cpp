@@ -132,4 +132,31 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
+std::string excerpt(std::string_view s, size_t max) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    if (len == 0 || i + len > s.size() || !is_valid_utf8(s.substr(i, len))) {
+      len = 1;
+      if (out.size() + 1 > max) break;
+      out += '?';
+    } else {
+      if (out.size() + len > max) break;
+      if (len == 1 && (c < 0x20 || c == 0x7F))
+        out += '?';
+      else
+        out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  if (i < s.size()) out += "…";
+  return out;
+}
+
 }  // namespace basin

@@ -296,3 +296,42 @@ TEST(CliDemoKit, TinyKitTrainsAdaptersThatBeatTheBase) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("already built"), std::string::npos) << r.out;
 }
+
+// Learned and routed references on the tiny demo kit (label slow): the Mixture-of-LoRAs router
+// tells the seven tasks' prompt formats apart, and a trained MoLE gate keeps more of the tasks
+// than the base model has.
+TEST(CliDemoKit, GatesOnTheTinyKit) {
+  test::TempDir dir;
+  const fs::path kit = dir / "kit";
+  auto r = run("demo-kit --size tiny -o " + kit.string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto manifest = nlohmann::json::parse(test::read_bytes(kit / "kit.json"));
+  std::string tasks, adapters;
+  for (const auto& t : manifest["tasks"]) {
+    const std::string name = t.get<std::string>();
+    tasks += " " + (kit / "tasks" / (name + ".json")).string();
+    adapters += " " + (kit / "adapters" / name).string();
+  }
+  const std::string model = " --model " + (kit / "model").string();
+  r = run("gate train --kind moa --json" + model + " --tasks" + tasks + adapters + " -o " +
+              (dir / "moa").string(),
+          dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto acc = nlohmann::json::parse(r.out)["routing_accuracy"];
+  ASSERT_EQ(acc.size(), manifest["tasks"].size());
+  for (const auto& [task, a] : acc.items())
+    EXPECT_GE(a.get<double>(), 0.95) << task;
+  r = run("multitask --json --limit 20 --methods mole" + model + " --tasks" + tasks +
+              " --adapters" + adapters,
+          dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto table = nlohmann::json::parse(r.out)["tables"].back();
+  double base = std::nan(""), mole = std::nan("");
+  for (const auto& row : table["rows"]) {
+    const double v =
+        row["multitask_score"].is_null() ? std::nan("") : row["multitask_score"].get<double>();
+    if (row["method"] == "base") base = v;
+    if (row["method"] == "mole") mole = v;
+  }
+  EXPECT_GT(mole, base) << r.out;
+}

@@ -134,7 +134,9 @@ TEST(PointEvaluator, EachPointEqualsMergedWeightsScoredAlone) {
   for (size_t i = 0; i < pts.size(); ++i) {
     const auto want = reference(f.base, f.bank, pts[i], eval_set());
     EXPECT_NEAR(got[i].loss, want.loss, 2e-5 * want.loss) << i;
-    EXPECT_NEAR(got[i].token_error, want.token_error, 1e-12) << i;
+    // Another route may flip an argmax between two logits within float32 rounding of each
+    // other; allow one such token of the set, no more.
+    EXPECT_NEAR(got[i].token_error, want.token_error, 1.0 / double(want.tokens) + 1e-12) << i;
     EXPECT_EQ(got[i].tokens, want.tokens);
   }
   // The points really differ (the adapters matter).
@@ -143,7 +145,7 @@ TEST(PointEvaluator, EachPointEqualsMergedWeightsScoredAlone) {
   const PointEvaluator one(f.model, eval_set(), 1);
   const auto again = one.evaluate(pts, p);
   for (size_t i = 0; i < pts.size(); ++i)
-    EXPECT_NEAR(again[i].loss, got[i].loss, 1e-5) << i;
+    EXPECT_NEAR(again[i].loss, got[i].loss, 2e-5 * got[i].loss) << i;  // other batch split
   EXPECT_GT(one.forward_passes(), ev.forward_passes());
   EXPECT_THROW(ev.evaluate({{1, 0}}, p), InputError);
   EXPECT_THROW(ev.evaluate({{1, 0, std::nan("")}}, p), InputError);
@@ -238,7 +240,10 @@ TEST(Surface, CornersAreTheAdaptersAndAxesAreTrueDistances) {
   auto norm2 = [](const Adapter& a) {
     double s = 0;
     for (const auto& m : a.modules)
-      s += (m.scale * torch::mm(m.B, m.A)).to(torch::kFloat64).pow(2).sum().item<double>();
+      s += (m.scale * torch::mm(m.B.to(torch::kFloat64), m.A.to(torch::kFloat64)))
+               .pow(2)
+               .sum()
+               .item<double>();
     return s;
   };
   EXPECT_NEAR(gram(0, 0), norm2(*bank[0]), 1e-6 * gram(0, 0));

@@ -1,0 +1,45 @@
+// An independent reference forward pass of the Qwen2 / Llama decoder for tests: one sequence,
+// token by token, in float64, written from the formulas (RMSNorm, rotate-half RoPE, grouped-
+// query attention, SwiGLU) — no batching, no LoRA bank, no KV cache.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "lora/adapter.h"
+#include "model/causal_lm.h"
+#include "model/model_config.h"
+
+namespace basin::test {
+
+at::Tensor D(const at::Tensor& t);  // as float64
+
+// ΔW [out, in] (float64) added to a projection's weight for one token (undefined = none).
+using TokenDeltas = std::function<at::Tensor(const std::string& module, int64_t token)>;
+
+// Logits [T, V] (float64) of `ids` with per-token weight updates.
+at::Tensor naive_logits(const ModelConfig& c, const std::map<std::string, at::Tensor>& params,
+                        const std::vector<int64_t>& ids, const TokenDeltas& delta_at);
+// The same with one ΔW per module for every token.
+at::Tensor naive_logits(const ModelConfig& c, const std::map<std::string, at::Tensor>& params,
+                        const std::vector<int64_t>& ids,
+                        const std::map<std::string, at::Tensor>& deltas = {});
+
+// The small decoder the model, gate and landscape tests share: vocab 37, d 16, 2 layers, 4
+// query / 2 key-value heads of width 4, SwiGLU width 24, q/k/v biases (qwen2).
+ModelConfig tiny_decoder_config(const std::string& type = "qwen2", bool tied = false);
+// Random weights of a larger scale than the init (0.3 · N(0,1); norms 1 + 0.1 · N(0,1)), so
+// every part of the forward pass matters.
+CausalLM tiny_decoder(const ModelConfig& c, uint64_t seed);
+// A rank-r adapter on every target of `m` whose name contains `only` (all when empty), factors
+// 0.3 · N(0,1), scale alpha / r.
+std::shared_ptr<Adapter> random_lora(const CausalLM& m, const std::string& name, int64_t r,
+                                     double alpha, uint64_t seed, const std::string& only = "");
+
+}  // namespace basin::test
