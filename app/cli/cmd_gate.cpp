@@ -122,6 +122,8 @@ void register_train(CLI::App& gate, Context& ctx, int& exit_code) {
                   "moa: hidden state after this many layers (−1 = last)")
       ->capture_default_str();
   sub->add_option("--steps", a->steps, "training steps (mole default 100, moa 300)");
+  sub->add_option("--weight-decay", a->moa.weight_decay, "moa: L2 weight on the router's weights")
+      ->capture_default_str();
   sub->add_option("--lr", a->lr, "learning rate (mole default 5e-3, moa 0.05)");
   sub->add_option("--batch", a->mole.train.batch_size, "mole: sequences per step")
       ->capture_default_str()

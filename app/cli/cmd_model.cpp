@@ -47,23 +47,48 @@ struct Loaded {
   }
 };
 
-Loaded load_model(const std::string& dir, const std::string& adapter,
-                  const std::string& gate = "") {
-  if (!adapter.empty() && !gate.empty())
+// --gate DIR and --experts NAMES (a MoLE gate's inference-time expert mask).
+struct GateArgs {
+  std::string dir;
+  std::string experts;
+};
+
+Loaded load_model(const std::string& dir, const std::string& adapter, const GateArgs& gate = {}) {
+  if (!adapter.empty() && !gate.dir.empty())
     throw InputError("give --adapter or --gate, not both (a gate brings its own adapters)");
+  if (gate.dir.empty() && !gate.experts.empty())
+    throw InputError("--experts masks the experts of a --gate");
   Loaded l{CausalLM::load(dir, compute_device_name()), Tokenizer::from_file(dir), nullptr};
   if (!adapter.empty()) l.model.merge_adapter(*load_peft_adapter(adapter));
-  if (!gate.empty()) {
-    l.gate = std::make_unique<Gate>(load_gate(gate));
+  if (!gate.dir.empty()) {
+    l.gate = std::make_unique<Gate>(load_gate(gate.dir));
     l.model.set_lora_bank(l.gate->experts);
-    l.gate->check_model(l.model, "gate '" + gate + "' on model '" + dir + "'");
+    l.gate->check_model(l.model, "gate '" + gate.dir + "' on model '" + dir + "'");
+    if (!gate.experts.empty()) {
+      if (!l.gate->mole)
+        throw InputError("--experts masks the experts of a MoLE gate; '" + gate.dir +
+                         "' is a gate of kind " + gate_kind_name(l.gate->kind));
+      const auto names = l.gate->expert_names();
+      std::vector<bool> active(names.size(), false);
+      for (const auto& e : split(gate.experts, ',')) {
+        const auto it = std::find(names.begin(), names.end(), e);
+        if (it == names.end())
+          throw InputError("--experts: '" + excerpt(e) + "' is not an expert of the gate (" +
+                           join(names, ", ") + ")");
+        active[static_cast<size_t>(it - names.begin())] = true;
+      }
+      l.gate->mole->set_active(active);  // MoLE: the others get 0, the rest renormalise
+    }
   }
   return l;
 }
 
-void add_gate_option(CLI::App* sub, std::string& gate) {
-  sub->add_option("--gate", gate,
+void add_gate_option(CLI::App* sub, GateArgs& gate) {
+  sub->add_option("--gate", gate.dir,
                   "gate folder (basin-cli gate train): route over its expert adapters");
+  sub->add_option("--experts", gate.experts,
+                  "MoLE gate: comma-separated experts to keep; the others are masked and the "
+                  "remaining gates renormalised");
 }
 
 }  // namespace
@@ -88,7 +113,8 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     auto* sub = app.add_subcommand(
         "eval", "Per-task metrics of a model (with an adapter) and the multitask score");
     struct Args {
-      std::string model, adapter, gate, split = "test", oracle;
+      std::string model, adapter, split = "test", oracle;
+      GateArgs gate;
       std::vector<std::string> tasks;
       size_t limit = 0;
       bool json = false;
@@ -112,7 +138,8 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
       out["model"] = a->model;
       out["adapter"] = a->adapter;
       if (l.gate) {
-        out["gate"] = a->gate;
+        out["gate"] = a->gate.dir;
+        if (!a->gate.experts.empty()) out["experts"] = a->gate.experts;
         out["gate_kind"] = gate_kind_name(l.gate->kind);
       }
       out["split"] = a->split;
@@ -233,7 +260,8 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
   {
     auto* sub = app.add_subcommand("generate", "Greedy generation from a prompt");
     struct Args {
-      std::string model, adapter, gate, prompt;
+      std::string model, adapter, prompt;
+      GateArgs gate;
       int64_t max_new_tokens = 32;
     };
     auto a = std::make_shared<Args>();
@@ -267,7 +295,8 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     auto* sub = app.add_subcommand(
         "embed", "Mean-pooled token states (for CKA), one row per input, to safetensors");
     struct Args {
-      std::string model, adapter, gate, data, field = "text", output;
+      std::string model, adapter, data, field = "text", output;
+      GateArgs gate;
       int layer = -1;
       int64_t batch = 16;
     };
@@ -319,7 +348,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
                         {{"basin.embed.model", a->model},
                          {"basin.embed.layer", std::to_string(layer)},
                          {"basin.embed.adapter", a->adapter},
-                         {"basin.embed.gate", a->gate}});
+                         {"basin.embed.gate", a->gate.dir}});
       std::printf("wrote %lld × %lld features to %s\n", static_cast<long long>(features.size(0)),
                   static_cast<long long>(features.size(1)), a->output.c_str());
       exit_code = kOk;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "gates_view.h"
 #include "main_window.h"
 #include "merge_view.h"
 #include "multitask_view.h"
@@ -47,8 +48,19 @@ void landscape_screenshots(MainWindow& w, const std::function<void(const QString
     w.run_soup();
   });
   QObject::connect(&w, &MainWindow::soup_finished, &w, [&w] { w.run_surface(); });
-  QObject::connect(&w, &MainWindow::surface_finished, &w, [shot] {
+  QObject::connect(&w, &MainWindow::surface_finished, &w, [&w, shot] {
     shot("soup-surface");
+    // A MoLE gate over the adapters: its training curve and which adapter each task uses.
+    basin::ui::GateViewOptions o;
+    o.kind = "mole";
+    o.steps = 60;
+    o.train_limit = 64;
+    w.gates_view()->set_options(o);
+    w.show_view(6);
+    w.run_gate();
+  });
+  QObject::connect(&w, &MainWindow::gate_finished, &w, [shot] {
+    shot("gates");
     QApplication::quit();
   });
   // A few examples per task keep the whole run to minutes on a laptop CPU.

@@ -10,12 +10,8 @@ namespace basin {
 namespace {
 
 void check_options(const ArrowOptions& o, int64_t K) {
-  if (o.top_k < 1 || o.top_k > K)
-    throw InputError("Arrow top-k must be in 1 … " + std::to_string(K) +
-                     " (the number of experts), got " + std::to_string(o.top_k));
-  if (!(o.temperature > 0) || !std::isfinite(o.temperature))
-    throw InputError("gate temperature must be a positive finite number, got " +
-                     format_double(o.temperature));
+  check_gate_top_k(o.top_k, K, "Arrow top-k");
+  check_gate_temperature(o.temperature);
 }
 
 }  // namespace

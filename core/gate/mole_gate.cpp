@@ -16,11 +16,6 @@ std::string block_of(const std::string& module) {
   return dot == std::string::npos ? module : module.substr(0, dot);
 }
 
-void check_temperature(double t) {
-  if (!(t > 0) || !std::isfinite(t))
-    throw InputError("gate temperature must be a positive finite number, got " + format_double(t));
-}
-
 // The sites of a bank: site key → the output width its gate reads (K · out features).
 std::map<std::string, int64_t> site_widths(const CausalLM& model, MoleGranularity g) {
   std::map<std::string, int64_t> out;
@@ -45,7 +40,7 @@ MoleGranularity parse_granularity(const std::string& name) {
 
 std::unique_ptr<MoleGate> MoleGate::create(const CausalLM& model, MoleGranularity granularity,
                                            double temperature, uint64_t seed) {
-  check_temperature(temperature);
+  check_gate_temperature(temperature);
   const int64_t K = model.lora_bank_size();
   if (K <= 0) throw InputError("a MoLE gate needs a LoRA bank with at least one expert");
   auto gen = at::detail::createCPUGenerator(seed * 104729 + 17);
@@ -63,7 +58,7 @@ MoleGate::MoleGate(int64_t experts, MoleGranularity granularity, double temperat
       granularity_(granularity),
       temperature_(temperature),
       weights_(std::move(weights)) {
-  check_temperature(temperature);
+  check_gate_temperature(temperature);
   for (const auto& [key, w] : weights_)
     if (w.dim() != 2 || w.size(1) != experts_ || w.size(0) % experts_ != 0)
       throw InputError("MoLE gate weight '" + key +

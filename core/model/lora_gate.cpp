@@ -1,6 +1,9 @@
 #include "model/lora_gate.h"
 
+#include <cmath>
+
 #include "util/errors.h"
+#include "util/strings.h"
 
 namespace basin {
 
@@ -36,6 +39,17 @@ at::Tensor LoraGate::coefficients(const GateSite& site, const at::Tensor& x,
     acc = acc.defined() ? acc + s : s;
   }
   return g;
+}
+
+void check_gate_temperature(double t) {
+  if (!(t > 0) || !std::isfinite(t))
+    throw InputError("gate temperature must be a positive finite number, got " + format_double(t));
+}
+
+void check_gate_top_k(int64_t k, int64_t experts, const std::string& what) {
+  if (k < 1 || k > experts)
+    throw InputError(what + " must be in 1 … " + std::to_string(experts) +
+                     " (the number of experts), got " + std::to_string(k));
 }
 
 }  // namespace basin

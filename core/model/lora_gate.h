@@ -61,4 +61,9 @@ class LoraGate {
   double recorded_tokens_ = 0;
 };
 
+// Settings every gate shares: throws InputError unless τ is a positive finite number, or unless
+// 1 ≤ k ≤ experts (`what` names the setting, e.g. "Arrow top-k").
+void check_gate_temperature(double temperature);
+void check_gate_top_k(int64_t k, int64_t experts, const std::string& what);
+
 }  // namespace basin

@@ -87,6 +87,16 @@ TEST_F(CliLandscape, GateArrowMoleAndRouterTrainSaveAndEvaluate) {
     EXPECT_EQ(r.code, 0) << g << r.err;
   }
 
+  // A MoLE gate with one expert masked still answers; an unknown expert is named.
+  r = run("eval --json --limit 2 --split validation --gate " + mole.string() + " --experts ad-b" +
+              eval_args(),
+          scratch());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["experts"], "ad-b");
+  r = run("eval --limit 2 --gate " + mole.string() + " --experts ad-z" + eval_args(), scratch());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("'ad-z' is not an expert"), std::string::npos) << r.err;
+
   // inspect: every row of a token gate's usage is a mean of softmaxes, so it sums to 1; the
   // router's confusion rows are shares of prompts, also summing to 1.
   for (const auto& g : {mole, arrow, moa}) {
@@ -159,6 +169,9 @@ TEST_F(CliLandscape, GateBadInputIsRefusedNamingTheValue) {
   EXPECT_GATE_ERROR(
       "eval --gate " + (scratch() / "g").string() + " --adapter " + s("ad-a") + eval_args(),
       "not both");
+  EXPECT_GATE_ERROR("eval --gate " + (scratch() / "g").string() + " --experts ad-a" + eval_args(),
+                    "is a gate of kind arrow");
+  EXPECT_GATE_ERROR("eval --experts ad-a" + eval_args(), "--experts masks the experts of a --gate");
   // A moved expert is named.
   fs::copy(p("ad-b"), scratch() / "ad-b-copy");
   r = run("gate train --kind arrow" + m + s("ad-a") + " " + (scratch() / "ad-b-copy").string() +

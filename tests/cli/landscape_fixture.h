@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_run.h"
 #include "data/task.h"
 #include "jobs/progress.h"
 #include "lora/peft_io.h"
@@ -22,35 +23,10 @@
 #include "train/task_examples.h"
 #include "train/trainer.h"
 
-#ifndef BASIN_CLI
-#error "BASIN_CLI must name the basin-cli binary"
-#endif
-
 namespace basin::test::cli {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-inline Result run(const std::string& args, const fs::path& dir) {
-  const fs::path err_file = dir / ".stderr";
-  const std::string cmd = std::string(BASIN_CLI) + " " + args + " 2>" + err_file.string();
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = basin::test::read_bytes(err_file);
-  fs::remove(err_file);
-  return r;
-}
 
 inline const std::vector<std::string> kWords = {"apple", "river", "stone", "cloud", "green",
                                                 "table", "light", "sound", "paper", "music"};

@@ -16,6 +16,7 @@
 #include "landscape/sweep.h"
 #include "landscape/workbench.h"
 #include "model/causal_lm.h"
+#include "naive_lm.h"
 #include "test_support.h"
 #include "text/bpe_trainer.h"
 #include "text/tokenizer.h"
@@ -26,19 +27,7 @@ using namespace basin;
 namespace {
 
 ModelConfig tiny_config() {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.vocab_size = 37;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 4;
-  c.rms_norm_eps = 1e-6;
-  c.rope_theta = 10000.0;
-  c.attention_bias = true;
-  return c;
+  return test::tiny_decoder_config();
 }
 
 CausalLM tiny_model() {
