@@ -24,6 +24,22 @@ namespace {
 
 using basin::ui::MainWindow;
 
+// The Gates view: a MoLE gate over the adapters, its training curve and which adapter each
+// task uses; then quits.
+void gate_screenshot(MainWindow& w, const std::function<void(const QString&)>& shot) {
+  QObject::connect(&w, &MainWindow::gate_finished, &w, [shot] {
+    shot("gates");
+    QApplication::quit();
+  });
+  basin::ui::GateViewOptions o;
+  o.kind = "mole";
+  o.steps = 60;
+  o.train_limit = 64;
+  w.gates_view()->set_options(o);
+  w.show_view(6);
+  w.run_gate();
+}
+
 // The landscape views: runs each analysis in turn (they need a base model the adapters name,
 // e.g. the demo kit's) and saves a screenshot after each.
 void landscape_screenshots(MainWindow& w, const std::function<void(const QString&)>& shot) {
@@ -50,18 +66,7 @@ void landscape_screenshots(MainWindow& w, const std::function<void(const QString
   QObject::connect(&w, &MainWindow::soup_finished, &w, [&w] { w.run_surface(); });
   QObject::connect(&w, &MainWindow::surface_finished, &w, [&w, shot] {
     shot("soup-surface");
-    // A MoLE gate over the adapters: its training curve and which adapter each task uses.
-    basin::ui::GateViewOptions o;
-    o.kind = "mole";
-    o.steps = 60;
-    o.train_limit = 64;
-    w.gates_view()->set_options(o);
-    w.show_view(6);
-    w.run_gate();
-  });
-  QObject::connect(&w, &MainWindow::gate_finished, &w, [shot] {
-    shot("gates");
-    QApplication::quit();
+    gate_screenshot(w, shot);
   });
   // A few examples per task keep the whole run to minutes on a laptop CPU.
   basin::LandscapeSetup setup = w.landscape_setup();
@@ -74,7 +79,7 @@ void landscape_screenshots(MainWindow& w, const std::function<void(const QString
 }
 
 // Drives the window through its views and saves a screenshot of each (docs/screenshots).
-void take_screenshots(MainWindow& w, const QString& dir) {
+void take_screenshots(MainWindow& w, const QString& dir, const QString& only) {
   QDir().mkpath(dir);
   auto shot = [&w, dir](const QString& name) { w.grab().save(dir + "/" + name + ".png"); };
   // An error dialog would wait for a click forever: print it and stop.
@@ -87,10 +92,17 @@ void take_screenshots(MainWindow& w, const QString& dir) {
     }
   });
   watchdog->start(200);
-  QObject::connect(&w, &basin::ui::MainWindow::similarity_updated, &w, [&w, shot] {
+  QObject::connect(&w, &basin::ui::MainWindow::similarity_updated, &w, [&w, shot, only] {
     static bool done = false;
     if (done) return;
     done = true;
+    if (only == "gates") {
+      basin::LandscapeSetup setup = w.landscape_setup();
+      setup.limit = 8;
+      w.set_landscape_setup(setup);
+      gate_screenshot(w, shot);
+      return;
+    }
     shot("similarity");
     w.show_view(1);
     w.merge_view()->method_box()->setCurrentText("ties");
@@ -122,15 +134,17 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument("adapters", "PEFT adapter folders to open", "[ADAPTER...]");
   QCommandLineOption study({"s", "study"}, "Open a saved study file.", "file");
   QCommandLineOption shots("screenshots", "Save a screenshot of each view to DIR and exit.", "dir");
+  QCommandLineOption only("screenshot-only", "With --screenshots: only this view (gates).", "view");
   parser.addOption(study);
   parser.addOption(shots);
+  parser.addOption(only);
   parser.process(app);
   basin::init_runtime();
 
   basin::ui::MainWindow w;
   if (parser.isSet(shots)) {
     w.resize(1400, 860);
-    take_screenshots(w, parser.value(shots));
+    take_screenshots(w, parser.value(shots), parser.value(only));
   }
   w.show();
   if (parser.isSet(study)) w.open_study(parser.value(study));
