@@ -17,6 +17,7 @@
 #include "jobs/progress.h"
 #include "lora/peft_io.h"
 #include "model/causal_lm.h"
+#include "naive_lm.h"
 #include "test_support.h"
 #include "text/bpe_trainer.h"
 #include "text/tokenizer.h"
@@ -59,15 +60,8 @@ class CliLandscape : public ::testing::Test {
     jobs::NullProgress quiet;
     train_bpe_tokenizer(texts, bo, root / "tokenizer.json", quiet);
     const Tokenizer tok = Tokenizer::from_file(root / "tokenizer.json");
-    ModelConfig c;
-    c.model_type = "qwen2";
+    ModelConfig c = basin::test::tiny_decoder_config();
     c.vocab_size = static_cast<int64_t>(tok.vocab_size());
-    c.hidden_size = 16;
-    c.intermediate_size = 24;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 4;
     c.eos_token_id = *tok.token_to_id("<|endoftext|>");
     CausalLM m = CausalLM::random(c, 7);
     uint64_t s = 900;
