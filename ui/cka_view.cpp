@@ -97,8 +97,11 @@ void CkaView::set_result(std::optional<PairwiseMatrix> result) {
     table_->clear();
     table_->setRowCount(0);
     table_->setColumnCount(0);
+    set_empty_hint(heatmap_, tr("Run CKA (above) to compare the representations of the base "
+                                "model and every included adapter."));
     return;
   }
+  set_empty_hint(heatmap_, QString());
   heatmap_->set_title(result_->metric == "cka_debiased" ? tr("Debiased linear CKA")
                                                         : tr("Linear CKA"));
   heatmap_->set_matrix(*result_, 0.0, 1.0);

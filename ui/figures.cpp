@@ -48,7 +48,18 @@ void reset_plot(QCustomPlot* plot) {
   plot->xAxis2->setVisible(false);
   plot->legend->clearItems();
   plot->legend->setVisible(false);
-  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+}
+
+// The row of the plot layout that holds the axis rect (a legend strip may follow it).
+int axis_rect_row(QCustomPlot* plot) {
+  auto* grid = plot->plotLayout();
+  for (int i = 0; i < grid->elementCount(); ++i)
+    if (grid->elementAt(i) == plot->axisRect()) {
+      int row = 0, col = 0;
+      grid->indexToRowCol(i, row, col);
+      return row;
+    }
+  return 0;
 }
 
 // Range of finite values with a margin; `lo`/`hi` widened by the values.
@@ -102,11 +113,7 @@ void draw_curve(QCustomPlot* plot, const Curve& curve) {
   plot->yAxis->setLabel(QObject::tr("loss (NLL per target token)"));
   plot->xAxis->setRange(a.front() - 0.02 * (a.back() - a.front()),
                         a.back() + 0.02 * (a.back() - a.front()));
-  // Headroom above the curves for the legend (top centre).
-  const auto with_headroom = [](QCPRange r) {
-    return QCPRange(r.lower, r.upper + 0.45 * r.size());
-  };
-  plot->yAxis->setRange(with_headroom(padded(lo, hi, 0.12)));
+  plot->yAxis->setRange(padded(lo, hi, 0.12));
 
   // Token error (and the task metric when there is one) on the right axis.
   double elo = std::numeric_limits<double>::infinity(), ehi = -elo;
@@ -124,7 +131,7 @@ void draw_curve(QCustomPlot* plot, const Curve& curve) {
   plot->yAxis2->setLabel(curve.metric.empty()
                              ? QObject::tr("token error")
                              : QObject::tr("token error, %1").arg(qs(curve.metric)));
-  plot->yAxis2->setRange(with_headroom(padded(elo, ehi, 0.12)));
+  plot->yAxis2->setRange(padded(elo, ehi, 0.12));
   plot->yAxis2->grid()->setVisible(false);
 
   // Convexity gap (Juneja et al. 2022): the largest rise above the lower convex hull.
@@ -147,7 +154,7 @@ void draw_curve(QCustomPlot* plot, const Curve& curve) {
     text->setProperty("basin_cell", true);  // keeps its colour under every theme
   }
   plot->legend->setVisible(true);
-  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignHCenter);
+  place_legend_below(plot);
 }
 
 void draw_multitask_bars(QCustomPlot* plot, const MultitaskResult& result) {
@@ -202,18 +209,16 @@ void draw_multitask_bars(QCustomPlot* plot, const MultitaskResult& result) {
   plot->xAxis->setRange(-0.6, static_cast<double>(n_tasks) + 0.6);
   plot->yAxis->setLabel(relative ? QObject::tr("score / oracle score")
                                  : QObject::tr("task metric (an oracle scored 0)"));
-  plot->yAxis->setRange(0, hi * 1.32);  // room for the legend above the bars
-  if (relative) {                       // the oracle's level
+  plot->yAxis->setRange(0, hi * 1.08);
+  if (relative) {  // the oracle's level
     auto* one = new QCPItemStraightLine(plot);
     one->point1->setCoords(0, 1);
     one->point2->setCoords(1, 1);
     one->setPen(QPen(QColor(0x55, 0x55, 0x55), 1, Qt::DashLine));
   }
   plot->legend->setVisible(true);
-  // Two rows of entries above the bars (the wrap must be set before the fill order).
-  plot->legend->setWrap(std::max<int>(1, static_cast<int>(table.rows.size() + 1) / 2));
-  plot->legend->setFillOrder(QCPLegend::foColumnsFirst, true);
-  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignHCenter);
+  // Two rows of entries below the bars.
+  place_legend_below(plot, std::max<int>(1, static_cast<int>(table.rows.size() + 1) / 2));
 }
 
 void draw_score_by_count(QCustomPlot* plot, const MultitaskResult& result) {
@@ -240,7 +245,7 @@ void draw_score_by_count(QCustomPlot* plot, const MultitaskResult& result) {
   plot->yAxis->setLabel(QObject::tr("multitask score (oracle = 1)"));
   plot->yAxis->setRange(padded(std::min(lo, 1.0), std::max(hi, 1.0), 0.1));
   plot->legend->setVisible(true);
-  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+  place_legend_below(plot);
 }
 
 void draw_surface(QCustomPlot* plot, const SurfaceResult& surface) {
@@ -264,7 +269,7 @@ void draw_surface(QCustomPlot* plot, const SurfaceResult& surface) {
     }
   // The colour scale first: a map adopts the scale's gradient and range when attached.
   auto* scale = new QCPColorScale(plot);
-  plot->plotLayout()->addElement(plot->plotLayout()->rowCount() - 1, 1, scale);
+  plot->plotLayout()->addElement(axis_rect_row(plot), 1, scale);
   scale->setType(QCPAxis::atRight);
   scale->axis()->setLabel(QObject::tr("loss"));
   map->setColorScale(scale);
@@ -373,11 +378,10 @@ void draw_soup(QCustomPlot* plot, const SoupResult& soup) {
   plot->xAxis->setLabel(QObject::tr("ingredients, by validation loss"));
   plot->xAxis->setRange(-0.6, static_cast<double>(n) - 0.4);
   plot->yAxis->setLabel(QObject::tr("validation loss"));
-  const QCPRange r = padded(lo, hi, 0.15);
-  // Headroom for the legend; the bars rise from below the visible range.
-  plot->yAxis->setRange(r.lower, r.upper + 1.0 * (r.upper - r.lower));
+  // The bars rise from below the visible range: the differences are what matters.
+  plot->yAxis->setRange(padded(lo, hi, 0.15));
   plot->legend->setVisible(true);
-  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  place_legend_below(plot, 3);
 }
 
 QString render_figure(const std::function<void(QCustomPlot*)>& draw, const QString& path, int width,

@@ -159,6 +159,7 @@ void GatesView::begin_training(const QString& kind) {
   loss_->graph(0)->data()->clear();
   loss_->xAxis->setRange(0, std::max(1, steps_->value()));
   loss_->yAxis->setRange(0, 1);
+  set_empty_hint(loss_, QString());
   loss_->replot();
   set_message(tr("Training the %1 gate…").arg(kind));
 }
@@ -180,12 +181,17 @@ void GatesView::set_result(std::optional<GateStats> stats) {
   if (!result_) {
     heatmap_->set_title(QString());
     heatmap_->set_grid(PairwiseMatrix{"gate weight", {}, Eigen::MatrixXd(0, 0)}, {}, 0.0, 1.0);
+    set_empty_hint(heatmap_, tr("Train a gate (above) to see which adapter each task uses."));
+    if (loss_->graph(0)->dataCount() == 0)
+      set_empty_hint(loss_, tr("The gate's training loss is drawn here while it trains."));
     set_message(
         tr("Train a gate over the included adapters: which adapter does each task "
            "really use? MoLE learns a gate per projection, the router learns task "
            "labels, Arrow routes by each adapter's top singular direction."));
     return;
   }
+  set_empty_hint(heatmap_, QString());
+  if (!result_->losses.empty()) set_empty_hint(loss_, QString());
   if (loss_->graph(0)->dataCount() == 0 && !result_->losses.empty()) {
     for (size_t i = 0; i < result_->losses.size(); ++i)
       loss_->graph(0)->addData(double(i + 1), result_->losses[i]);

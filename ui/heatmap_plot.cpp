@@ -3,7 +3,37 @@
 #include <QToolTip>
 #include <cmath>
 
+#include "view_support.h"
+
 namespace basin::ui {
+namespace {
+
+// Diverging blue–white–red for signed metrics: 0 (orthogonal ΔW, no gap) is white.
+QCPColorGradient diverging_gradient() {
+  QCPColorGradient g;
+  g.clearColorStops();
+  g.setColorStopAt(0.0, QColor(0x2c, 0x5a, 0xa0));
+  g.setColorStopAt(0.5, QColor(0xf7, 0xf7, 0xf7));
+  g.setColorStopAt(1.0, QColor(0xb2, 0x18, 0x2b));
+  g.setNanHandling(QCPColorGradient::nhTransparent);
+  return g;
+}
+
+// Sequential for metrics that cannot be negative: white-ish at 0 to deep blue at the top
+// (ColorBrewer "Blues" anchors), so the eye reads "more" as "darker" with no false midpoint.
+QCPColorGradient sequential_gradient() {
+  QCPColorGradient g;
+  g.clearColorStops();
+  g.setColorStopAt(0.0, QColor(0xf7, 0xfb, 0xff));
+  g.setColorStopAt(0.25, QColor(0xc6, 0xdb, 0xef));
+  g.setColorStopAt(0.5, QColor(0x6b, 0xae, 0xd6));
+  g.setColorStopAt(0.75, QColor(0x21, 0x71, 0xb5));
+  g.setColorStopAt(1.0, QColor(0x08, 0x30, 0x6b));
+  g.setNanHandling(QCPColorGradient::nhTransparent);
+  return g;
+}
+
+}  // namespace
 
 HeatmapPlot::HeatmapPlot(QWidget* parent) : QCustomPlot(parent) {
   plotLayout()->insertRow(0);
@@ -14,13 +44,7 @@ HeatmapPlot::HeatmapPlot(QWidget* parent) : QCustomPlot(parent) {
   plotLayout()->addElement(1, 1, scale_);
   scale_->setType(QCPAxis::atRight);
   map_->setColorScale(scale_);
-  // Diverging blue–white–red: 0 (orthogonal ΔW) is white.
-  QCPColorGradient g;
-  g.setColorStopAt(0.0, QColor(0x2c, 0x5a, 0xa0));
-  g.setColorStopAt(0.5, QColor(0xf7, 0xf7, 0xf7));
-  g.setColorStopAt(1.0, QColor(0xb2, 0x18, 0x2b));
-  g.setNanHandling(QCPColorGradient::nhTransparent);
-  map_->setGradient(g);
+  map_->setGradient(diverging_gradient());
   map_->setInterpolate(false);
   auto* group = new QCPMarginGroup(this);
   axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
@@ -44,6 +68,8 @@ void HeatmapPlot::set_grid(const PairwiseMatrix& m, const std::vector<std::strin
                            double lo, double hi) {
   matrix_ = m;
   columns_ = columns;
+  sequential_ = lo >= 0;
+  map_->setGradient(sequential_ ? sequential_gradient() : diverging_gradient());
   for (auto* t : cell_labels_)
     removeItem(t);
   cell_labels_.clear();
@@ -70,10 +96,13 @@ void HeatmapPlot::set_grid(const PairwiseMatrix& m, const std::vector<std::strin
       auto* t = new QCPItemText(this);
       t->setProperty("basin_cell", true);
       t->position->setCoords(j, i);
-      t->setText(std::isfinite(v) ? QString::number(v, 'f', n > 10 ? 2 : 3) : QStringLiteral("—"));
+      t->setText(format_fixed(v, n > 10 ? 2 : 3));
       t->setFont(cell_font);
+      // White text on the dark end(s) of the scale: both ends of a diverging one, the top of a
+      // sequential one.
       const double mid = (lo + hi) / 2, half = (hi - lo) / 2;
-      const bool strong = std::isfinite(v) && std::abs(v - mid) > 0.6 * half;
+      const bool strong =
+          std::isfinite(v) && (sequential_ ? v - lo > 1.1 * half : std::abs(v - mid) > 0.6 * half);
       t->setColor(strong ? Qt::white : Qt::black);
       t->setClipToAxisRect(true);
       cell_labels_.push_back(t);
@@ -87,6 +116,13 @@ void HeatmapPlot::set_grid(const PairwiseMatrix& m, const std::vector<std::strin
 
 double HeatmapPlot::cell_value(int row, int col) const {
   return map_->data()->cell(col, row);
+}
+
+QString HeatmapPlot::cell_text(int row, int col) const {
+  const int cols = static_cast<int>(columns_.size());
+  const int k = row * cols + col;
+  if (row < 0 || col < 0 || col >= cols || k >= cell_labels_.size()) return {};
+  return cell_labels_[k]->text();
 }
 
 void HeatmapPlot::mouseMoveEvent(QMouseEvent* event) {
@@ -106,7 +142,7 @@ void HeatmapPlot::mouseMoveEvent(QMouseEvent* event) {
                          .arg(QString::fromStdString(matrix_.labels[static_cast<size_t>(row)]),
                               QString::fromStdString(columns_[static_cast<size_t>(col)]),
                               QString::fromStdString(matrix_.metric),
-                              std::isfinite(v) ? QString::number(v, 'g', 6) : tr("undefined")),
+                              std::isfinite(v) ? format_value(v, 6) : tr("undefined")),
                      this);
 }
 

@@ -162,6 +162,8 @@ void LandscapeView::set_result(std::optional<ConnectivityResult> result) {
     if (!result_ || !select_pair(0, 1)) {
       sel_i_ = sel_j_ = -1;
       draw_curve(curve_, Curve{});
+      set_empty_hint(curve_, tr("The loss curve of a pair appears here: run the sweeps, then "
+                                "click a cell of the heatmap."));
       curve_->replot();
     }
   }
@@ -180,16 +182,21 @@ void LandscapeView::refresh() {
   if (!result_ || result_->labels.size() < 2) {
     heatmap_->set_title(QString());
     heatmap_->set_matrix(PairwiseMatrix{metric(), {}, Eigen::MatrixXd(0, 0)});
+    set_empty_hint(heatmap_, tr("Run the sweeps (Run sweeps above) to fill this heatmap with "
+                                "the connectivity of every pair of included adapters."));
     return;
   }
+  set_empty_hint(heatmap_, QString());
   const PairwiseMatrix m = result_->matrix(metric());
-  // Symmetric colour range: 0 (no rise above the chord) is white, a barrier red.
   double top = 0;
   for (Eigen::Index i = 0; i < m.values.size(); ++i)
     if (std::isfinite(m.values.data()[i])) top = std::max(top, std::abs(m.values.data()[i]));
   if (top <= 0) top = 1e-3;
   heatmap_->set_title(metric_title(metric()));
-  heatmap_->set_matrix(m, -top, top);
+  // Barriers are maxima of (loss − chord) over a path that includes its ends, so never below 0:
+  // a sequential scale. The convexity gap is shown signed around white 0.
+  const bool signed_metric = metric() == "convexity_gap";
+  heatmap_->set_matrix(m, signed_metric ? -top : 0.0, top);
 }
 
 bool LandscapeView::select_pair(int i, int j) {
@@ -200,6 +207,7 @@ bool LandscapeView::select_pair(int i, int j) {
   if (!c) return false;
   sel_i_ = i;
   sel_j_ = j;
+  set_empty_hint(curve_, QString());
   draw_curve(curve_, *c);
   apply_plot_theme(curve_, theme_);
   curve_->replot();

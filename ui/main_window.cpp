@@ -49,7 +49,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), theme_(Theme::Lig
   splitter_->addWidget(tabs_);
   splitter_->setStretchFactor(0, 2);
   splitter_->setStretchFactor(1, 5);
-  setCentralWidget(splitter_);
+  build_start_page();
   build_status_bar();
   build_menus();
 
@@ -60,6 +60,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), theme_(Theme::Lig
     if (!dir.isEmpty()) open_adapters({dir});
   });
   connect(panel_, &AdapterPanel::set_changed, this, [this] {
+    update_start_page();
     similarity_stale_ = true;
     update_weights_text();
     refresh_landscape_inputs();
@@ -142,6 +143,7 @@ void MainWindow::build_menus() {
   });
   open->setShortcut(QKeySequence::Open);
   recent_menu_ = file->addMenu(tr("Open &recent"));
+  file->addAction(tr("Open the de&mo kit"), this, &MainWindow::open_demo_kit);
   file->addSeparator();
   auto* open_study_action = file->addAction(tr("Open s&tudy…"), this, [this] {
     QSettings s;

@@ -2,7 +2,8 @@
 // (Connectivity, CKA, Multitask, Soup & surface), a status bar with the running job's stage,
 // progress and Cancel, and the menus. Split by feature: main_window.cpp (frame, menus,
 // settings), main_window_files.cpp (adapters, studies, export), main_window_jobs.cpp
-// (similarity and merge jobs), main_window_landscape.cpp (landscape jobs).
+// (similarity and merge jobs), main_window_landscape.cpp (landscape jobs), main_window_start.cpp
+// (the start page shown while nothing is open, the demo kit), main_window_interpolate.cpp.
 #pragma once
 
 #include <QMainWindow>
@@ -17,6 +18,7 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QSplitter;
+class QStackedWidget;
 class QTabWidget;
 class QMenu;
 class QCustomPlot;
@@ -32,6 +34,7 @@ class MergeView;
 class MultitaskView;
 class SimilarityView;
 class SoupView;
+class StartPage;
 struct BenchCache;
 enum class Theme;
 
@@ -56,6 +59,14 @@ class MainWindow : public QMainWindow {
   bool export_figure(const QString& path, int dpi = 150, QCustomPlot* plot = nullptr);
   bool export_data(const QString& path, QCustomPlot* plot = nullptr);
   void set_theme(Theme t);
+  // Opens the demo kit's task adapters; builds the kit first (a job with progress and
+  // Cancel) when it is not there yet. The folder: $BASIN_KIT, else the "demo_kit_dir"
+  // setting, else <app data>/demo-kit; the size: $BASIN_KIT_SIZE (tiny | small, default small).
+  void open_demo_kit();
+  static QString demo_kit_dir();
+  // True while the start page (nothing open yet) is shown instead of the views.
+  bool start_page_shown() const;
+  StartPage* start_page() const { return start_; }
   // 0 = Similarity, 1 = Merge, 2 = Connectivity, 3 = CKA, 4 = Multitask, 5 = Soup & surface,
   // 6 = Gates
   void show_view(int index);
@@ -128,6 +139,9 @@ class MainWindow : public QMainWindow {
   bool landscape_ready(const QString& what, size_t min_models);
   // main_window_gates.cpp
   void build_gates_view();
+  // main_window_start.cpp
+  void build_start_page();
+  void update_start_page();
 
   JobRunner* jobs_ = nullptr;
   AdapterPanel* panel_ = nullptr;
@@ -141,6 +155,8 @@ class MainWindow : public QMainWindow {
   std::shared_ptr<const Gate> gate_;  // the last gate trained in the Gates view
   QTabWidget* tabs_ = nullptr;
   QSplitter* splitter_ = nullptr;
+  QStackedWidget* stack_ = nullptr;  // the start page or the workspace (panel + views)
+  StartPage* start_ = nullptr;
   QLabel* stage_ = nullptr;
   QProgressBar* progress_ = nullptr;
   QPushButton* cancel_ = nullptr;

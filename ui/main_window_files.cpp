@@ -20,6 +20,7 @@
 #include "merge_view.h"
 #include "plot_style.h"
 #include "similarity_view.h"
+#include "start_page.h"
 #include "util/errors.h"
 
 namespace basin::ui {
@@ -119,9 +120,16 @@ void MainWindow::add_recent(const QStringList& paths) {
 void MainWindow::rebuild_recent_menu() {
   recent_menu_->clear();
   const QStringList recent = QSettings().value("recent").toStringList();
+  // Adapter folders and study files share the list; a file is a study.
   for (const QString& p : recent)
-    recent_menu_->addAction(p, this, [this, p] { open_adapters({p}); });
+    recent_menu_->addAction(p, this, [this, p] {
+      if (QFileInfo(p).isFile())
+        open_study(p);
+      else
+        open_adapters({p});
+    });
   recent_menu_->setEnabled(!recent.isEmpty());
+  if (start_) start_->set_recent(recent);
 }
 
 Study MainWindow::current_study() const {
@@ -204,7 +212,9 @@ bool MainWindow::open_study(const QString& path) {
   update_weights_text();
   restore_landscape(st);
   remember_folder(QFileInfo(path).absolutePath());
+  add_recent({QFileInfo(path).absoluteFilePath()});
   setWindowTitle(tr("Basin — %1").arg(QFileInfo(path).fileName()));
+  update_start_page();
   emit similarity_updated();
   return true;
 }

@@ -180,6 +180,12 @@ void MultitaskView::set_result(std::optional<MultitaskResult> result) {
   if (result_ && !result_->tables.empty()) {
     draw_multitask_bars(bars_, *result_);
     draw_score_by_count(counts_, *result_);
+    set_empty_hint(bars_, QString());
+    // One task count has no "by count" curve to draw.
+    set_empty_hint(counts_, result_->tables.size() > 1
+                                ? QString()
+                                : tr("Tick “task counts 2…n” and run the study again to see "
+                                     "the score against the number of tasks."));
     QString text = tr("%1 tasks, %2 methods and baselines")
                        .arg(result_->tasks.size())
                        .arg(result_->full().rows.size());
@@ -196,6 +202,10 @@ void MultitaskView::set_result(std::optional<MultitaskResult> result) {
   } else {
     draw_multitask_bars(bars_, MultitaskResult{});
     draw_score_by_count(counts_, MultitaskResult{});
+    set_empty_hint(bars_, tr("Map two or more adapters to their tasks (left), then Run study "
+                             "to score every merge method against each task's own adapter."));
+    set_empty_hint(counts_, tr("The multitask score by number of tasks appears here after a "
+                               "study with “task counts 2…n”."));
   }
   apply_theme(theme_);
 }

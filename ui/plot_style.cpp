@@ -71,6 +71,21 @@ void apply_plot_theme(QCustomPlot* plot, Theme theme) {
     }
 }
 
+void place_legend_below(QCustomPlot* plot, int columns) {
+  QCPLegend* legend = plot->legend;
+  if (!legend) return;
+  if (legend->layout() != plot->plotLayout()) {
+    const int row = plot->plotLayout()->rowCount();
+    plot->plotLayout()->addElement(row, 0, legend);       // takes it out of the inset layout
+    plot->plotLayout()->setRowStretchFactor(row, 0.001);  // as tall as its entries, no more
+    legend->setMargins(QMargins(6, 3, 6, 3));
+  }
+  const int n = std::max(1, legend->itemCount());
+  // The wrap must be set before the fill order (QCPLegend re-flows on setFillOrder).
+  legend->setWrap(columns > 0 ? columns : std::min(n, 4));
+  legend->setFillOrder(QCPLegend::foColumnsFirst, true);
+}
+
 void apply_app_theme(QApplication& app, Theme theme) {
   app.setStyle(QStyleFactory::create("Fusion"));
   if (theme != Theme::Dark) {

@@ -20,6 +20,9 @@ ThemeColors theme_colors(Theme t);
 
 // Styles axes, grids, legends and color scales of `plot` (does not replot).
 void apply_plot_theme(QCustomPlot* plot, Theme theme);
+// Moves the legend out of the axis rect into a strip below it (once; later calls only re-wrap),
+// `columns` entries per row (0: up to four), so that it never covers data.
+void place_legend_below(QCustomPlot* plot, int columns = 0);
 // Fusion style + palette for the whole application.
 void apply_app_theme(QApplication& app, Theme theme);
 

@@ -11,6 +11,7 @@
 #include "heatmap_plot.h"
 #include "plot_style.h"
 #include "util/strings.h"
+#include "view_support.h"
 
 namespace basin::ui {
 
@@ -40,7 +41,6 @@ SimilarityView::SimilarityView(QWidget* parent) : QWidget(parent) {
   profile_->xAxis->setTicker(layer_ticks);
   profile_->yAxis->setLabel(tr("cosine similarity of ΔW"));
   profile_->legend->setVisible(true);
-  profile_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
   split->addWidget(heatmap_);
   split->addWidget(profile_);
   split->setStretchFactor(0, 3);
@@ -59,6 +59,7 @@ SimilarityView::SimilarityView(QWidget* parent) : QWidget(parent) {
     });
   }
   set_message(tr("Open two or more adapters to compare them."));
+  refresh();
 }
 
 void SimilarityView::set_message(const QString& text) {
@@ -92,8 +93,13 @@ void SimilarityView::refresh() {
   if (!result_) {
     heatmap_->set_matrix(PairwiseMatrix{"cosine similarity", {}, Eigen::MatrixXd(0, 0)});
     heatmap_->set_title(QString());
+    set_empty_hint(heatmap_, tr("Open adapters to compare them (File ▸ Open adapter "
+                                "folder(s)…, or drop folders here)."));
+    set_empty_hint(profile_, tr("The layer-by-layer similarity of every pair appears here."));
     return;
   }
+  set_empty_hint(heatmap_, QString());
+  set_empty_hint(profile_, QString());
   const int i = scope_->currentIndex();
   const auto layers = result_->layers();
   PairwiseMatrix m;
@@ -154,6 +160,7 @@ void SimilarityView::fill_profile() {
   const double pad = std::max(0.05, 0.1 * (hi - lo));
   profile_->yAxis->setRange(lo - pad, hi + pad);
   profile_->legend->setVisible(k > 0);
+  place_legend_below(profile_, 5);
   profile_->replot();
 }
 

@@ -151,6 +151,9 @@ void SoupView::set_grid(int grid) {
 void SoupView::set_soup(std::optional<SoupResult> soup) {
   soup_ = std::move(soup);
   draw_soup(soup_plot_, soup_ ? *soup_ : SoupResult{});
+  set_empty_hint(soup_plot_, soup_ ? QString()
+                                   : tr("Include two or more adapters, then Run greedy soup to "
+                                        "see which ingredients lower the validation loss."));
   apply_plot_theme(soup_plot_, theme_);
   soup_plot_->replot();
   fill_table();
@@ -192,6 +195,9 @@ void SoupView::fill_table() {
 void SoupView::set_surface(std::optional<SurfaceResult> surface) {
   surface_ = std::move(surface);
   draw_surface(surface_plot_, surface_ ? *surface_ : SurfaceResult{});
+  set_empty_hint(surface_plot_, surface_ ? QString()
+                                         : tr("Pick three models, then Run surface to draw the "
+                                              "loss over the plane through them."));
   apply_plot_theme(surface_plot_, theme_);
   surface_plot_->replot();
   if (surface_) grid_->setValue(static_cast<int>(surface_->x.size()));

@@ -1,7 +1,9 @@
 #include "view_support.h"
 
 #include <qcustomplot.h>
+#include <QEvent>
 #include <QHeaderView>
+#include <QLabel>
 #include <QMenu>
 #include <QTableWidget>
 
@@ -23,8 +25,72 @@ void install_export_menu(QCustomPlot* plot, QWidget* owner,
                    });
 }
 
+namespace {
+
+// "-0", "-0.000": a minus sign left on a value that rounded to zero.
+QString drop_negative_zero(QString s) {
+  if (s.startsWith('-')) {
+    bool zero = true;
+    for (int i = 1; i < s.size() && zero; ++i)
+      zero = s[i] == '0' || s[i] == '.';
+    if (zero) s.remove(0, 1);
+  }
+  return s;
+}
+
+// The cover of an empty plot: a label over the whole widget that follows its size.
+class EmptyHint : public QLabel {
+ public:
+  explicit EmptyHint(QWidget* plot) : QLabel(plot) {
+    setObjectName("empty_hint");
+    setAlignment(Qt::AlignCenter);
+    setWordWrap(true);
+    setMargin(24);
+    setAutoFillBackground(true);  // hides the empty axes below
+    setBackgroundRole(QPalette::Base);
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 1.15);
+    setFont(f);
+    setGeometry(plot->rect());
+    plot->installEventFilter(this);
+  }
+
+ protected:
+  bool eventFilter(QObject* watched, QEvent* event) override {
+    if (watched == parent() && event->type() == QEvent::Resize)
+      setGeometry(static_cast<QWidget*>(watched)->rect());
+    return false;
+  }
+};
+
+}  // namespace
+
 QString format_value(double v, int digits) {
-  return std::isfinite(v) ? QString::number(v, 'g', digits) : QStringLiteral("—");
+  return std::isfinite(v) ? drop_negative_zero(QString::number(v, 'g', digits))
+                          : QStringLiteral("—");
+}
+
+QString format_fixed(double v, int decimals) {
+  return std::isfinite(v) ? drop_negative_zero(QString::number(v, 'f', decimals))
+                          : QStringLiteral("—");
+}
+
+void set_empty_hint(QWidget* plot, const QString& text) {
+  auto* hint = plot->findChild<QLabel*>("empty_hint", Qt::FindDirectChildrenOnly);
+  if (text.isEmpty()) {
+    if (hint) hint->hide();
+    return;
+  }
+  if (!hint) hint = new EmptyHint(plot);
+  hint->setText(text);
+  hint->setGeometry(plot->rect());
+  hint->show();
+  hint->raise();
+}
+
+QString empty_hint(const QWidget* plot) {
+  const auto* hint = plot->findChild<const QLabel*>("empty_hint", Qt::FindDirectChildrenOnly);
+  return hint && !hint->isHidden() ? hint->text() : QString();
 }
 
 void fill_matrix_table(QTableWidget* table, const PairwiseMatrix& m, int decimals) {

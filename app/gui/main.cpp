@@ -92,10 +92,25 @@ void take_screenshots(MainWindow& w, const QString& dir, const QString& only) {
     }
   });
   watchdog->start(200);
+  if (only == "start") {  // the window as it opens with nothing: the start page
+    QTimer::singleShot(300, &w, [shot] {
+      shot("start");
+      QApplication::quit();
+    });
+    return;
+  }
   QObject::connect(&w, &basin::ui::MainWindow::similarity_updated, &w, [&w, shot, only] {
     static bool done = false;
     if (done) return;
     done = true;
+    if (only == "empty") {  // every landscape view before its analysis ran: the hints
+      for (int view = 2; view <= 6; ++view) {
+        w.show_view(view);
+        shot(QString("empty-%1").arg(view));
+      }
+      QApplication::quit();
+      return;
+    }
     if (only == "gates") {
       basin::LandscapeSetup setup = w.landscape_setup();
       setup.limit = 8;
@@ -134,7 +149,8 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument("adapters", "PEFT adapter folders to open", "[ADAPTER...]");
   QCommandLineOption study({"s", "study"}, "Open a saved study file.", "file");
   QCommandLineOption shots("screenshots", "Save a screenshot of each view to DIR and exit.", "dir");
-  QCommandLineOption only("screenshot-only", "With --screenshots: only this view (gates).", "view");
+  QCommandLineOption only("screenshot-only",
+                          "With --screenshots: only this view (start, empty, gates).", "view");
   parser.addOption(study);
   parser.addOption(shots);
   parser.addOption(only);
