@@ -32,6 +32,11 @@ class JobRunner::Bridge : public jobs::Progress {
   JobRunner* owner_;
 };
 
+std::mutex& model_lock() {
+  static std::mutex m;
+  return m;
+}
+
 JobRunner::JobRunner(QObject* parent) : QObject(parent) {
   connect(&watcher_, &QFutureWatcher<Outcome>::finished, this, &JobRunner::on_finished);
 }
@@ -52,6 +57,7 @@ bool JobRunner::start(const QString& title, Work work, Done done) {
   emit busyChanged(true);
   watcher_.setFuture(QtConcurrent::run([bridge, work = std::move(work)]() -> Outcome {
     Outcome o;
+    std::lock_guard<std::mutex> lock(model_lock());
     try {
       o.value = work(*bridge);
     } catch (const jobs::Cancelled&) {

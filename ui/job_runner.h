@@ -10,12 +10,18 @@
 #include <any>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 namespace basin::jobs {
 class Progress;
 }
 
 namespace basin::ui {
+
+// Held by every job while it runs, and by the Interpolate view's live generation (which runs
+// beside the job runner): the cached model is used by one of them at a time, since a job may
+// swap its LoRA bank (the multitask study) while an answer is being decoded.
+std::mutex& model_lock();
 
 class JobRunner : public QObject {
   Q_OBJECT

@@ -19,6 +19,7 @@
 #include "cka_view.h"
 #include "gates_view.h"
 #include "heatmap_plot.h"
+#include "interpolate_view.h"
 #include "job_runner.h"
 #include "landscape_view.h"
 #include "merge_view.h"
@@ -198,6 +199,7 @@ void MainWindow::set_theme(Theme t) {
   multitask_->apply_theme(t);
   soup_->apply_theme(t);
   gates_->apply_theme(t);
+  interpolate_->apply_theme(t);
   QSettings().setValue("theme", t == Theme::Dark ? "dark" : "light");
 }
 
@@ -212,6 +214,7 @@ QCustomPlot* MainWindow::current_plot() const {
   if (view == multitask_) return multitask_->bars_plot();
   if (view == soup_) return soup_->surface() ? soup_->surface_plot() : soup_->soup_plot();
   if (view == gates_) return gates_->heatmap();
+  if (view == interpolate_) return interpolate_->curve_plot();
   return similarity_->heatmap();
 }
 

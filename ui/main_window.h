@@ -28,6 +28,7 @@ namespace basin::ui {
 class AdapterPanel;
 class CkaView;
 class GatesView;
+class InterpolateView;
 class JobRunner;
 class LandscapeView;
 class MergeView;
@@ -36,6 +37,7 @@ class SimilarityView;
 class SoupView;
 class StartPage;
 struct BenchCache;
+struct InterpolateSession;
 enum class Theme;
 
 class MainWindow : public QMainWindow {
@@ -68,7 +70,7 @@ class MainWindow : public QMainWindow {
   bool start_page_shown() const;
   StartPage* start_page() const { return start_; }
   // 0 = Similarity, 1 = Merge, 2 = Connectivity, 3 = CKA, 4 = Multitask, 5 = Soup & surface,
-  // 6 = Gates
+  // 6 = Gates, 7 = Interpolate
   void show_view(int index);
 
   // Landscape jobs on the included adapters, evaluated per the shared setup (model, tasks).
@@ -81,6 +83,9 @@ class MainWindow : public QMainWindow {
   // setup's tasks; save_gate writes the last one as a gate folder.
   void run_gate();
   void save_gate(const QString& dir);
+  // The Interpolate view's loss curve between its two endpoints (a job); the answers at the
+  // slider's α follow by themselves once it is there.
+  void run_interpolate();
   bool has_gate() const { return gate_ != nullptr; }
   // Writes the greedy soup as a PEFT folder (a `cat` merge weighted by the soup's coefficients).
   void save_soup(const QString& dir);
@@ -96,6 +101,7 @@ class MainWindow : public QMainWindow {
   MultitaskView* multitask_view() const { return multitask_; }
   SoupView* soup_view() const { return soup_; }
   GatesView* gates_view() const { return gates_; }
+  InterpolateView* interpolate_view() const { return interpolate_; }
   QCustomPlot* current_plot() const;
 
  signals:
@@ -108,6 +114,7 @@ class MainWindow : public QMainWindow {
   void soup_finished();
   void surface_finished();
   void gate_finished();
+  void interpolate_finished();
   void gate_saved(const QString& dir);
   void soup_saved(const QString& dir);
 
@@ -139,6 +146,11 @@ class MainWindow : public QMainWindow {
   bool landscape_ready(const QString& what, size_t min_models);
   // main_window_gates.cpp
   void build_gates_view();
+  // main_window_interpolate.cpp
+  void build_interpolate_view();
+  void refresh_interpolate_choices(const QStringList& names);
+  void request_answers(double alpha);
+  void start_answers();
   // main_window_start.cpp
   void build_start_page();
   void update_start_page();
@@ -152,7 +164,9 @@ class MainWindow : public QMainWindow {
   MultitaskView* multitask_ = nullptr;
   SoupView* soup_ = nullptr;
   GatesView* gates_ = nullptr;
-  std::shared_ptr<const Gate> gate_;  // the last gate trained in the Gates view
+  InterpolateView* interpolate_ = nullptr;
+  std::shared_ptr<InterpolateSession> interp_;  // the curve's model, merges, pending answers
+  std::shared_ptr<const Gate> gate_;            // the last gate trained in the Gates view
   QTabWidget* tabs_ = nullptr;
   QSplitter* splitter_ = nullptr;
   QStackedWidget* stack_ = nullptr;  // the start page or the workspace (panel + views)

@@ -20,6 +20,7 @@
 #include "cka_view.h"
 #include "eval_setup_form.h"
 #include "gates_view.h"
+#include "interpolate_view.h"
 #include "job_runner.h"
 #include "landscape/features.h"
 #include "landscape_view.h"
@@ -103,6 +104,7 @@ void MainWindow::build_landscape_views() {
   tabs_->addTab(multitask_, tr("Multitask"));
   tabs_->addTab(soup_, tr("Soup && surface"));
   build_gates_view();
+  build_interpolate_view();
   for (EvalSetupForm* form : {landscape_->setup_form(), cka_->setup_form(),
                               multitask_->setup_form(), soup_->setup_form(), gates_->setup_form()})
     connect(form, &EvalSetupForm::changed, this,
@@ -131,8 +133,9 @@ void MainWindow::build_landscape_views() {
 
 void MainWindow::set_landscape_setup(const LandscapeSetup& s) {
   setup_ = s;
-  for (EvalSetupForm* form : {landscape_->setup_form(), cka_->setup_form(),
-                              multitask_->setup_form(), soup_->setup_form(), gates_->setup_form()})
+  for (EvalSetupForm* form :
+       {landscape_->setup_form(), cka_->setup_form(), multitask_->setup_form(), soup_->setup_form(),
+        gates_->setup_form(), interpolate_->setup_form()})
     form->set_setup(s);
   refresh_landscape_inputs();
 }
@@ -168,6 +171,7 @@ void MainWindow::refresh_landscape_inputs() {
   }
   multitask_->set_candidates(names, tasks);
   soup_->set_candidates(QStringList{tr("base")} + names);
+  refresh_interpolate_choices(names);
 }
 
 bool MainWindow::landscape_ready(const QString& what, size_t min_models) {
@@ -449,7 +453,9 @@ bool MainWindow::landscape_export_bytes(QCustomPlot* plot, bool json, QByteArray
   return landscape_->export_bytes(plot, json, out, stem) ||
          cka_->export_bytes(plot, json, out, stem) ||
          multitask_->export_bytes(plot, json, out, stem) ||
-         soup_->export_bytes(plot, json, out, stem) || gates_->export_bytes(plot, json, out, stem);
+         soup_->export_bytes(plot, json, out, stem) ||
+         gates_->export_bytes(plot, json, out, stem) ||
+         interpolate_->export_bytes(plot, json, out, stem);
 }
 
 }  // namespace basin::ui

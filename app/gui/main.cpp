@@ -6,13 +6,17 @@
 #include <QComboBox>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QMessageBox>
 #include <QTimer>
 
+#include <cmath>
 #include <cstdio>
 #include <functional>
 
 #include "gates_view.h"
+#include "interpolate_view.h"
+#include "job_runner.h"
 #include "main_window.h"
 #include "merge_view.h"
 #include "multitask_view.h"
@@ -38,6 +42,34 @@ void gate_screenshot(MainWindow& w, const std::function<void(const QString&)>& s
   w.gates_view()->set_options(o);
   w.show_view(6);
   w.run_gate();
+}
+
+// The Interpolate view: the first adapter against the TIES merge of the set, the slider at
+// α = 0.7 and the answers there; then quits. Prints how long the answers took to follow.
+void interpolate_screenshot(MainWindow& w, const std::function<void(const QString&)>& shot) {
+  auto* view = w.interpolate_view();
+  auto* timer = new QElapsedTimer;
+  QObject::connect(&w, &MainWindow::interpolate_finished, &w, [view, timer] {
+    timer->start();
+    view->set_alpha(0.7);
+  });
+  QObject::connect(view, &basin::ui::InterpolateView::answers_shown, &w,
+                   [shot, timer](double alpha) {
+                     if (std::abs(alpha - 0.7) > 1e-9) return;
+                     std::fprintf(stderr, "answers at α = 0.7 after %lld ms (incl. debounce)\n",
+                                  static_cast<long long>(timer->elapsed()));
+                     QTimer::singleShot(0, [shot] {  // after the view's own updates
+                       shot("interpolate");
+                       QApplication::quit();
+                     });
+                   });
+  basin::LandscapeSetup setup = w.landscape_setup();
+  setup.limit = 8;
+  w.set_landscape_setup(setup);
+  w.show_view(7);
+  const QString a = view->endpoint_box(0)->itemData(1).toString();
+  if (!view->set_endpoints(a, "merge:ties")) view->set_endpoints(a, "base");
+  if (!w.jobs()->busy()) w.run_interpolate();  // choosing the pair may have started it
 }
 
 // The landscape views: runs each analysis in turn (they need a base model the adapters name,
@@ -111,6 +143,10 @@ void take_screenshots(MainWindow& w, const QString& dir, const QString& only) {
       QApplication::quit();
       return;
     }
+    if (only == "interpolate") {
+      interpolate_screenshot(w, shot);
+      return;
+    }
     if (only == "gates") {
       basin::LandscapeSetup setup = w.landscape_setup();
       setup.limit = 8;
@@ -150,7 +186,8 @@ int main(int argc, char** argv) {
   QCommandLineOption study({"s", "study"}, "Open a saved study file.", "file");
   QCommandLineOption shots("screenshots", "Save a screenshot of each view to DIR and exit.", "dir");
   QCommandLineOption only("screenshot-only",
-                          "With --screenshots: only this view (start, empty, gates).", "view");
+                          "With --screenshots: only this view (start, empty, interpolate, gates).",
+                          "view");
   parser.addOption(study);
   parser.addOption(shots);
   parser.addOption(only);
