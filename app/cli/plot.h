@@ -13,9 +13,13 @@ struct MultitaskResult;
 struct SurfaceResult;
 struct SoupResult;
 struct GateStats;
+struct OracleVsBase;
 }  // namespace basin
 
 namespace basin::cli {
+
+// Whether this build draws figures (the GUI build); the headless build's plot_* throw.
+bool can_plot();
 
 // Checks a --plot path before any work starts: this build can plot, and the extension is .png,
 // .svg or .pdf. Throws InputError naming the path otherwise.
@@ -32,5 +36,7 @@ void plot_surface(const SurfaceResult& surface, const std::string& path);
 void plot_soup(const SoupResult& soup, const std::string& path);
 // Gate usage matrix `index` (0 = all sites; the router's confusion matrix), tasks × experts.
 void plot_gate_usage(const GateStats& stats, size_t index, const std::string& path);
+// Per-task scores as a grid: tasks (rows) × base model and own adapter (columns).
+void plot_oracle_vs_base(const OracleVsBase& scores, const std::string& path);
 
 }  // namespace basin::cli

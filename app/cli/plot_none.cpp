@@ -12,6 +12,9 @@ namespace {
 }
 }  // namespace
 
+bool can_plot() {
+  return false;
+}
 void check_plot_path(const std::string&) {
   no_qt();
 }
@@ -34,6 +37,9 @@ void plot_soup(const SoupResult&, const std::string&) {
   no_qt();
 }
 void plot_gate_usage(const GateStats&, size_t, const std::string&) {
+  no_qt();
+}
+void plot_oracle_vs_base(const OracleVsBase&, const std::string&) {
   no_qt();
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "figures.h"
 #include "landscape/gate_stats.h"
 #include "plot.h"
+#include "report/oracle_vs_base.h"
 #include "util/errors.h"
 
 namespace basin::cli {
@@ -54,6 +56,10 @@ void render(const std::function<void(QCustomPlot*)>& draw, const std::string& pa
 }
 
 }  // namespace
+
+bool can_plot() {
+  return true;
+}
 
 void check_plot_path(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
@@ -102,6 +108,25 @@ void plot_gate_usage(const GateStats& s, size_t index, const std::string& path) 
                                             : s.kind + " gate, " + s.usage_labels.at(index) +
                                                   ": which adapter each task uses";
   check(ui::render_grid(m, s.experts, 0.0, 1.0, QString::fromStdString(title), qpath(path)));
+}
+
+void plot_oracle_vs_base(const OracleVsBase& scores, const std::string& path) {
+  ensure_application();
+  PairwiseMatrix m;
+  m.metric = "score";
+  m.values.resize(static_cast<Eigen::Index>(scores.tasks.size()), 2);
+  double hi = 0.0;
+  for (size_t t = 0; t < scores.tasks.size(); ++t) {
+    const auto& s = scores.tasks[t];
+    m.labels.push_back(s.task + " (" + s.metric + ")");
+    m.values(static_cast<Eigen::Index>(t), 0) = s.base;
+    m.values(static_cast<Eigen::Index>(t), 1) = s.oracle;
+    for (double v : {s.base, s.oracle})
+      if (std::isfinite(v)) hi = std::max(hi, v);
+  }
+  const std::string title = "Each task's own adapter vs the base model (" + scores.split + ")";
+  check(ui::render_grid(m, {"base", "own adapter"}, 0.0, hi > 0 ? hi : 1.0,
+                        QString::fromStdString(title), qpath(path)));
 }
 
 }  // namespace basin::cli
