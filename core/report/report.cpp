@@ -42,7 +42,6 @@ border-bottom:1px solid #dde1e8;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.8em 0}td,th{border:1px solid #dde1e8;padding:.25em .7em;
 text-align:left;font-size:.92em}th{background:#f3f5f8}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #e4e7ec}
-figure.two img{width:49.5%;vertical-align:top}
 .caption{margin:.3em 0;font-size:.98em}.caption b{font-weight:600}
 .detail{color:#4a5263}.files{font-size:.85em;color:#5a6273}.files a{color:#2a5db0}
 .note{background:#fff6e0;border-left:4px solid #e0a800;padding:.5em .8em}
@@ -160,7 +159,7 @@ std::string report_html(const Report& r, const fs::path& dir) {
       h += "<p class=\"skipped\">Not in this report: " + html_escape(f.skipped) + "</p>\n";
       continue;
     }
-    h += f.images.size() == 2 ? "<figure class=\"two\">\n" : "<figure>\n";
+    h += "<figure>\n";
     for (const auto& im : f.images)
       if (!im.png.empty())
         h += "<img alt=\"" + html_escape(im.alt) + "\" src=\"data:image/png;base64," +
