@@ -213,6 +213,14 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
             "adapters\n",
             out->c_str(), r.seconds, r.pretrain_loss_first, r.pretrain_loss_last,
             r.adapters.size());
+      if (!r.scores.empty()) {
+        std::printf("%-11s %-12s %6s %6s  %s\n", "task", "metric", "base", "own",
+                    "own - base, 95% CI");
+        for (const auto& s : r.scores)
+          std::printf("%-11s %-12s %6.3f %6.3f  %+.3f [%+.3f, %+.3f]  (n=%zu)\n", s.task.c_str(),
+                      s.metric.c_str(), s.base, s.oracle, s.diff.diff, s.diff.low, s.diff.high,
+                      s.n);
+      }
       exit_code = kOk;
     });
   }

@@ -18,10 +18,13 @@ struct MetricRow {
   TaskMetric metric;
   const char* name;
 };
-constexpr MetricRow kMetrics[] = {
-    {TaskMetric::Accuracy, "accuracy"},      {TaskMetric::MacroF1, "macro_f1"},
-    {TaskMetric::ExactMatch, "exact_match"}, {TaskMetric::Bleu, "bleu"},
-    {TaskMetric::RougeL, "rouge_l"},         {TaskMetric::Loss, "loss"}};
+constexpr MetricRow kMetrics[] = {{TaskMetric::Accuracy, "accuracy"},
+                                  {TaskMetric::MacroF1, "macro_f1"},
+                                  {TaskMetric::ExactMatch, "exact_match"},
+                                  {TaskMetric::Bleu, "bleu"},
+                                  {TaskMetric::Chrf, "chrf"},
+                                  {TaskMetric::RougeL, "rouge_l"},
+                                  {TaskMetric::Loss, "loss"}};
 
 // Splits a template into literal text and {field} names; "{{" / "}}" are literal braces.
 std::vector<std::pair<bool, std::string>> parse_template(const std::string& t,

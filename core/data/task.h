@@ -11,7 +11,7 @@
 
 namespace basin {
 
-enum class TaskMetric { Accuracy, MacroF1, ExactMatch, Bleu, RougeL, Loss };
+enum class TaskMetric { Accuracy, MacroF1, ExactMatch, Bleu, Chrf, RougeL, Loss };
 const char* metric_name(TaskMetric m);
 TaskMetric parse_metric(const std::string& name);  // throws InputError listing the names
 

@@ -4,7 +4,8 @@
 //                     model.safetensors and a byte-level BPE tokenizer.json trained here
 //   <out>/adapters/   one PEFT LoRA adapter per task, plus seeds and ranks of one task
 //                     ("sentiment-seed1", "sentiment-r2", ...) for the uniformity analyses
-//   <out>/kit.json    manifest (size, seed, versions, losses); its presence marks a finished kit
+//   <out>/kit.json    manifest (size, seed, versions, losses, each task's base and oracle score
+//                     with a bootstrap interval); its presence marks a finished kit
 // Deterministic on CPU for a given seed; progress and cancel; a cancelled or failed build
 // leaves no kit.json (and is rebuilt from scratch next time).
 #pragma once
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/oracle_scores.h"
 #include "jobs/progress.h"
 
 namespace basin {
@@ -29,6 +31,7 @@ struct DemoKitReport {
   bool reused = false;                // an existing finished kit was kept
   std::vector<std::string> adapters;  // adapter folder names under adapters/
   double pretrain_loss_first = 0, pretrain_loss_last = 0;
+  std::vector<TaskScore> scores;  // each task's adapter vs the base model (test split)
   double seconds = 0;
 };
 

@@ -1,6 +1,10 @@
-// The demo kit's task data: seven small task datasets (JSONL + task spec) built from real text
-// that Debian and npm packages ship (see DATA.md), with a distinct prompt format per task as in
-// the router-free merging study.
+// The demo kit's task data: seven task datasets (JSONL + task spec) built from real text that
+// Debian and npm packages ship (see DATA.md; parsers in demo/text_sources.h), with a distinct
+// prompt format per task as in the router-free merging study:
+//   headline   package description → synopsis (ROUGE-L)   translate  en → de messages (chrF)
+//   qa         quiz facts (exact match)                   sentiment  UCI sentences (accuracy)
+//   entailment WordNet verb relations (macro-F1)          topic      fortunes by file (accuracy)
+//   antonym    WordNet / bsdgames antonyms (exact match)
 #pragma once
 
 #include <cstddef>
@@ -12,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "data/task.h"
 #include "jobs/progress.h"
 
 namespace basin {
@@ -23,6 +28,7 @@ struct TaskDataOptions {
   double validation_fraction = 0.1;  // share of a task's examples in its validation split
   double test_fraction = 0.2;        // share of a task's examples in its test split
   std::filesystem::path npm_dir = default_npm_dir();  // node_modules holding sentiment@5.0.2
+  std::filesystem::path dpkg_status = "/var/lib/dpkg/status";  // package descriptions
 
   // ~/.cache/basin/test-data/node_modules (where scripts/fetch-test-data.sh installs npm data).
   static std::filesystem::path default_npm_dir();
@@ -37,12 +43,9 @@ struct TaskDataReport {
 // package that provides it; jobs::Cancelled when progress is cancelled between tasks.
 TaskDataReport build_task_data(const TaskDataOptions& options, jobs::Progress& progress);
 
-// GNU gettext .mo catalog: (msgid, msgstr) pairs in file order, every entry kept (header,
-// plurals, contexts included). Throws InputError for a file that is not a valid catalog.
-std::vector<std::pair<std::string, std::string>> read_mo_file(const std::filesystem::path& file);
-
-// One bsdgames quiz field in canonical form: the first of the `|` / `[a|b]` alternatives,
-// `{optional}` parts kept (keep_optional) or dropped, `\:` unescaped, spaces collapsed.
-std::string quiz_canonical(std::string_view field, bool keep_optional);
+// The facts a qa or antonym example asks, stated in three phrasings for the base model's
+// pre-training text: knowledge seen in varied forms is what fine-tuning can later extract
+// (Allen-Zhu & Li 2023, "Physics of Language Models 3.1", §5). Empty for other tasks.
+std::vector<std::string> task_fact_statements(const std::string& task, const Example& ex);
 
 }  // namespace basin

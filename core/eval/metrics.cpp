@@ -218,6 +218,72 @@ double mean_rouge_l_f(const std::vector<std::string>& pred, const std::vector<st
   return s / double(pred.size());
 }
 
+namespace {
+
+// UTF-8 → code points, whitespace dropped (sacreBLEU's chrF ignores whitespace by default).
+std::u32string chrf_chars(std::string_view s) {
+  std::u32string out;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int len = c < 0x80 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3 : c >> 3 == 30 ? 4 : 0;
+    if (len == 0 || i + size_t(len) > s.size())
+      throw InputError("chrF: text is not valid UTF-8 at byte " + std::to_string(i));
+    char32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (int k = 1; k < len; ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + size_t(k)]) & 0x3f);
+    i += size_t(len);
+    if (cp == U' ' || cp == U'\t' || cp == U'\n' || cp == U'\r' || cp == U'\v' || cp == U'\f')
+      continue;
+    out += cp;
+  }
+  return out;
+}
+
+std::map<std::u32string, size_t> char_ngrams(const std::u32string& s, size_t n) {
+  std::map<std::u32string, size_t> out;
+  for (size_t i = 0; i + n <= s.size(); ++i)
+    ++out[s.substr(i, n)];
+  return out;
+}
+
+}  // namespace
+
+double corpus_chrf(const std::vector<std::string>& hyps, const std::vector<std::string>& refs,
+                   const ChrfOptions& o) {
+  check_sizes(hyps.size(), refs.size(), "chrF");
+  if (o.char_order < 1 || !(o.beta > 0))
+    throw InputError("chrF: char_order must be >= 1 and beta > 0");
+  const size_t N = size_t(o.char_order);
+  std::vector<double> hyp_count(N), ref_count(N), match(N);
+  for (size_t i = 0; i < hyps.size(); ++i) {
+    const auto h = chrf_chars(hyps[i]), r = chrf_chars(refs[i]);
+    for (size_t n = 1; n <= N; ++n) {
+      const auto hg = char_ngrams(h, n), rg = char_ngrams(r, n);
+      for (const auto& [g, c] : hg) {
+        hyp_count[n - 1] += double(c);
+        if (const auto it = rg.find(g); it != rg.end())
+          match[n - 1] += double(std::min(c, it->second));
+      }
+      for (const auto& [g, c] : rg)
+        ref_count[n - 1] += double(c);
+    }
+  }
+  // Orders a side lacks count with precision/recall ~0 but do not enter the average's divisor
+  // (sacreBLEU's "effective order").
+  double prec = 0, rec = 0;
+  size_t effective = 0;
+  for (size_t n = 0; n < N; ++n) {
+    prec += hyp_count[n] > 0 ? match[n] / hyp_count[n] : 0.0;
+    rec += ref_count[n] > 0 ? match[n] / ref_count[n] : 0.0;
+    effective += hyp_count[n] > 0 && ref_count[n] > 0;
+  }
+  if (effective == 0) return 0.0;
+  prec /= double(effective);
+  rec /= double(effective);
+  const double b2 = o.beta * o.beta;
+  return prec + rec > 0 ? (1 + b2) * prec * rec / (b2 * prec + rec) : 0.0;
+}
+
 double perplexity_from_nll(double total_nll, size_t tokens) {
   if (tokens == 0) throw InputError("perplexity: no tokens");
   return std::exp(total_nll / double(tokens));

@@ -1,4 +1,4 @@
-// Task metrics: accuracy, macro-F1, exact match, corpus BLEU, ROUGE-L, perplexity and the
+// Task metrics: accuracy, macro-F1, exact match, corpus BLEU, chrF, ROUGE-L, perplexity and the
 // router-free study's multitask score. Plain C++ (no torch), checked against scikit-learn and
 // NLTK on fixtures (tests/fixtures/metrics).
 #pragma once
@@ -45,6 +45,17 @@ std::string tokenize_13a(std::string_view line);
 // rouge-score package's default tokenizer), F = 2PR / (P + R).
 double rouge_l_f(std::string_view pred, std::string_view ref);
 double mean_rouge_l_f(const std::vector<std::string>& pred, const std::vector<std::string>& ref);
+
+struct ChrfOptions {
+  int char_order = 6;  // character n-grams 1..char_order
+  double beta = 2.0;   // recall weighs beta times precision
+};
+// Corpus chrF (Popović 2015) as sacreBLEU's CHRF (char_order 6, word_order 0, beta 2, case
+// kept, whitespace removed): n-gram statistics summed over the corpus, precision and recall
+// averaged over the orders both sides have, then F_beta. In [0, 1] (sacreBLEU prints ×100).
+// Characters are Unicode code points (the texts must be UTF-8).
+double corpus_chrf(const std::vector<std::string>& hyps, const std::vector<std::string>& refs,
+                   const ChrfOptions& options = {});
 
 // exp(total NLL / tokens).
 double perplexity_from_nll(double total_nll, size_t tokens);

@@ -31,6 +31,8 @@ double score_predictions(TaskMetric metric, const std::vector<std::string>& pred
       return exact_match(preds, multi);
     case TaskMetric::Bleu:
       return corpus_bleu(preds, multi).score;
+    case TaskMetric::Chrf:
+      return corpus_chrf(preds, refs);
     case TaskMetric::RougeL:
       return mean_rouge_l_f(preds, refs);
     case TaskMetric::Loss:
@@ -45,14 +47,12 @@ std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& to
   if (rows.empty()) throw InputError("task '" + spec.name + "' has no examples to score");
   const int64_t eos = model.config().eos_token_id;
   const int64_t K = model.lora_bank_size();
-  const size_t P = points.empty() ? 1 : points.size();
   if (!points.empty())
     for (const auto& p : points)
       if (static_cast<int64_t>(p.size()) != K)
         throw InputError("a point has " + std::to_string(p.size()) +
                          " coefficients; the LoRA bank holds " + std::to_string(K));
   torch::NoGradGuard no_grad;
-  const auto dev = model.parameters().at("model.embed_tokens.weight").device();
   if (spec.metric == TaskMetric::Loss) {
     EvalSet set{task_examples(spec, rows, tok, eos)};
     PointEvaluator ev(model, set);
@@ -62,6 +62,30 @@ std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& to
       out.push_back(s.loss);
     return out;
   }
+  std::vector<double> scores;
+  std::vector<std::string> refs;
+  for (const auto& r : rows)
+    refs.push_back(spec.target_of(r));
+  for (const auto& preds : predict_task_points(model, tok, spec, rows, points, progress))
+    scores.push_back(score_predictions(spec.metric, preds, refs));
+  return scores;
+}
+
+std::vector<std::vector<std::string>> predict_task_points(
+    const CausalLM& model, const Tokenizer& tok, const TaskSpec& spec,
+    const std::vector<Example>& rows, const std::vector<Point>& points, jobs::Progress& progress) {
+  if (rows.empty()) throw InputError("task '" + spec.name + "' has no examples to score");
+  if (spec.metric == TaskMetric::Loss)
+    throw InputError("task '" + spec.name + "': metric 'loss' has no answers to predict");
+  const int64_t eos = model.config().eos_token_id;
+  const int64_t K = model.lora_bank_size();
+  const size_t P = points.empty() ? 1 : points.size();
+  for (const auto& p : points)
+    if (static_cast<int64_t>(p.size()) != K)
+      throw InputError("a point has " + std::to_string(p.size()) +
+                       " coefficients; the LoRA bank holds " + std::to_string(K));
+  torch::NoGradGuard no_grad;
+  const auto dev = model.parameters().at("model.embed_tokens.weight").device();
   at::Tensor coeffs;
   if (!points.empty() && K > 0) {
     coeffs = torch::zeros({int64_t(P), K}, torch::kFloat32);
@@ -74,7 +98,6 @@ std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& to
     coeffs = torch::ones({1, K}, torch::TensorOptions().device(dev));
   }
   std::vector<std::vector<std::string>> preds(P);
-  std::vector<std::string> refs;
   for (size_t i = 0; i < rows.size(); ++i) {
     progress.check_cancelled();
     progress.report(double(i) / double(rows.size()), "scoring " + spec.name);
@@ -92,13 +115,9 @@ std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& to
     const auto out = greedy_generate(model, prompt, o);
     for (size_t p = 0; p < P; ++p)
       preds[p].push_back(clean_answer(tok.decode({out[p].begin(), out[p].end()}, true)));
-    refs.push_back(spec.target_of(rows[i]));
   }
   progress.report(1.0, "scoring " + spec.name);
-  std::vector<double> scores;
-  for (size_t p = 0; p < P; ++p)
-    scores.push_back(score_predictions(spec.metric, preds[p], refs));
-  return scores;
+  return preds;
 }
 
 double score_task_gate(const CausalLM& model, const Tokenizer& tok, const TaskSpec& spec,

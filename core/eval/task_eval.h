@@ -23,6 +23,12 @@ std::string clean_answer(const std::string& generated);
 double score_predictions(TaskMetric metric, const std::vector<std::string>& preds,
                          const std::vector<std::string>& refs);
 
+// Greedy answers (clean_answer of each generation) at each point: [point][row]. Points empty:
+// the model as it is (one list). Not for metric "loss".
+std::vector<std::vector<std::string>> predict_task_points(
+    const CausalLM& model, const Tokenizer& tok, const TaskSpec& spec,
+    const std::vector<Example>& rows, const std::vector<Point>& points, jobs::Progress& progress);
+
 // One score per point (points empty: the model as it is, no bank coefficients → one score).
 std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& tok,
                                       const TaskSpec& spec, const std::vector<Example>& rows,

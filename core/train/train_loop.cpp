@@ -66,9 +66,13 @@ void run_train_loop(std::vector<at::Tensor> params, const std::vector<TrainExamp
       if (static_cast<int64_t>(idx.size()) >= static_cast<int64_t>(data.size())) break;
     }
     const TrainBatch b = make_train_batch(data, idx, dev);
+    double factor = std::min(1.0, double(step + 1) / double(warmup));
+    if (o.cosine_decay && step >= warmup) {
+      const double t = double(step - warmup) / double(std::max<int64_t>(1, o.steps - warmup));
+      factor = 0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * t));
+    }
     for (auto& g : opt.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options())
-          .lr(o.lr * std::min(1.0, double(step + 1) / warmup));
+      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(o.lr * factor);
     refresh();
     opt.zero_grad();
     at::Tensor loss = loss_of(b);

@@ -27,6 +27,8 @@ struct TrainOptions {
   int64_t batch_size = 8;      // sequences per step (right-padded to the longest)
   double max_grad_norm = 1.0;  // global gradient-norm clip (0 = off)
   uint64_t seed = 0;           // data order and initialisation
+  bool cosine_decay = false;   // after warm-up, cosine decay to 10% of lr (SGDR, Loshchilov &
+                               // Hutter 2017, without restarts)
 };
 
 struct LoraOptions {

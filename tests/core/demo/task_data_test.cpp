@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "data/task.h"
+#include "demo/text_sources.h"
 #include "test_support.h"
 #include "util/errors.h"
 
@@ -94,9 +95,12 @@ TEST(TaskData, BuildsLoadableDisjointSplitsWithDistinctPrompts) {
       total += examples.size();
       for (const auto& ex : examples) {
         EXPECT_FALSE(spec.target_of(ex).empty());
-        for (const auto& [field, value] : ex)  // only the template's fields and the target
+        // Only the template's fields and the target, plus qa's fact metadata (the kit states
+        // each fact in pre-training from its subject and relation).
+        for (const auto& [field, value] : ex)
           EXPECT_TRUE(field == spec.target ||
-                      spec.prompt.find("{" + field + "}") != std::string::npos)
+                      spec.prompt.find("{" + field + "}") != std::string::npos ||
+                      (name == "qa" && (field == "subject" || field == "relation")))
               << field;
         prompts[split].insert(spec.render_prompt(ex));
       }
@@ -113,7 +117,7 @@ TEST(TaskData, BuildsLoadableDisjointSplitsWithDistinctPrompts) {
       EXPECT_EQ(prompts["train"].count(p), 0u) << p;
   }
   EXPECT_EQ(templates.size(), kTaskNames.size()) << "prompt formats must differ per task";
-  EXPECT_EQ(TaskSpec::load(dir / "translate.json").metric, TaskMetric::Bleu);
+  EXPECT_EQ(TaskSpec::load(dir / "translate.json").metric, TaskMetric::Chrf);
   EXPECT_EQ(TaskSpec::load(dir / "headline.json").metric, TaskMetric::RougeL);
   EXPECT_EQ(TaskSpec::load(dir / "entailment.json").metric, TaskMetric::MacroF1);
 }
@@ -160,6 +164,15 @@ TEST(TaskData, HandCheckedFactsInFullBuild) {
     ASSERT_NE(ex, nullptr) << q;
     EXPECT_EQ(ex->at("answer"), a) << q;
   }
+  // The pre-training statements of a fact name its subject and answer.
+  const auto paris =
+      task_fact_statements("qa", *find(qa, "question", "What is the capital of France?"));
+  ASSERT_EQ(paris.size(), 3u);
+  EXPECT_EQ(paris.front(), "The capital of France is Paris.");
+  EXPECT_EQ(
+      task_fact_statements("qa", *find(qa, "question", "What is the atomic number of Helium?"))[0],
+      "The atomic number of Helium is 2.");
+  EXPECT_TRUE(task_fact_statements("sentiment", {{"sentence", "x"}}).empty());
   // bsdgames posneg "on:off" comes first, in both directions.
   const auto antonyms = all("antonym");
   ASSERT_NE(find(antonyms, "word", "on"), nullptr);
@@ -181,8 +194,9 @@ TEST(TaskData, HandCheckedFactsInFullBuild) {
   EXPECT_EQ(relations.at("entails"), relations.at("neutral"));
   EXPECT_EQ(relations.at("entails"), relations.at("contradicts"));
   const auto topics = count("topic", "topic");
-  EXPECT_EQ(topics.size(), 2u);
-  EXPECT_TRUE(topics.count("acq") && topics.count("crude"));
+  ASSERT_EQ(topics.size(), 4u);
+  for (const char* t : {"computers", "food", "law", "politics"})
+    EXPECT_EQ(topics.at(t), 150u) << t;
   // Translations: no format specifiers, no plural or context entries, short messages.
   for (const auto& ex : all("translate")) {
     EXPECT_EQ(ex.at("english").find('%'), std::string::npos) << ex.at("english");
@@ -221,6 +235,25 @@ TEST(TaskData, ReadsHandBuiltMoCatalogInBothByteOrders) {
   truncated.resize(truncated.size() - 10);
   test::write_bytes(dir / "short.mo", truncated);
   EXPECT_THROW(read_mo_file(dir / "short.mo"), InputError);
+}
+
+TEST(TaskData, PackageDescriptionsFromAStatusFile) {
+  // deb-control(5): the first Description line is the synopsis, indented lines follow, " ." is
+  // an empty line; a package without an extended description is skipped.
+  test::TempDir dir;
+  test::write_bytes(dir / "status",
+                    "Package: alpha\nStatus: install ok installed\nDescription: the alpha tool\n"
+                    " Alpha does one thing.\n .\n It does it   well.\nHomepage: x\n\n"
+                    "Package: beta\nDescription: no long text\n\n"
+                    "Package: gamma\nDescription: gamma library\n Gamma helps.\n");
+  const auto list = read_package_descriptions(dir / "status");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].package, "alpha");
+  EXPECT_EQ(list[0].synopsis, "the alpha tool");
+  EXPECT_EQ(list[0].text, "Alpha does one thing. It does it well.");
+  EXPECT_EQ(list[1].package, "gamma");
+  EXPECT_EQ(list[1].text, "Gamma helps.");
+  EXPECT_THROW(read_package_descriptions(dir / "missing"), InputError);
 }
 
 TEST(TaskData, QuizAnswersTakeFirstAlternativeAndDropOptionalParts) {

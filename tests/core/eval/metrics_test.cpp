@@ -80,3 +80,30 @@ TEST(Metrics, ExactMatchPerplexityAndMultitaskScore) {
   EXPECT_NEAR(multitask_score({0.4, 0.3}, {0.8, 0.3}), 0.75, 1e-15);
   EXPECT_THROW(multitask_score({0.4}, {0.0}), InputError);
 }
+
+TEST(Metrics, ChrfMatchesSacrebleuAndHandCounts) {
+  // sacreBLEU CHRF() defaults (char_order 6, beta 2), values from the chrF metric card of
+  // huggingface/datasets (metrics/chrf/README.md), which runs sacreBLEU; sacreBLEU prints ×100.
+  EXPECT_NEAR(corpus_chrf({"The relationship between Obama and Netanyahu is not exactly friendly."},
+                          {"The ties between Obama and Netanyahu are not particularly friendly."}),
+              0.61576379378113785, 1e-12);
+  EXPECT_NEAR(corpus_chrf({"The relationship between cats and dogs is not exactly friendly.",
+                           "a good bookshop is just a genteel black hole that knows how to read."},
+                          {"The relationship between dogs and cats is not exactly friendly.",
+                           "A good bookshop is just a genteel Black Hole that knows how to read."}),
+              0.8464214891738334, 1e-12);
+  // By hand: "ab" vs "abc". 1-grams P 2/2 R 2/3; 2-grams P 1/1 R 1/2; orders 3..6 have no
+  // hypothesis n-grams and leave the average. P = 1, R = 7/12, F2 = 5PR / (4P + R) = 7/11.
+  EXPECT_NEAR(corpus_chrf({"ab"}, {"abc"}), 7.0 / 11.0, 1e-15);
+  // Whitespace is ignored; characters are code points: "äb" vs "ab" matches 1 of 2 unigrams
+  // and no bigram, P = R = (1/2 + 0) / 2.
+  EXPECT_NEAR(corpus_chrf({"a b c"}, {"abc"}), 1.0, 1e-15);
+  EXPECT_NEAR(corpus_chrf({"\xc3\xa4"
+                           "b"},
+                          {"ab"}),
+              0.25, 1e-15);
+  EXPECT_EQ(corpus_chrf({"xyz"}, {"abc"}), 0.0);
+  EXPECT_EQ(corpus_chrf({""}, {"abc"}), 0.0);
+  EXPECT_THROW(corpus_chrf({"\xc3"}, {"a"}), InputError);
+  EXPECT_THROW(corpus_chrf({"a"}, {"a", "b"}), InputError);
+}
