@@ -165,12 +165,21 @@ void draw_multitask_bars(QCustomPlot* plot, const MultitaskResult& result) {
   const MultitaskRow* oracle = nullptr;
   for (const auto& r : table.rows)
     if (r.method == "oracle") oracle = &r;
-  // Relative scores need a non-zero oracle on every task; otherwise show the raw metric.
-  bool relative = oracle != nullptr;
-  for (size_t t = 0; relative && t < n_tasks; ++t)
-    relative =
-        t < oracle->scores.size() && std::isfinite(oracle->scores[t]) && oracle->scores[t] != 0;
-  if (!relative) oracle = nullptr;
+  // Bars are relative to each task's own adapter (the oracle), as the router-free study plots
+  // them, and only where the oracle scores > 0: a ratio to 0 means nothing, and a raw metric
+  // beside ratios on one axis would mislead. The multitask group is the study's score, the mean
+  // over exactly those tasks (study_multitask_score).
+  auto usable = [&](size_t t) {
+    return oracle && t < oracle->scores.size() && std::isfinite(oracle->scores[t]) &&
+           oracle->scores[t] > 0;
+  };
+  auto relative = [&](size_t t, double v) {
+    const bool loss = t < result.metrics.size() && result.metrics[t] == "loss";
+    return loss ? oracle->scores[t] / v : v / oracle->scores[t];
+  };
+  size_t used = 0;
+  for (size_t t = 0; t < n_tasks; ++t)
+    used += usable(t) ? 1 : 0;
   auto* group = new QCPBarsGroup(plot);
   group->setSpacingType(QCPBarsGroup::stAbsolute);
   group->setSpacing(1);
@@ -186,31 +195,38 @@ void draw_multitask_bars(QCustomPlot* plot, const MultitaskResult& result) {
     bars->setPen(QPen(c.darker(130)));
     bars->setBrush(c);
     for (size_t t = 0; t < n_tasks && t < row.scores.size(); ++t) {
-      // Relative to the task's own adapter (the oracle), as the router-free study plots it.
-      double v = row.scores[t];
-      if (oracle && t < oracle->scores.size()) v = v / oracle->scores[t];
+      if (!usable(t)) continue;
+      const double v = relative(t, row.scores[t]);
       if (!std::isfinite(v)) continue;
       bars->addData(static_cast<double>(t), v);
       hi = std::max(hi, v);
     }
-    if (std::isfinite(row.multitask_score)) {
+    if (used > 0 && std::isfinite(row.multitask_score)) {
       bars->addData(static_cast<double>(n_tasks), row.multitask_score);
       hi = std::max(hi, row.multitask_score);
     }
   }
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
   for (size_t t = 0; t < n_tasks && t < result.tasks.size(); ++t)
-    ticker->addTick(static_cast<double>(t), qs(result.tasks[t]));
-  ticker->addTick(static_cast<double>(n_tasks), QObject::tr("multitask"));
+    ticker->addTick(static_cast<double>(t),
+                    usable(t) ? qs(result.tasks[t])
+                              : qs(result.tasks[t]) + QObject::tr("\n(oracle 0: no bars)"));
+  if (used > 0)
+    ticker->addTick(static_cast<double>(n_tasks),
+                    used == n_tasks
+                        ? QObject::tr("multitask")
+                        : QObject::tr("multitask\n(%1 of %2 tasks)").arg(used).arg(n_tasks));
   plot->xAxis->setTicker(ticker);
   plot->xAxis->setSubTicks(false);
   plot->xAxis->grid()->setVisible(false);
   plot->xAxis->setTickLabelRotation(n_tasks > 5 ? 25 : 0);
-  plot->xAxis->setRange(-0.6, static_cast<double>(n_tasks) + 0.6);
-  plot->yAxis->setLabel(relative ? QObject::tr("score / oracle score")
-                                 : QObject::tr("task metric (an oracle scored 0)"));
+  plot->xAxis->setRange(-0.6, static_cast<double>(n_tasks) + (used > 0 ? 0.6 : -0.4));
+  plot->yAxis->setLabel(!oracle ? QObject::tr("score / oracle score (no oracle row)")
+                        : used == n_tasks
+                            ? QObject::tr("score / oracle score")
+                            : QObject::tr("score / oracle score (only tasks with oracle > 0)"));
   plot->yAxis->setRange(0, hi * 1.08);
-  if (relative) {  // the oracle's level
+  if (used > 0) {  // the oracle's level
     auto* one = new QCPItemStraightLine(plot);
     one->point1->setCoords(0, 1);
     one->point2->setCoords(1, 1);

@@ -74,6 +74,11 @@ LandscapeView::LandscapeView(QWidget* parent) : QWidget(parent) {
   message_ = new QLabel(this);
   bar->addWidget(message_, 1);
   layout->addLayout(bar);
+  note_ = new QLabel(this);
+  note_->setObjectName("connectivity_note");
+  note_->setWordWrap(true);
+  note_->setVisible(false);
+  layout->addWidget(note_);
 
   auto* split = new QSplitter(Qt::Horizontal, this);
   split->setObjectName("connectivity_splitter");
@@ -134,6 +139,15 @@ void LandscapeView::set_metric(const std::string& which) {
 
 void LandscapeView::set_message(const QString& text) {
   message_->setText(text);
+}
+
+void LandscapeView::set_note(const QString& text) {
+  note_->setText(text);
+  note_->setVisible(!text.isEmpty());
+}
+
+QString LandscapeView::note() const {
+  return note_->text();
 }
 
 void LandscapeView::set_busy(bool busy) {

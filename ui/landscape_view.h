@@ -48,6 +48,10 @@ class LandscapeView : public QWidget {
 
   void set_busy(bool busy);
   void set_message(const QString& text);
+  // A line under the controls about how the shown result was made when that differs from the
+  // setup above (the demo study's sweeps on one task); empty hides it.
+  void set_note(const QString& text);
+  QString note() const;
   void apply_theme(Theme t);
 
   HeatmapPlot* heatmap() const { return heatmap_; }
@@ -73,6 +77,7 @@ class LandscapeView : public QWidget {
   QComboBox* metric_ = nullptr;
   QPushButton* run_ = nullptr;
   QLabel* message_ = nullptr;
+  QLabel* note_ = nullptr;
   HeatmapPlot* heatmap_ = nullptr;
   QCustomPlot* curve_ = nullptr;
   std::optional<ConnectivityResult> result_;

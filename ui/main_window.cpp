@@ -52,6 +52,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), theme_(Theme::Lig
   splitter_->setStretchFactor(1, 5);
   build_start_page();
   build_status_bar();
+  build_job_queue();
   build_menus();
 
   connect(panel_, &AdapterPanel::open_requested, this, [this] {

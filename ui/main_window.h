@@ -3,14 +3,17 @@
 // progress and Cancel, and the menus. Split by feature: main_window.cpp (frame, menus,
 // settings), main_window_files.cpp (adapters, studies, export), main_window_jobs.cpp
 // (similarity and merge jobs), main_window_landscape.cpp (landscape jobs), main_window_start.cpp
-// (the start page shown while nothing is open, the demo kit), main_window_interpolate.cpp.
+// (the start page shown while nothing is open, the demo kit), main_window_demo.cpp (the demo
+// study: jobs queued one after another), main_window_interpolate.cpp.
 #pragma once
 
 #include <QMainWindow>
 #include <QStringList>
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "study/study.h"
 
@@ -23,12 +26,19 @@ class QTabWidget;
 class QMenu;
 class QCustomPlot;
 
+namespace basin {
+struct Adapter;
+}
+
 namespace basin::ui {
+
+using AdapterList = std::vector<std::shared_ptr<const Adapter>>;
 
 class AdapterPanel;
 class CkaView;
 class GatesView;
 class InterpolateView;
+class JobQueue;
 class JobRunner;
 class LandscapeView;
 class MergeView;
@@ -48,8 +58,9 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   // Loads adapter folders on a worker thread, then adds the compatible ones; problems are
-  // reported in one dialog that names the folder and the reason.
-  void open_adapters(const QStringList& dirs);
+  // reported in one dialog that names the folder and the reason. `then` runs once they are
+  // added (not when the job is cancelled or fails).
+  void open_adapters(const QStringList& dirs, std::function<void()> then = {});
   // Runs the Merge view's recipe on the included adapters; with `save_to`, the same job also
   // writes the PEFT folder (atomically: a cancel leaves nothing).
   void run_merge(const QString& save_to = QString());
@@ -66,6 +77,13 @@ class MainWindow : public QMainWindow {
   // setting, else <app data>/demo-kit; the size: $BASIN_KIT_SIZE (tiny | small, default small).
   void open_demo_kit();
   static QString demo_kit_dir();
+  // The demo study on a built kit (basin --demo KIT): opens its task adapters and the family
+  // of one task's seeds and ranks, fills the evaluation setup from the kit with small limits,
+  // and queues similarity, connectivity (over the family, on its task), CKA and the multitask
+  // study on the job runner; Esc / Cancel stops the queue. A folder that is not a kit: a dialog.
+  void open_demo_study(const QString& kit_dir);
+  // The demo study's queue (and any later one): its steps run one job after another.
+  JobQueue* job_queue() const { return queue_; }
   // True while the start page (nothing open yet) is shown instead of the views.
   bool start_page_shown() const;
   StartPage* start_page() const { return start_; }
@@ -144,6 +162,10 @@ class MainWindow : public QMainWindow {
   void restore_landscape(const Study& st);
   bool landscape_export_bytes(QCustomPlot* plot, bool json, QByteArray* out, QString* stem) const;
   bool landscape_ready(const QString& what, size_t min_models);
+  // The Connectivity view's sweeps over `adapters` evaluated per `setup` (the button: the
+  // included set and the shared setup); false when another job is running.
+  bool start_connectivity(const AdapterList& adapters, const LandscapeSetup& setup,
+                          const std::vector<double>& alphas, bool base);
   // main_window_gates.cpp
   void build_gates_view();
   // main_window_interpolate.cpp
@@ -154,8 +176,12 @@ class MainWindow : public QMainWindow {
   // main_window_start.cpp
   void build_start_page();
   void update_start_page();
+  // main_window_demo.cpp
+  void build_job_queue();
 
   JobRunner* jobs_ = nullptr;
+  JobQueue* queue_ = nullptr;
+  QLabel* queue_label_ = nullptr;  // the queued study's step and limits, in the status bar
   AdapterPanel* panel_ = nullptr;
   SimilarityView* similarity_ = nullptr;
   MergeView* merge_ = nullptr;

@@ -36,7 +36,7 @@ constexpr int kMaxRecent = 10;
 
 }  // namespace
 
-void MainWindow::open_adapters(const QStringList& dirs) {
+void MainWindow::open_adapters(const QStringList& dirs, std::function<void()> then) {
   if (dirs.isEmpty()) return;
   remember_folder(QFileInfo(dirs.front()).absolutePath());
   const bool started = jobs_->start(
@@ -56,7 +56,7 @@ void MainWindow::open_adapters(const QStringList& dirs) {
         }
         return out;
       },
-      [this](const std::any& result) {
+      [this, then = std::move(then)](const std::any& result) {
         const auto loaded = std::any_cast<std::shared_ptr<Loaded>>(result);
         QStringList errors = loaded->errors;
         int added = 0;
@@ -78,6 +78,7 @@ void MainWindow::open_adapters(const QStringList& dirs) {
         add_recent(ok_paths);
         if (!errors.isEmpty()) show_error(tr("Some adapters were not opened"), errors.join("\n\n"));
         emit adapters_opened(added);
+        if (then) then();
       });
   if (!started) show_error(tr("Busy"), tr("Another job is running; cancel it or wait."));
 }

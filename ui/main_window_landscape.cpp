@@ -208,12 +208,17 @@ void MainWindow::run_connectivity() {
     show_error(tr("Cannot run the sweeps"), QString::fromUtf8(e.what()));
     return;
   }
-  const AdapterList adapters = adapter_list(panel_->included_set());
-  const bool base = landscape_->include_base();
+  if (start_connectivity(adapter_list(panel_->included_set()), setup_, alphas,
+                         landscape_->include_base()))
+    landscape_->set_note(QString());  // this run follows the setup shown
+}
+
+bool MainWindow::start_connectivity(const AdapterList& adapters, const LandscapeSetup& setup,
+                                    const std::vector<double>& alphas, bool base) {
   landscape_->set_result(std::nullopt);
-  jobs_->start(
+  return jobs_->start(
       tr("Connectivity sweeps"),
-      [this, cache = bench_, setup = setup_, adapters, alphas, base](jobs::Progress& p) {
+      [this, cache = bench_, setup, adapters, alphas, base](jobs::Progress& p) {
         const auto bench = acquire_bench(*cache, setup, adapters, p);
         auto models = bank_endpoints(bench->labels);
         if (base) models.insert(models.begin(), Endpoint{"base", Point(adapters.size(), 0.0)});
@@ -438,6 +443,7 @@ void MainWindow::restore_landscape(const Study& st) {
   setup_ = st.landscape.value_or(LandscapeSetup{});
   set_landscape_setup(setup_);
   landscape_->set_result(st.connectivity);
+  landscape_->set_note(QString());
   sweeps_ = st.sweeps;
   cka_->set_result(st.cka);
   multitask_->set_result(st.multitask);

@@ -1,5 +1,5 @@
-// MainWindow: the start page shown while no adapter is open, and the demo kit (opened, or built
-// first on a worker thread with progress and Cancel, then opened).
+// MainWindow: the start page shown while no adapter is open, and the demo kit (opened with its
+// demo study, main_window_demo.cpp; or built first on a worker thread with progress and Cancel).
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -9,12 +9,9 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-
 #include "adapter_panel.h"
 #include "demo/demo_kit.h"
+#include "demo_plan.h"
 #include "job_runner.h"
 #include "main_window.h"
 #include "start_page.h"
@@ -22,30 +19,8 @@
 namespace basin::ui {
 namespace {
 
-namespace fs = std::filesystem;
-
 bool kit_built(const QString& dir) {
   return QFileInfo(dir + "/kit.json").isFile();
-}
-
-// The kit's one adapter per task (its manifest's "tasks"; seeds and ranks of one task are for
-// the uniformity analyses and would crowd the first view).
-QStringList kit_task_adapters(const QString& dir) {
-  QStringList out;
-  try {
-    std::ifstream in(fs::path(dir.toStdString()) / "kit.json");
-    const auto j = nlohmann::json::parse(in);
-    for (const auto& t : j.at("tasks")) {
-      const QString a = dir + "/adapters/" + QString::fromStdString(t.get<std::string>());
-      if (QFileInfo(a + "/adapter_config.json").isFile()) out << a;
-    }
-  } catch (const std::exception&) {
-    // An unreadable manifest: open every adapter folder instead.
-  }
-  if (out.isEmpty())
-    for (const QString& name : QDir(dir + "/adapters").entryList(QDir::Dirs | QDir::NoDotAndDotDot))
-      out << dir + "/adapters/" + name;
-  return out;
 }
 
 }  // namespace
@@ -96,7 +71,7 @@ void MainWindow::update_start_page() {
 void MainWindow::open_demo_kit() {
   const QString dir = demo_kit_dir();
   if (kit_built(dir)) {
-    open_adapters(kit_task_adapters(dir));
+    open_demo_study(dir);
     return;
   }
   if (jobs_->busy()) {
@@ -124,7 +99,7 @@ void MainWindow::open_demo_kit() {
         start_->set_status(QString());
         start_->set_demo_kit(dir, true);
         statusBar()->showMessage(tr("Demo kit built in %1").arg(dir), 8000);
-        open_adapters(kit_task_adapters(dir));
+        open_demo_study(dir);
       });
   // A cancelled or failed build leaves no kit.json: the next click starts over.
   auto clear = [this] { start_->set_status(QString()); };

@@ -175,12 +175,30 @@ void MultitaskView::set_limit(int examples) {
   limit_->setValue(examples);
 }
 
+void MultitaskView::set_methods(const QStringList& methods) {
+  for (auto* box : methods_)
+    box->setChecked(methods.contains(box->text()));
+}
+
+void MultitaskView::set_task_counts(bool on) {
+  counts_on_->setChecked(on);
+}
+
 void MultitaskView::set_result(std::optional<MultitaskResult> result) {
   result_ = std::move(result);
   if (result_ && !result_->tables.empty()) {
     draw_multitask_bars(bars_, *result_);
     draw_score_by_count(counts_, *result_);
-    set_empty_hint(bars_, QString());
+    // The bars are relative to the oracle; where it scores 0 on every task there are none.
+    bool any_oracle = false;
+    for (const auto& r : result_->full().rows)
+      if (r.method == "oracle")
+        for (double v : r.scores)
+          any_oracle = any_oracle || (std::isfinite(v) && v > 0);
+    set_empty_hint(bars_, any_oracle ? QString()
+                                     : tr("Each task's own adapter (the oracle) scored 0, so "
+                                          "there is no score relative to it to plot; Export "
+                                          "data has the raw metrics."));
     // One task count has no "by count" curve to draw.
     set_empty_hint(counts_, result_->tables.size() > 1
                                 ? QString()

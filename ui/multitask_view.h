@@ -39,6 +39,10 @@ class MultitaskView : public QWidget {
   // Options for `n` mapped tasks (task counts 2…n when the toggle is on).
   MultitaskOptions options(int n) const;
   void set_limit(int examples);  // examples per task (0 = all)
+  // Ticks exactly these methods (names as in MultitaskOptions::methods and the gates).
+  void set_methods(const QStringList& methods);
+  // Whether the study repeats for task counts 2…n (off: all tasks only).
+  void set_task_counts(bool on);
 
   void set_result(std::optional<MultitaskResult> result);
   const std::optional<MultitaskResult>& result() const { return result_; }

@@ -1,6 +1,7 @@
 // basin: the desktop application.
 //   basin [ADAPTER...]            open adapter folders
 //   basin --study FILE            open a saved study
+//   basin --demo KIT              open a demo kit and run its study (views fill by themselves)
 //   basin --screenshots DIR ...   open, render each view, save PNG screenshots to DIR, exit
 #include <QApplication>
 #include <QComboBox>
@@ -16,6 +17,7 @@
 
 #include "gates_view.h"
 #include "interpolate_view.h"
+#include "job_queue.h"
 #include "job_runner.h"
 #include "main_window.h"
 #include "merge_view.h"
@@ -110,6 +112,34 @@ void landscape_screenshots(MainWindow& w, const std::function<void(const QString
   w.run_connectivity();
 }
 
+// The demo study (--demo KIT): a screenshot of each view as its job finishes, and of the
+// Connectivity view again once the queue is done; then quits.
+void demo_screenshots(MainWindow& w, const std::function<void(const QString&)>& shot) {
+  QObject::connect(
+      &w, &MainWindow::similarity_updated, &w, [shot] { shot("demo-similarity"); },
+      Qt::SingleShotConnection);
+  QObject::connect(&w, &MainWindow::connectivity_finished, &w, [&w, shot] {
+    w.show_view(2);
+    shot("demo-connectivity");
+  });
+  QObject::connect(&w, &MainWindow::cka_finished, &w, [&w, shot] {
+    w.show_view(3);
+    shot("demo-cka");
+  });
+  QObject::connect(&w, &MainWindow::multitask_finished, &w, [&w, shot] {
+    w.show_view(4);
+    shot("demo-multitask");
+  });
+  QObject::connect(w.job_queue(), &basin::ui::JobQueue::finished, &w, [&w, shot] {
+    w.show_view(2);
+    QTimer::singleShot(200, &w, [shot] {
+      shot("demo-study");
+      QApplication::quit();
+    });
+  });
+  QObject::connect(w.job_queue(), &basin::ui::JobQueue::stopped, &w, [] { QApplication::exit(1); });
+}
+
 // Drives the window through its views and saves a screenshot of each (docs/screenshots).
 void take_screenshots(MainWindow& w, const QString& dir, const QString& only) {
   QDir().mkpath(dir);
@@ -124,6 +154,10 @@ void take_screenshots(MainWindow& w, const QString& dir, const QString& only) {
     }
   });
   watchdog->start(200);
+  if (only == "demo") {
+    demo_screenshots(w, shot);
+    return;
+  }
   if (only == "start") {  // the window as it opens with nothing: the start page
     QTimer::singleShot(300, &w, [shot] {
       shot("start");
@@ -185,10 +219,17 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument("adapters", "PEFT adapter folders to open", "[ADAPTER...]");
   QCommandLineOption study({"s", "study"}, "Open a saved study file.", "file");
   QCommandLineOption shots("screenshots", "Save a screenshot of each view to DIR and exit.", "dir");
-  QCommandLineOption only("screenshot-only",
-                          "With --screenshots: only this view (start, empty, interpolate, gates).",
-                          "view");
+  QCommandLineOption only(
+      "screenshot-only",
+      "With --screenshots: only this view (start, empty, interpolate, gates, demo: "
+      "the --demo study's views).",
+      "view");
+  QCommandLineOption demo("demo",
+                          "Open the demo kit in DIR (basin-cli demo-kit) and run its study: "
+                          "similarity, connectivity, CKA and multitask, one job after another.",
+                          "dir");
   parser.addOption(study);
+  parser.addOption(demo);
   parser.addOption(shots);
   parser.addOption(only);
   parser.process(app);
@@ -202,5 +243,6 @@ int main(int argc, char** argv) {
   w.show();
   if (parser.isSet(study)) w.open_study(parser.value(study));
   if (!parser.positionalArguments().isEmpty()) w.open_adapters(parser.positionalArguments());
+  if (parser.isSet(demo)) w.open_demo_study(parser.value(demo));
   return app.exec();
 }
