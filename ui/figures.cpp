@@ -208,14 +208,13 @@ void draw_multitask_bars(QCustomPlot* plot, const MultitaskResult& result) {
   }
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
   for (size_t t = 0; t < n_tasks && t < result.tasks.size(); ++t)
-    ticker->addTick(static_cast<double>(t),
-                    usable(t) ? qs(result.tasks[t])
-                              : qs(result.tasks[t]) + QObject::tr("\n(oracle 0: no bars)"));
+    ticker->addTick(static_cast<double>(t), usable(t)
+                                                ? qs(result.tasks[t])
+                                                : qs(result.tasks[t]) + QObject::tr(" (oracle 0)"));
   if (used > 0)
     ticker->addTick(static_cast<double>(n_tasks),
-                    used == n_tasks
-                        ? QObject::tr("multitask")
-                        : QObject::tr("multitask\n(%1 of %2 tasks)").arg(used).arg(n_tasks));
+                    used == n_tasks ? QObject::tr("multitask")
+                                    : QObject::tr("multitask (%1 of %2)").arg(used).arg(n_tasks));
   plot->xAxis->setTicker(ticker);
   plot->xAxis->setSubTicks(false);
   plot->xAxis->grid()->setVisible(false);

@@ -187,4 +187,12 @@ TEST(UiDemoStudy, MultitaskBarsLeaveOutTasksWhoseOracleScoresZero) {
   EXPECT_DOUBLE_EQ(linear->data()->at(0)->value, 0.5);
   EXPECT_DOUBLE_EQ(linear->data()->at(1)->key, 2.0);  // the "multitask" group
   EXPECT_DOUBLE_EQ(linear->data()->at(1)->value, 0.5);
+  // Every tick is labelled, the multitask group saying over how many tasks it is taken.
+  plot.resize(640, 420);
+  plot.replot();
+  const QVector<QString> labels = plot.xAxis->tickVectorLabels();
+  const QVector<double> ticks = plot.xAxis->tickVector();
+  for (int i = 0; i < ticks.size(); ++i)
+    std::fprintf(stderr, "tick %g: %s\n", ticks[i], qPrintable(labels[i]));
+  EXPECT_TRUE(labels.contains("multitask (1 of 2)"));
 }
