@@ -220,18 +220,26 @@ double mean_rouge_l_f(const std::vector<std::string>& pred, const std::vector<st
 
 namespace {
 
-// UTF-8 → code points, whitespace dropped (sacreBLEU's chrF ignores whitespace by default).
+// UTF-8 → code points, whitespace dropped (sacreBLEU's chrF ignores whitespace by default). A
+// byte that does not start a valid sequence becomes U+FFFD, as Python's decode(errors="replace")
+// does: greedy decoding can stop inside a multi-byte character.
 std::u32string chrf_chars(std::string_view s) {
   std::u32string out;
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const int len = c < 0x80 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3 : c >> 3 == 30 ? 4 : 0;
-    if (len == 0 || i + size_t(len) > s.size())
-      throw InputError("chrF: text is not valid UTF-8 at byte " + std::to_string(i));
+    const size_t len = c < 0x80 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3 : c >> 3 == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (!ok) {
+      out += U'\ufffd';
+      ++i;
+      continue;
+    }
     char32_t cp = len == 1 ? c : c & (0x7f >> len);
-    for (int k = 1; k < len; ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + size_t(k)]) & 0x3f);
-    i += size_t(len);
+    for (size_t k = 1; k < len; ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+    i += len;
     if (cp == U' ' || cp == U'\t' || cp == U'\n' || cp == U'\r' || cp == U'\v' || cp == U'\f')
       continue;
     out += cp;

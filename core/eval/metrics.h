@@ -53,7 +53,7 @@ struct ChrfOptions {
 // Corpus chrF (Popović 2015) as sacreBLEU's CHRF (char_order 6, word_order 0, beta 2, case
 // kept, whitespace removed): n-gram statistics summed over the corpus, precision and recall
 // averaged over the orders both sides have, then F_beta. In [0, 1] (sacreBLEU prints ×100).
-// Characters are Unicode code points (the texts must be UTF-8).
+// Characters are Unicode code points of UTF-8 text; an invalid byte counts as one U+FFFD.
 double corpus_chrf(const std::vector<std::string>& hyps, const std::vector<std::string>& refs,
                    const ChrfOptions& options = {});
 

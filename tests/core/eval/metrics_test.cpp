@@ -104,6 +104,12 @@ TEST(Metrics, ChrfMatchesSacrebleuAndHandCounts) {
               0.25, 1e-15);
   EXPECT_EQ(corpus_chrf({"xyz"}, {"abc"}), 0.0);
   EXPECT_EQ(corpus_chrf({""}, {"abc"}), 0.0);
-  EXPECT_THROW(corpus_chrf({"\xc3"}, {"a"}), InputError);
+  // A generation cut inside a character: the stray byte is one U+FFFD, which matches nothing
+  // but "a" and "b" still do: 1-grams P 2/3 R 2/2, 2-grams P 0/2 R 0/1 → P = 1/3, R = 1/2,
+  // F2 = 5 (1/6) / (4/3 + 1/2) = 5/11.
+  EXPECT_NEAR(corpus_chrf({"a\xc3"
+                           "b"},
+                          {"ab"}),
+              5.0 / 11.0, 1e-15);
   EXPECT_THROW(corpus_chrf({"a"}, {"a", "b"}), InputError);
 }
