@@ -218,7 +218,8 @@ void draw_multitask_bars(QCustomPlot* plot, const MultitaskResult& result) {
   plot->xAxis->setTicker(ticker);
   plot->xAxis->setSubTicks(false);
   plot->xAxis->grid()->setVisible(false);
-  plot->xAxis->setTickLabelRotation(n_tasks > 5 ? 25 : 0);
+  // Negative: a label ends at its tick, so the last one is not cut off at the right edge.
+  plot->xAxis->setTickLabelRotation(n_tasks > 5 ? -25 : 0);
   plot->xAxis->setRange(-0.6, static_cast<double>(n_tasks) + (used > 0 ? 0.6 : -0.4));
   plot->yAxis->setLabel(!oracle ? QObject::tr("score / oracle score (no oracle row)")
                         : used == n_tasks
