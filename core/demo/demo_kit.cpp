@@ -120,6 +120,7 @@ DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) 
   // 2. Tokenizer, trained on the pre-training text plus the tasks' training prompts and answers.
   PretrainCorpusOptions pco;
   pco.task_dir = td.out_dir;
+  pco.dpkg_status = td.dpkg_status;  // one status file for the headline task and its texts
   pco.max_general_chars = spec.max_pretrain_chars;
   pco.fact_repeats = spec.fact_repeats;
   pco.seed = o.seed;

@@ -1,11 +1,16 @@
 // Running the real basin-cli from a test: its exit code, stdout and stderr.
 #pragma once
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "test_support.h"
 
@@ -38,6 +43,21 @@ inline Result run(const std::string& args, const std::filesystem::path& dir) {
 
 inline Result run(const std::string& args, const basin::test::TempDir& dir) {
   return run(args, dir.path());
+}
+
+// Starts `command` through /bin/sh with exec (so the signal reaches the program itself, not a
+// shell whose background jobs ignore SIGINT), sends SIGINT after `wait`, and returns the
+// wait status (WIFEXITED / WEXITSTATUS), or -1 when it could not be started or reaped.
+inline int interrupt_after(const std::string& command, std::chrono::seconds wait) {
+  const std::string exec_cmd = "exec " + command;
+  const char* argv[] = {"/bin/sh", "-c", exec_cmd.c_str(), nullptr};
+  pid_t pid = 0;
+  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0)
+    return -1;
+  std::this_thread::sleep_for(wait);
+  ::kill(pid, SIGINT);
+  int status = 0;
+  return ::waitpid(pid, &status, 0) == pid ? status : -1;
 }
 
 }  // namespace basin::test::cli

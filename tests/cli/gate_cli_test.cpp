@@ -1,14 +1,10 @@
 // basin-cli gate train | inspect, --gate on eval / generate / embed, and the gate rows of the
 // multitask study, end to end on the landscape fixture's tiny model.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -216,16 +212,9 @@ TEST_F(CliLandscape, GateTrainInterruptedLeavesNothing) {
       " gate train --kind mole --steps 1000000 --batch 2 --split validation --model " + s("model") +
       " --tasks " + s("say.json") + " " + s("ad-a") + " " + s("ad-b") + " -o " + out.string() +
       " 2>/dev/null";
-  pid_t pid = 0;
-  // exec, so the shell is replaced and the signal reaches basin-cli itself.
-  const std::string exec_cmd = "exec " + cmd;
-  const char* argv[] = {"/bin/sh", "-c", exec_cmd.c_str(), nullptr};
-  ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
-  std::this_thread::sleep_for(std::chrono::seconds(4));
-  ASSERT_EQ(::kill(pid, SIGINT), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal before the handler was installed?";
+  const int status = interrupt_after(cmd, std::chrono::seconds(4));
+  ASSERT_TRUE(status != -1 && WIFEXITED(status))
+      << "killed by a signal before the handler was installed?";
   EXPECT_EQ(WEXITSTATUS(status), 130);
   EXPECT_FALSE(fs::exists(out));
   for (const auto& e : fs::directory_iterator(scratch()))
