@@ -25,14 +25,19 @@ double score_predictions(TaskMetric metric, const std::vector<std::string>& pred
 
 // Greedy answers (clean_answer of each generation) at each point: [point][row]. Points empty:
 // the model as it is (one list). Not for metric "loss".
+// kBank (default): prompts of unequal length decode together (left padding), many points ×
+// prompts per batch, points grouped so a batch's adapters stay cheap; kReference: the earlier
+// route (one prompt at a time at every point, the whole bank), kept for tests and benchmarks.
 std::vector<std::vector<std::string>> predict_task_points(
     const CausalLM& model, const Tokenizer& tok, const TaskSpec& spec,
-    const std::vector<Example>& rows, const std::vector<Point>& points, jobs::Progress& progress);
+    const std::vector<Example>& rows, const std::vector<Point>& points, jobs::Progress& progress,
+    EvalRoute route = EvalRoute::kBank);
 
 // One score per point (points empty: the model as it is, no bank coefficients → one score).
 std::vector<double> score_task_points(const CausalLM& model, const Tokenizer& tok,
                                       const TaskSpec& spec, const std::vector<Example>& rows,
-                                      const std::vector<Point>& points, jobs::Progress& progress);
+                                      const std::vector<Point>& points, jobs::Progress& progress,
+                                      EvalRoute route = EvalRoute::kBank);
 
 // The task score of a gated model: the model's bank must be the gate's experts, in order. Each
 // prompt is routed (per sequence for the router, per token and projection for MoLE / Arrow),

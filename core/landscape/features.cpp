@@ -38,7 +38,8 @@ std::vector<std::string> select_inputs(const std::vector<TaskSpec>& tasks, const
 std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokenizer& tok,
                                              const std::vector<std::string>& inputs, int layer,
                                              const std::vector<Point>& points,
-                                             jobs::Progress& progress, int64_t batch) {
+                                             jobs::Progress& progress, int64_t batch,
+                                             EvalRoute route) {
   const int layers = static_cast<int>(model.config().num_hidden_layers);
   if (layer < 0) layer = layers;
   if (layer > layers)
@@ -64,14 +65,27 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
   const int64_t d = model.config().hidden_size;
   std::vector<Eigen::MatrixXd> out(points.size(), Eigen::MatrixXd(N, d));
   const int64_t total = N * P;
+  const bool fast = route == EvalRoute::kBank;
+  // Row r is (input, point): kBank walks inputs longest first, each at every point; the
+  // reference walks points, each over every input.
+  std::vector<size_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (fast)
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
+  const auto input_of = [&](int64_t row) {
+    return fast ? order[size_t(row / P)] : size_t(row % N);
+  };
+  const auto point_of = [&](int64_t row) { return fast ? size_t(row % P) : size_t(row / N); };
   batch = std::max<int64_t>(1, batch);
+  if (fast) batch *= std::max<int64_t>(1, std::min<int64_t>(P, 8));  // rows are short now
   for (int64_t r = 0; r < total; r += batch) {
     progress.check_cancelled();
     progress.report(double(r) / double(total), "token states");
     const int64_t B = std::min(batch, total - r);
     int64_t L = 0;
     for (int64_t b = 0; b < B; ++b)
-      L = std::max<int64_t>(L, int64_t(ids[size_t((r + b) % N)].size()));
+      L = std::max<int64_t>(L, int64_t(ids[input_of(r + b)].size()));
     auto x = torch::zeros({B, L}, torch::kLong), attn = torch::zeros({B, L}, torch::kLong);
     auto pool = torch::zeros({B, L}, torch::kFloat32);
     auto coeffs = torch::zeros({B, std::max<int64_t>(K, 1)}, torch::kFloat32);
@@ -80,27 +94,33 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
     auto pa = pool.accessor<float, 2>();
     auto ca = coeffs.accessor<float, 2>();
     for (int64_t b = 0; b < B; ++b) {
-      const auto& row = ids[size_t((r + b) % N)];
+      const auto& row = ids[input_of(r + b)];
       for (size_t t = 0; t < row.size(); ++t) {
         xa[b][int64_t(t)] = row[t];
         aa[b][int64_t(t)] = 1;
         pa[b][int64_t(t)] = tok.is_special(row[t]) ? 0.f : 1.f;
       }
       for (int64_t k = 0; k < K; ++k)
-        ca[b][k] = static_cast<float>(points[size_t((r + b) / N)][size_t(k)]);
+        ca[b][k] = static_cast<float>(points[point_of(r + b)][size_t(k)]);
     }
     LmForwardOptions fo;
     fo.attention_mask = attn.to(dev);
     fo.output_layer = layer;
     if (K > 0) fo.lora_coeffs = coeffs.to(dev);
+    if (fast) {
+      fo.logit_positions = torch::empty({0}, torch::TensorOptions().dtype(torch::kLong));
+    } else {
+      fo.active_adapters_only = false;
+    }
     const auto h = model.forward(x.to(dev), fo).hidden;  // [B, L, d]
     const auto m = pool.to(dev).unsqueeze(-1);
     const auto mean = ((h * m).sum(1) / m.sum(1)).to(torch::kCPU, torch::kFloat64).contiguous();
     const auto acc = mean.accessor<double, 2>();
     for (int64_t b = 0; b < B; ++b) {
-      auto& f = out[size_t((r + b) / N)];
+      auto& f = out[point_of(r + b)];
+      const auto i = static_cast<Eigen::Index>(input_of(r + b));
       for (int64_t j = 0; j < d; ++j)
-        f((r + b) % N, j) = acc[b][j];
+        f(i, j) = acc[b][j];
     }
   }
   progress.report(1.0, "token states");

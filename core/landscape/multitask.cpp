@@ -238,7 +238,8 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
         psub(0.3, where + "greedy soup");
         std::vector<TaskSpec> first(tasks.begin(), tasks.begin() + c);
         PointEvaluator ev(
-            model, build_eval_set(first, tok, model.config().eos_token_id, o.soup_split, o.limit));
+            model, build_eval_set(first, tok, model.config().eos_token_id, o.soup_split, o.limit),
+            64, o.route);
         std::vector<std::string> names;
         for (size_t i = 0; i < K0; ++i)
           names.push_back(adapters[i]->name);
@@ -285,7 +286,8 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
         psub(tb + ts * f, where + "scoring " + tasks[size_t(t)].name);
         return !progress.cancelled();
       });
-      const auto scores = score_task_points(model, tok, tasks[size_t(t)], rows[size_t(t)], pts, tp);
+      const auto scores =
+          score_task_points(model, tok, tasks[size_t(t)], rows[size_t(t)], pts, tp, o.route);
       progress.check_cancelled();
       for (size_t r = 0; r < table.rows.size(); ++r)
         table.rows[r].scores.push_back(scores[r]);

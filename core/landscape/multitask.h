@@ -11,6 +11,7 @@
 
 #include "data/task.h"
 #include "jobs/progress.h"
+#include "landscape/points.h"
 #include "lora/adapter.h"
 #include "model/causal_lm.h"
 #include "text/tokenizer.h"
@@ -37,6 +38,7 @@ struct MultitaskOptions {
   ArrowOptions arrow;
   std::string gate_split = "train";
   size_t gate_limit = 200;
+  EvalRoute route = EvalRoute::kBank;  // how points are scored (kReference: tests, benchmarks)
 };
 
 // True for the gate rows of the study ("mole", "moa", "arrow").

@@ -28,8 +28,12 @@ int64_t EvalSet::target_tokens() const {
   return n;
 }
 
-PointEvaluator::PointEvaluator(const CausalLM& model, EvalSet data, int64_t max_rows)
-    : model_(model), data_(std::move(data)), max_rows_(std::max<int64_t>(1, max_rows)) {
+PointEvaluator::PointEvaluator(const CausalLM& model, EvalSet data, int64_t max_rows,
+                               EvalRoute route)
+    : model_(model),
+      data_(std::move(data)),
+      max_rows_(std::max<int64_t>(1, max_rows)),
+      route_(route) {
   if (data_.examples.empty()) throw InputError("the evaluation set is empty");
   for (size_t i = 0; i < data_.examples.size(); ++i) {
     const auto& e = data_.examples[i];
@@ -51,6 +55,87 @@ std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& point
       if (!std::isfinite(c))
         throw InputError("point " + std::to_string(p) + " has a non-finite coefficient");
   }
+  if (route_ == EvalRoute::kReference) return evaluate_reference(points, progress, stage);
+  torch::NoGradGuard no_grad;
+  const auto dev = model_.parameters().at("model.embed_tokens.weight").device();
+  const auto& ex = data_.examples;
+  const int64_t E = static_cast<int64_t>(ex.size()), P = static_cast<int64_t>(points.size());
+  // Longest first; row r is example order[r / P] at point r % P, so a batch holds few
+  // examples (similar lengths, little padding) at many points.
+  std::vector<size_t> order(ex.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return ex[a].ids.size() > ex[b].ids.size(); });
+  std::vector<double> nll(points.size(), 0.0);
+  std::vector<int64_t> tokens(points.size(), 0), wrong(points.size(), 0);
+  constexpr int64_t kTokenBudget = 8192;  // rows × length per batch: activations stay small
+  const int64_t total = P * E;
+  progress.report(0.0, stage);
+  for (int64_t r = 0; r < total;) {
+    progress.check_cancelled();
+    const int64_t L = static_cast<int64_t>(ex[order[static_cast<size_t>(r / P)]].ids.size());
+    const int64_t B = std::min({max_rows_, std::max<int64_t>(1, kTokenBudget / L), total - r});
+    auto ids = torch::zeros({B, L}, torch::kLong);
+    auto attn = torch::zeros({B, L}, torch::kLong);
+    auto coeffs = torch::zeros({B, std::max<int64_t>(K, 1)}, torch::kFloat32);
+    auto ia = ids.accessor<int64_t, 2>();
+    auto aa = attn.accessor<int64_t, 2>();
+    auto ca = coeffs.accessor<float, 2>();
+    // Answer positions: logits at t−1 predict target token t.
+    std::vector<int64_t> pos, next, row_of;
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& e = ex[order[static_cast<size_t>((r + b) / P)]];
+      const auto& pt = points[static_cast<size_t>((r + b) % P)];
+      for (size_t t = 0; t < e.ids.size(); ++t) {
+        ia[b][int64_t(t)] = e.ids[t];
+        aa[b][int64_t(t)] = 1;
+        if (t > 0 && e.target[t]) {
+          pos.push_back(b * L + int64_t(t) - 1);
+          next.push_back(e.ids[t]);
+          row_of.push_back(b);
+        }
+      }
+      for (int64_t k = 0; k < K; ++k)
+        ca[b][k] = static_cast<float>(pt[static_cast<size_t>(k)]);
+    }
+    if (!pos.empty()) {
+      LmForwardOptions fo;
+      fo.attention_mask = attn.to(dev);
+      if (K > 0) fo.lora_coeffs = coeffs.to(dev);
+      fo.logit_positions = torch::tensor(pos, torch::kLong).to(dev);
+      const auto logits = model_.forward(ids.to(dev), fo).logits;  // [N, V]
+      ++forward_passes_;
+      const auto nx = torch::tensor(next, torch::kLong).to(dev);
+      // log p = logit[target] − logsumexp(logits)
+      const auto logp = (logits.gather(1, nx.unsqueeze(1)).squeeze(1) - logits.logsumexp(1))
+                            .to(torch::kCPU, torch::kFloat64)
+                            .contiguous();
+      const auto miss = logits.argmax(1).ne(nx).to(torch::kCPU).contiguous();
+      const double* lp = logp.data_ptr<double>();
+      const bool* ms = miss.data_ptr<bool>();
+      for (size_t n = 0; n < pos.size(); ++n) {
+        const auto p = static_cast<size_t>((r + row_of[n]) % P);
+        nll[p] -= lp[n];
+        wrong[p] += ms[n] ? 1 : 0;
+        tokens[p] += 1;
+      }
+    }
+    r += B;
+    progress.report(double(r) / double(total), stage);
+  }
+  std::vector<PointScore> out(points.size());
+  for (size_t p = 0; p < points.size(); ++p) {
+    out[p].tokens = tokens[p];
+    out[p].loss = tokens[p] ? nll[p] / double(tokens[p]) : 0.0;
+    out[p].token_error = tokens[p] ? double(wrong[p]) / double(tokens[p]) : 0.0;
+  }
+  return out;
+}
+
+std::vector<PointScore> PointEvaluator::evaluate_reference(const std::vector<Point>& points,
+                                                           jobs::Progress& progress,
+                                                           const std::string& stage) const {
+  const int64_t K = model_.lora_bank_size();
   torch::NoGradGuard no_grad;
   const auto dev = model_.parameters().at("model.embed_tokens.weight").device();
   const auto& ex = data_.examples;
@@ -100,6 +185,7 @@ std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& point
     LmForwardOptions fo;
     fo.attention_mask = attn.to(dev);
     if (K > 0) fo.lora_coeffs = coeffs.to(dev);
+    fo.active_adapters_only = false;
     const auto logits = model_.forward(ids.to(dev), fo).logits.narrow(1, 0, L - 1);
     ++forward_passes_;
     // Logits at t−1 predict token t: log p = logit[target] − logsumexp(logits).

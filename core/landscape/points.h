@@ -41,11 +41,22 @@ struct PointScore {
   int64_t tokens = 0;
 };
 
+// How the rows (point × example) of an evaluation reach the model.
+//  - kBank (default): rows ordered example by example, so a batch holds one example at many
+//    points and barely pads; only the answer positions go through the head; the bank keeps
+//    only the adapters a batch uses.
+//  - kReference: the route before these (rows point by point, whole-vocabulary logits at every
+//    position, the whole bank in every batch). Kept as the reference the tests and the
+//    benchmarks compare kBank against; the two agree within float32 rounding.
+enum class EvalRoute { kBank, kReference };
+
 class PointEvaluator {
  public:
   // `model` must already hold the bank (CausalLM::set_lora_bank) and outlive the evaluator.
-  // `max_rows` bounds the batch; it shrinks further so a batch's logits stay under ~256 MB.
-  PointEvaluator(const CausalLM& model, EvalSet data, int64_t max_rows = 64);
+  // `max_rows` bounds the batch; it shrinks further so a batch's activations (kBank) or its
+  // logits (kReference) stay bounded.
+  PointEvaluator(const CausalLM& model, EvalSet data, int64_t max_rows = 64,
+                 EvalRoute route = EvalRoute::kBank);
 
   int64_t bank_size() const { return model_.lora_bank_size(); }
   const EvalSet& data() const { return data_; }
@@ -60,9 +71,14 @@ class PointEvaluator {
   int64_t forward_passes() const { return forward_passes_; }
 
  private:
+  std::vector<PointScore> evaluate_reference(const std::vector<Point>& points,
+                                             jobs::Progress& progress,
+                                             const std::string& stage) const;
+
   const CausalLM& model_;
   EvalSet data_;
   int64_t max_rows_;
+  EvalRoute route_;
   mutable int64_t forward_passes_ = 0;
 };
 

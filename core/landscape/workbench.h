@@ -58,7 +58,9 @@ struct Workbench {
   static std::unique_ptr<Workbench> open(const LandscapeSetup& setup,
                                          std::vector<std::shared_ptr<const Adapter>> adapters,
                                          jobs::Progress& progress);
-  PointEvaluator evaluator(int64_t max_rows = 64) const { return {model, data, max_rows}; }
+  PointEvaluator evaluator(int64_t max_rows = 64, EvalRoute route = EvalRoute::kBank) const {
+    return {model, data, max_rows, route};
+  }
 };
 
 }  // namespace basin

@@ -175,6 +175,7 @@ void CausalLM::save(const fs::path& dir, bool overwrite) const {
 void CausalLM::set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& adapters) {
   slots_.clear();
   bank_size_ = static_cast<int64_t>(adapters.size());
+  bank_ranks_.assign(adapters.size(), 0);
   const auto dev = to_device(device_);
   std::set<std::string> targets;
   for (const auto& t : lora_targets())
@@ -207,6 +208,8 @@ void CausalLM::set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& 
       scales.push_back(torch::full({m->rank()}, m->scale,
                                    torch::TensorOptions().dtype(torch::kFloat32).device(dev)));
     }
+    for (size_t k = 0; k < rows.size(); ++k)
+      bank_ranks_[k] = std::max(bank_ranks_[k], rows[k].second);
     slots_[name] = {torch::cat(As, 0).contiguous(), torch::cat(Bs, 1).contiguous(),
                     torch::cat(owners), torch::cat(scales), std::move(rows)};
   }
@@ -222,6 +225,7 @@ std::vector<std::string> CausalLM::lora_bank_modules() const {
 void CausalLM::clear_lora_bank() {
   slots_.clear();
   bank_size_ = 0;
+  bank_ranks_.clear();
 }
 
 void CausalLM::merge_adapter(const Adapter& adapter, double weight) {
@@ -267,10 +271,44 @@ at::Tensor CausalLM::linear(const std::string& name, int64_t layer, const at::Te
     const auto c = g.index_select(2, s.owner) * s.scale;
     return y + torch::matmul(torch::matmul(x, s.A.t()) * c, s.B.t());
   }
+  Slot kept;
+  const Slot* sp = &s;
+  if (mix.active.defined()) {
+    kept = active_slot(s, mix);
+    if (!kept.A.defined()) return y;  // no kept adapter touches this module
+    sp = &kept;
+  }
   // Per-sample weight of every rank row: C[b, owner(r)] · s_owner(r)   -> [B, R]
-  const auto c = mix.coeffs.index_select(1, s.owner) * s.scale.unsqueeze(0);
-  const auto h = torch::matmul(x, s.A.t()) * c.unsqueeze(1);  // [B, T, R]
-  return y + torch::matmul(h, s.B.t());
+  const auto c = mix.coeffs.index_select(1, sp->owner) * sp->scale.unsqueeze(0);
+  const auto h = torch::matmul(x, sp->A.t()) * c.unsqueeze(1);  // [B, T, R]
+  return y + torch::matmul(h, sp->B.t());
+}
+
+CausalLM::Slot CausalLM::active_slot(const Slot& s, const Mix& mix) const {
+  std::vector<int64_t> rows, owner;
+  for (size_t j = 0; j < mix.active_list.size(); ++j) {
+    const auto [first, count] = s.rows[static_cast<size_t>(mix.active_list[j])];
+    for (int64_t r = first; r < first + count; ++r) {
+      rows.push_back(r);
+      owner.push_back(static_cast<int64_t>(j));
+    }
+  }
+  Slot out;
+  if (rows.empty()) return out;
+  const auto n = static_cast<int64_t>(rows.size());
+  const auto dev = s.A.device();
+  out.owner = torch::tensor(owner, torch::kLong).to(dev);
+  if (rows.back() - rows.front() + 1 == n) {  // one block of rank rows: views, no copy
+    out.A = s.A.narrow(0, rows.front(), n);
+    out.B = s.B.narrow(1, rows.front(), n);
+    out.scale = s.scale.narrow(0, rows.front(), n);
+  } else {
+    const auto idx = torch::tensor(rows, torch::kLong).to(dev);
+    out.A = s.A.index_select(0, idx);
+    out.B = s.B.index_select(1, idx);
+    out.scale = s.scale.index_select(0, idx);
+  }
+  return out;
 }
 
 CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
@@ -295,19 +333,43 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
       throw InputError("LoRA coefficients must be [batch=" + std::to_string(B) + ", K=" +
                        std::to_string(bank_size_) + "], got " + shape_str(o.lora_coeffs.sizes()));
     coeffs = o.lora_coeffs.to(dev, torch::kFloat32);
+    if (o.active_adapters_only) {
+      const auto used = coeffs.ne(0).any(0).to(torch::kCPU);
+      const auto ua = used.accessor<bool, 1>();
+      for (int64_t k = 0; k < bank_size_; ++k)
+        if (ua[k]) mix.active_list.push_back(k);
+      if (mix.active_list.empty()) {
+        coeffs = at::Tensor();  // every coefficient is 0: the bank adds exactly nothing
+      } else if (static_cast<int64_t>(mix.active_list.size()) < bank_size_) {
+        mix.active = torch::tensor(mix.active_list, torch::kLong).to(dev);
+        coeffs = coeffs.index_select(1, mix.active);
+      } else {
+        mix.active_list.clear();
+      }
+    }
   }
   const auto fopts = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
   KvCache* cache = o.cache;
   const int64_t P = cache ? cache->length : 0;  // position of the first new token
   if (cache && P > 0 && (cache->k.empty() || cache->k[0].size(0) != B))
     throw InputError("KV cache batch size does not match the input");
-  // Rotary tables for positions P..P+T-1.
+  // Rotary tables for positions P..P+T-1, or each row's own positions.
   const auto inv_freq =
       1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, fopts) / double(c.head_dim));
-  const auto freqs = torch::outer(torch::arange(P, P + T, fopts), inv_freq);
-  const auto emb = torch::cat({freqs, freqs}, -1);
-  const auto cos = emb.cos().view({1, 1, T, c.head_dim}),
-             sin = emb.sin().view({1, 1, T, c.head_dim});
+  at::Tensor cos, sin;
+  if (o.position_ids.defined()) {
+    if (o.position_ids.dim() != 2 || o.position_ids.size(0) != B || o.position_ids.size(1) != T)
+      throw InputError("position_ids must be [batch, new tokens]");
+    const auto freqs = o.position_ids.to(dev, torch::kFloat32).unsqueeze(-1) * inv_freq;
+    const auto emb = torch::cat({freqs, freqs}, -1);  // [B, T, head_dim]
+    cos = emb.cos().unsqueeze(1);
+    sin = emb.sin().unsqueeze(1);
+  } else {
+    const auto freqs = torch::outer(torch::arange(P, P + T, fopts), inv_freq);
+    const auto emb = torch::cat({freqs, freqs}, -1);
+    cos = emb.cos().view({1, 1, T, c.head_dim});
+    sin = emb.sin().view({1, 1, T, c.head_dim});
+  }
   // Causal mask over cached + new keys (query i sits at position P + i), plus key padding.
   auto allowed = torch::ones({T, P + T}, torch::TensorOptions().dtype(torch::kBool).device(dev))
                      .tril(P)
@@ -366,13 +428,34 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
     const auto mlp =
         torch::silu(linear(p + "mlp.gate_proj", l, y, mix)) * linear(p + "mlp.up_proj", l, y, mix);
     h = h + linear(p + "mlp.down_proj", l, mlp, mix);
-    if (o.output_layer == l + 1 && l + 1 < c.num_hidden_layers) r.hidden = h;
+    if (o.output_layer == l + 1 && l + 1 < c.num_hidden_layers) {
+      r.hidden = h;
+      // Only this hidden state is wanted (no logits, no cache to fill): stop here.
+      if (!cache && o.logit_positions.defined() && o.logit_positions.numel() == 0) {
+        r.logits = torch::empty({0, c.vocab_size}, fopts);
+        return r;
+      }
+    }
   }
   if (cache) cache->length += T;
-  h = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);
-  if (o.output_layer == c.num_hidden_layers) r.hidden = h;
   const auto& head =
       c.tie_word_embeddings ? param("model.embed_tokens.weight") : param("lm_head.weight");
+  if (o.logit_positions.defined()) {
+    if (o.logit_positions.dim() != 1)
+      throw InputError("logit_positions must be a list of flat positions b·T + t");
+    const auto pos = o.logit_positions.to(dev, torch::kLong);
+    if (pos.numel() && (pos.min().item<int64_t>() < 0 || pos.max().item<int64_t>() >= B * T))
+      throw InputError("a logit position is outside the batch");
+    // Only the wanted positions go through the final norm and the head ([N, V]).
+    const auto picked = h.reshape({B * T, c.hidden_size}).index_select(0, pos);
+    const auto hn = rms_norm(picked, param("model.norm.weight"), c.rms_norm_eps);
+    if (o.output_layer == c.num_hidden_layers)
+      r.hidden = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);
+    r.logits = torch::matmul(hn, head.t());
+    return r;
+  }
+  h = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);
+  if (o.output_layer == c.num_hidden_layers) r.hidden = h;
   r.logits = torch::matmul(h, head.t());
   return r;
 }

@@ -34,10 +34,19 @@ struct LmForwardOptions {
   LoraGate* gate = nullptr;   // per-token coefficients from a gate (overrides lora_coeffs)
   int output_layer = -1;     // also return the hidden state after this many layers (0 = embeddings)
   KvCache* cache = nullptr;  // when set: tokens continue the cached ones, and are appended
+  // [B, T] long: each token's rotary position (left-padded prompts start their real tokens at
+  // 0). Undefined: cached + 0 … cached + T − 1 for every row.
+  at::Tensor position_ids;
+  // [N] long: flat indices b·T + t of the only positions whose logits are wanted; logits is
+  // then [N, V] (scoring answers or decoding never needs the whole [B, T, V]). Undefined: all.
+  at::Tensor logit_positions;
+  // Drop the bank's rank rows of adapters whose coefficient is 0 in every row of the batch
+  // (a sweep between two adapters pays for two, not K). Exact: those rows add exactly 0.
+  bool active_adapters_only = true;
 };
 
 struct LmForwardResult {
-  at::Tensor logits;  // [B, T, V]
+  at::Tensor logits;  // [B, T, V], or [N, V] with logit_positions
   at::Tensor hidden;  // [B, T, d] at output_layer (undefined unless asked; the final norm is
                       // applied when output_layer == num_hidden_layers)
 };
@@ -67,6 +76,8 @@ class CausalLM {
   void set_lora_bank(const std::vector<std::shared_ptr<const Adapter>>& adapters);
   void clear_lora_bank();
   int64_t lora_bank_size() const { return bank_size_; }
+  // Each bank adapter's largest rank over its modules (what a batch using it pays per token).
+  const std::vector<int64_t>& lora_bank_ranks() const { return bank_ranks_; }
   // The module names that hold bank factors.
   std::vector<std::string> lora_bank_modules() const;
   // Adds weight · s B A of every module into the base weights (a fixed adapter, at full speed).
@@ -94,7 +105,11 @@ class CausalLM {
   struct Mix {
     at::Tensor coeffs;         // [B, K] per sample, or undefined
     LoraGate* gate = nullptr;  // per token, per site
+    at::Tensor active;         // [K'] long: the adapters kept (coeffs is then [B, K'])
+    std::vector<int64_t> active_list;
   };
+  // The slot restricted to mix.active (rank rows of the other adapters dropped).
+  Slot active_slot(const Slot& s, const Mix& mix) const;
   at::Tensor linear(const std::string& name, int64_t layer, const at::Tensor& x,
                     const Mix& mix) const;
   const at::Tensor& param(const std::string& name) const;
@@ -103,6 +118,7 @@ class CausalLM {
   std::map<std::string, at::Tensor> params_;
   std::map<std::string, Slot> slots_;
   int64_t bank_size_ = 0;
+  std::vector<int64_t> bank_ranks_;
   std::string device_ = "cpu";
 };
 

@@ -12,10 +12,11 @@
 namespace basin {
 
 struct GenerateOptions {
-  int64_t max_new_tokens = 32;  // stop after this many new tokens
-  int64_t eos_token_id = -1;    // stop a row when it emits this id (-1: never)
-  at::Tensor lora_coeffs;       // [B, K] bank coefficients, one row per prompt (optional)
-  LoraGate* gate = nullptr;     // per-token bank coefficients (overrides lora_coeffs)
+  int64_t max_new_tokens = 32;       // stop after this many new tokens
+  int64_t eos_token_id = -1;         // stop a row when it emits this id (-1: never)
+  at::Tensor lora_coeffs;            // [B, K] bank coefficients, one row per prompt (optional)
+  LoraGate* gate = nullptr;          // per-token bank coefficients (overrides lora_coeffs)
+  bool active_adapters_only = true;  // see LmForwardOptions
 };
 
 // Greedy decoding (argmax each step) of B prompts of equal length [B, T] (no padding), one
@@ -23,6 +24,15 @@ struct GenerateOptions {
 // without the EOS).
 std::vector<std::vector<int64_t>> greedy_generate(const CausalLM& model, const at::Tensor& prompts,
                                                   const GenerateOptions& options);
+
+// Greedy decoding of prompts of unequal lengths as one batch: left padding with an attention
+// mask and per-row rotary positions, the KV cache, logits only at each row's last position,
+// and rows leave the batch once they emit EOS (the batch shrinks; the cache follows). Each
+// row's tokens equal decoding that prompt alone (up to float rounding of a near tie).
+// options.lora_coeffs, when set, is [prompts, K]; options.gate is not supported here.
+std::vector<std::vector<int64_t>> greedy_generate_batch(
+    const CausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
+    const GenerateOptions& options);
 
 struct NllResult {
   at::Tensor nll;     // [B] float64: Σ −log p(token_t | tokens_<t) over target positions

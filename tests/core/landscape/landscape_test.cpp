@@ -140,6 +140,24 @@ TEST(PointEvaluator, EachPointEqualsMergedWeightsScoredAlone) {
   EXPECT_THROW(ev.evaluate({{1, 0, std::nan("")}}, p), InputError);
 }
 
+TEST(PointEvaluator, ReferenceRouteAgreesWithTheBankRoute) {
+  // kReference (whole logits, point-major rows, the whole bank) is what benchmarks compare
+  // kBank against; both must match the merged-weights reference.
+  Fixture f;
+  const PointEvaluator fast(f.model, eval_set(), 3, EvalRoute::kBank);
+  const PointEvaluator ref(f.model, eval_set(), 3, EvalRoute::kReference);
+  const std::vector<Point> pts = {{0, 0, 0}, {0.5, 0.5, 0}, {0, -0.7, 1.1}, {1, 0, 0}};
+  jobs::NullProgress p;
+  const auto a = fast.evaluate(pts, p), b = ref.evaluate(pts, p);
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const auto want = reference(f.base, f.bank, pts[i], eval_set());
+    EXPECT_NEAR(b[i].loss, want.loss, 2e-5 * want.loss) << i;
+    EXPECT_NEAR(a[i].loss, b[i].loss, 2e-5 * b[i].loss) << i;
+    EXPECT_NEAR(a[i].token_error, b[i].token_error, 1.0 / double(want.tokens) + 1e-12) << i;
+    EXPECT_EQ(a[i].tokens, b[i].tokens);
+  }
+}
+
 TEST(Sweep, EndpointsEqualEachAdapterAloneAndMidpointIsTheAverageDelta) {
   Fixture f;
   const PointEvaluator ev(f.model, eval_set());
@@ -366,6 +384,16 @@ TEST(Features, PooledStatesMatchAPerInputForwardAndFeedCka) {
   }
   EXPECT_GT((f[0] - f[1]).norm(), 1e-3);
   EXPECT_NEAR(linear_cka(f[0], f[0]), 1.0, 1e-12);
+  // The earlier route (point-major rows, every layer, logits) gives the same states, also
+  // at a middle layer where the fast route stops early. Float32 states summed over ≤ 24 terms
+  // per layer: 1e-5 relative is far above rounding and far below any real difference.
+  for (int layer : {1, -1}) {
+    const auto fast = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 1);
+    const auto ref = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 2,
+                                     EvalRoute::kReference);
+    for (size_t q = 0; q < 3; ++q)
+      EXPECT_LT((fast[q] - ref[q]).norm(), 1e-5 * ref[q].norm()) << layer << "," << q;
+  }
   EXPECT_THROW(pooled_features(model, tok, inputs, 5, {{0.0}}, p), InputError);
   EXPECT_THROW(pooled_features(model, tok, {"<|endoftext|>"}, -1, {{0.0}}, p), InputError);
 }

@@ -216,6 +216,80 @@ TEST(Generate, GreedyWithKvCacheEqualsRecomputingTheWholeSequence) {
   EXPECT_EQ(stopped, std::vector<int64_t>(want.begin(), want.begin() + static_cast<long>(j)));
 }
 
+TEST(CausalLM, LeftPaddingWithPositionIdsAndPickedLogitsEqualsTheUnpaddedRun) {
+  const auto c = tiny_config();
+  CausalLM m = tiny_model(c, 13);
+  m.set_lora_bank({random_adapter(m, "a", 2, 2.0, 7), random_adapter(m, "b", 3, 3.0, 8),
+                   random_adapter(m, "c", 2, 1.0, 9, /*skip_mlp=*/true)});
+  const std::vector<int64_t> p1{4, 9, 1, 7, 3}, p2{8, 2};
+  // Row 1 left-padded by 3; positions restart at 0 on its first real token.
+  const auto ids = torch::tensor(std::vector<int64_t>{4, 9, 1, 7, 3, 0, 0, 0, 8, 2}).view({2, 5});
+  CausalLM::ForwardOptions o;
+  o.attention_mask = torch::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 0, 0, 0, 1, 1}).view({2, 5});
+  o.position_ids = torch::tensor(std::vector<int64_t>{0, 1, 2, 3, 4, 0, 0, 0, 0, 1}).view({2, 5});
+  // Adapter b unused in both rows: the bank drops its rank rows (exactly 0 contribution).
+  o.lora_coeffs = torch::tensor(std::vector<float>{0.5f, 0.f, -1.f, 1.2f, 0.f, 0.3f}).view({2, 3});
+  o.logit_positions = torch::tensor(std::vector<int64_t>{4, 2, 8, 9});  // (0,4) (0,2) (1,3) (1,4)
+  const auto got = m.logits(ids, o);
+  ASSERT_EQ(got.sizes(), (std::vector<int64_t>{4, c.vocab_size}));
+  CausalLM::ForwardOptions one1, one2;
+  one1.lora_coeffs = o.lora_coeffs.narrow(0, 0, 1);
+  one2.lora_coeffs = o.lora_coeffs.narrow(0, 1, 1);
+  const auto want1 = m.logits(torch::tensor(p1).view({1, -1}), one1)[0];
+  const auto want2 = m.logits(torch::tensor(p2).view({1, -1}), one2)[0];
+  // Other batch shapes and the whole bank vs two of its adapters: float32 summation order
+  // only (see PaddingDoesNotChangeRealTokens); a wrong position or mask is an O(1) change.
+  EXPECT_LT(test::rel_err(got[0], want1[4]), 1e-5);
+  EXPECT_LT(test::rel_err(got[1], want1[2]), 1e-5);
+  EXPECT_LT(test::rel_err(got[2], want2[0]), 1e-5);
+  EXPECT_LT(test::rel_err(got[3], want2[1]), 1e-5);
+  // The whole bank with the unused adapter at 0 gives the same numbers.
+  o.active_adapters_only = false;
+  EXPECT_LT(test::rel_err(m.logits(ids, o), got), 1e-5);
+  // Rotary attention only sees position differences, so the ids must be the ones used:
+  // a gap between row 1's two tokens changes its answer.
+  o.position_ids = torch::tensor(std::vector<int64_t>{0, 1, 2, 3, 4, 0, 0, 0, 0, 5}).view({2, 5});
+  EXPECT_GT(test::rel_err(m.logits(ids, o)[3], want2[1]), 1e-3);
+}
+
+TEST(Generate, UnequalLengthBatchEqualsEachPromptAlone) {
+  const auto c = tiny_config();
+  CausalLM m = tiny_model(c, 31);
+  m.set_lora_bank({random_adapter(m, "a", 2, 2.0, 15), random_adapter(m, "b", 3, 2.0, 16)});
+  const std::vector<std::vector<int64_t>> prompts = {
+      {5, 6, 7}, {1}, {9, 8, 7, 6, 5, 4, 3}, {2, 2}, {11, 3, 5, 7, 1}, {5, 6, 7}};
+  const std::vector<float> cf = {0.5f, 0.f, 0.f, 1.f, 1.f, 1.f, -0.5f, 0.25f, 0.f, 0.f, 0.f, 1.f};
+  const auto coeffs = torch::tensor(cf).view({6, 2});
+  GenerateOptions o;
+  o.max_new_tokens = 7;
+  auto alone = [&](size_t i) {
+    GenerateOptions a = o;
+    a.lora_coeffs = coeffs.narrow(0, int64_t(i), 1);
+    return greedy_generate(m, torch::tensor(prompts[i]).view({1, -1}), a)[0];
+  };
+  o.lora_coeffs = coeffs;
+  const auto got = greedy_generate_batch(m, prompts, o);
+  ASSERT_EQ(got.size(), prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(got[i], alone(i)) << "prompt " << i;
+  // Same prompt, other coefficients: other answers (the rows really carry their own points).
+  EXPECT_NE(got[0], got[5]);
+  // EOS: a token one row emits mid-way ends that row there, and the others go on.
+  const int64_t eos = got[2][3];
+  o.eos_token_id = eos;
+  const auto stopped = greedy_generate_batch(m, prompts, o);
+  bool some_stopped = false;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    GenerateOptions a = o;
+    a.lora_coeffs = coeffs.narrow(0, int64_t(i), 1);
+    EXPECT_EQ(stopped[i], greedy_generate(m, torch::tensor(prompts[i]).view({1, -1}), a)[0])
+        << "prompt " << i;
+    some_stopped |= stopped[i].size() < got[i].size();
+  }
+  EXPECT_TRUE(some_stopped);
+  EXPECT_THROW(greedy_generate_batch(m, {{1, 2}, {}}, GenerateOptions{}), InputError);
+}
+
 TEST(Generate, SequenceNllSumsLogProbsOfTargetsOnly) {
   const auto c = tiny_config();
   const CausalLM m = tiny_model(c, 4);
