@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/json_file.h"
 #include "util/errors.h"
 
 namespace basin::ui {
@@ -40,8 +40,7 @@ QString DemoLimits::text() const {
 QStringList kit_task_adapters(const QString& kit) {
   QStringList out;
   try {
-    std::ifstream in(fs::path(kit.toStdString()) / "kit.json");
-    const auto j = nlohmann::json::parse(in);
+    const auto j = read_json_file(fs::path(kit.toStdString()) / "kit.json");
     for (const auto& t : j.at("tasks")) {
       const QString a = kit + "/adapters/" + QString::fromStdString(t.get<std::string>());
       if (QFileInfo(a + "/adapter_config.json").isFile()) out << a;

@@ -50,7 +50,7 @@ void MainWindow::open_adapters(const QStringList& dirs, std::function<void()> th
           try {
             out->adapters.push_back(load_peft_adapter(dirs[i].toStdString()));
             out->paths << dirs[i];
-          } catch (const Error& e) {
+          } catch (const std::exception& e) {  // one bad folder must not stop the others
             out->errors << QString::fromUtf8(e.what());
           }
         }

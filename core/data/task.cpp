@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_excerpt.h"
 #include "io/json_file.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
@@ -43,7 +44,8 @@ std::vector<std::pair<bool, std::string>> parse_template(const std::string& t,
       if (end == std::string::npos) throw InputError(label + ": prompt has an unclosed '{'");
       const std::string field = t.substr(i + 1, end - i - 1);
       if (field.empty() || field.find_first_of("{ \t\n") != std::string::npos)
-        throw InputError(label + ": prompt placeholder '{" + field + "}' is not a field name");
+        throw InputError(label + ": prompt placeholder '{" + excerpt(field) +
+                         "}' is not a field name");
       if (!lit.empty()) parts.emplace_back(false, lit);
       lit.clear();
       parts.emplace_back(true, field);
@@ -57,6 +59,10 @@ std::vector<std::pair<bool, std::string>> parse_template(const std::string& t,
   if (!lit.empty()) parts.emplace_back(false, lit);
   return parts;
 }
+
+// Generation length cap: far beyond any task's answer, and small enough that a typo cannot ask
+// for billions of decoding steps.
+constexpr int64_t kMaxNewTokens = 1 << 16;
 
 }  // namespace
 
@@ -72,14 +78,16 @@ TaskMetric parse_metric(const std::string& name) {
   std::vector<std::string> names;
   for (const auto& r : kMetrics)
     names.emplace_back(r.name);
-  throw InputError("unknown metric '" + name + "' (expected one of: " + join(names, ", ") + ")");
+  throw InputError("unknown metric '" + excerpt(name) + "' (expected one of: " + join(names, ", ") +
+                   ")");
 }
 
 TaskSpec TaskSpec::from_json(const nlohmann::json& j, const std::string& label) {
   if (!j.is_object()) throw InputError("'" + label + "' is not a JSON object");
   auto str = [&](const char* key) {
     if (!j.contains(key) || !j[key].is_string())
-      throw InputError("'" + label + "': key '" + key + "' must be a string");
+      throw InputError("'" + label + "': key '" + key + "' must be a string, got " +
+                       (j.contains(key) ? json_excerpt(j[key]) : std::string("nothing")));
     return j[key].get<std::string>();
   };
   TaskSpec s;
@@ -88,8 +96,10 @@ TaskSpec TaskSpec::from_json(const nlohmann::json& j, const std::string& label) 
   s.target = str("target");
   s.metric = parse_metric(str("metric"));
   if (j.contains("max_new_tokens")) {
-    if (!j["max_new_tokens"].is_number_integer() || j["max_new_tokens"].get<int>() <= 0)
-      throw InputError("'" + label + "': key 'max_new_tokens' must be a positive integer");
+    const auto& m = j["max_new_tokens"];
+    if (!m.is_number_integer() || m.get<int64_t>() <= 0 || m.get<int64_t>() > kMaxNewTokens)
+      throw InputError("'" + label + "': key 'max_new_tokens' must be an integer from 1 to " +
+                       std::to_string(kMaxNewTokens) + ", got " + json_excerpt(m));
     s.max_new_tokens = j["max_new_tokens"].get<int>();
   }
   if (j.contains("splits")) {
@@ -97,7 +107,8 @@ TaskSpec TaskSpec::from_json(const nlohmann::json& j, const std::string& label) 
       throw InputError("'" + label + "': key 'splits' must map split names to files");
     for (const auto& [k, v] : j["splits"].items()) {
       if (!v.is_string())
-        throw InputError("'" + label + "': split '" + k + "' must be a file name");
+        throw InputError("'" + label + "': split '" + excerpt(k) + "' must be a file name, got " +
+                         json_excerpt(v));
       s.splits[k] = v.get<std::string>();
     }
   }
@@ -163,14 +174,9 @@ std::vector<Example> read_jsonl(const fs::path& file) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = file.string() + ":" + std::to_string(n);
-    if (!is_valid_utf8(line)) throw InputError(where + ": not valid UTF-8");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(where + ": not valid JSON: " + e.what());
-    }
-    if (!j.is_object()) throw InputError(where + ": expected a JSON object");
+    const nlohmann::json j = parse_json_text(line, where);
+    if (!j.is_object())
+      throw InputError("'" + where + "': expected a JSON object, got " + json_excerpt(j));
     Example ex;
     for (const auto& [k, v] : j.items()) {
       if (v.is_string())
@@ -182,7 +188,8 @@ std::vector<Example> read_jsonl(const fs::path& file) {
       else if (v.is_boolean())
         ex[k] = v.get<bool>() ? "true" : "false";
       else
-        throw InputError(where + ": field '" + k + "' must be a string, number or boolean");
+        throw InputError("'" + where + "': field '" + excerpt(k) +
+                         "' must be a string, number or boolean, got " + json_excerpt(v));
     }
     out.push_back(std::move(ex));
   }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_file.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
@@ -247,12 +248,8 @@ std::vector<std::pair<std::string, int>> read_sentiment_sentences(const fs::path
   std::vector<std::pair<std::string, int>> out;
   for (const char* name : {"amazon", "imdb", "yelp"}) {
     const fs::path file = npm_dir / "sentiment/test/fixtures" / (std::string(name) + ".json");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_source_file(file, "sentiment@5.0.2"));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError("task data: '" + file.string() + "' is not valid JSON: " + e.what());
-    }
+    const nlohmann::json j =
+        parse_json_text(read_source_file(file, "sentiment@5.0.2"), "task data " + file.string());
     if (!j.is_array()) throw InputError("task data: '" + file.string() + "' is not a JSON array");
     for (const auto& row : j) {
       // The last entry is {"text": "", "class": null}.

@@ -1,9 +1,13 @@
 #include "eval/oracle_scores.h"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "eval/task_eval.h"
+#include "io/json_excerpt.h"
 #include "util/errors.h"
+#include "util/strings.h"
 
 namespace basin {
 
@@ -65,10 +69,12 @@ std::vector<TaskScore> task_scores_from_json(const nlohmann::json& j, const std:
   if (!j.is_object()) throw InputError(label + ": \"scores\" must be an object");
   std::vector<TaskScore> out;
   for (const auto& [task, v] : j.items()) {
-    const std::string at = label + ": scores." + task;
+    const std::string at = label + ": scores." + excerpt(task);
     auto num = [&](const char* key) {
       if (!v.is_object() || !v.contains(key) || !v[key].is_number())
-        throw InputError(at + "." + key + " must be a number");
+        throw InputError(
+            at + "." + key + " must be a number, got " +
+            (v.is_object() && v.contains(key) ? json_excerpt(v[key]) : std::string("nothing")));
       return v[key].get<double>();
     };
     TaskScore s;
@@ -78,7 +84,10 @@ std::vector<TaskScore> task_scores_from_json(const nlohmann::json& j, const std:
     s.metric = v["metric"].get<std::string>();
     s.base = num("base");
     s.oracle = num("oracle");
-    s.n = static_cast<size_t>(num("n"));
+    const double n = num("n");
+    if (!(n >= 0 && n <= 1e15 && n == std::floor(n)))
+      throw InputError(at + ".n must be a count of examples, got " + json_excerpt(v["n"]));
+    s.n = static_cast<size_t>(n);
     s.diff.diff = num("diff");
     const auto& ci = v.contains("diff_ci95") ? v["diff_ci95"] : nlohmann::json();
     if (!ci.is_array() || ci.size() != 2 || !ci[0].is_number() || !ci[1].is_number())

@@ -158,9 +158,11 @@ Gate load_gate(const fs::path& dir) {
     const std::string name = rd.str(ex[i], "name", where), rel = rd.str(ex[i], "path", where),
                       hash = rd.str(ex[i], "sha256", where);
     const fs::path p = (dir / rel).lexically_normal();
-    if (!fs::is_directory(p))
+    std::error_code ec;  // a path too long for the system is "missing", not an exception
+    if (!fs::is_directory(p, ec))
       throw InputError("gate '" + dir.string() + "': expert '" + excerpt(name) +
-                       "' is missing (no folder at '" + p.string() + "'); was it moved?");
+                       "' is missing (no folder at '" + excerpt(p.string(), 200) +
+                       "'); was it moved?");
     auto a = load_peft_adapter(p);
     if (a->content_hash != hash)
       throw InputError("gate '" + dir.string() + "': expert '" + excerpt(name) + "' at '" +

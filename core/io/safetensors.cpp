@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_file.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
 #include "util/strings.h"
@@ -93,14 +94,14 @@ void SafetensorsReader::parse(const std::byte* bytes, size_t size, const std::st
     bad(label, "header length " + std::to_string(n) + " exceeds the 100 MiB limit");
   if (n < 2) bad(label, "header length " + std::to_string(n) + " is too small for a JSON object");
   const std::string_view header(reinterpret_cast<const char*>(bytes + 8), n);
-  if (!is_valid_utf8(header)) bad(label, "header is not valid UTF-8");
   if (header.front() != '{') bad(label, "header does not start with '{'");
 
+  // The checked parser: a header nested 300,000 deep or with duplicate tensor names is refused.
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(header);
-  } catch (const nlohmann::json::parse_error& e) {
-    bad(label, std::string("header is not valid JSON: ") + e.what());
+    j = parse_json_text(header, label + " (header)", {kMaxSafetensorsHeader, 64});
+  } catch (const InputError& e) {
+    throw InputError(std::string("invalid safetensors file: ") + e.what());
   }
   if (!j.is_object()) bad(label, "header is not a JSON object");
 
@@ -115,12 +116,12 @@ void SafetensorsReader::parse(const std::byte* bytes, size_t size, const std::st
       if (!v.is_object()) bad(label, "__metadata__ is not an object");
       for (auto m = v.begin(); m != v.end(); ++m) {
         if (!m.value().is_string())
-          bad(label, "__metadata__ value for '" + m.key() + "' is not a string");
+          bad(label, "__metadata__ value for '" + excerpt(m.key(), 200) + "' is not a string");
         meta[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
-    const std::string where = "tensor '" + key + "'";
+    const std::string where = "tensor '" + excerpt(key, 200) + "'";
     if (!v.is_object()) bad(label, where + " is not an object");
     if (!v.contains("dtype") || !v["dtype"].is_string()) bad(label, where + " has no dtype string");
     if (!v.contains("shape") || !v["shape"].is_array()) bad(label, where + " has no shape array");
@@ -130,7 +131,8 @@ void SafetensorsReader::parse(const std::byte* bytes, size_t size, const std::st
     TensorInfo t;
     t.name = key;
     const auto dt = parse_dtype(v["dtype"].get<std::string>());
-    if (!dt) bad(label, where + " has unsupported dtype '" + v["dtype"].get<std::string>() + "'");
+    if (!dt)
+      bad(label, where + " has unsupported dtype '" + excerpt(v["dtype"].get<std::string>()) + "'");
     t.dtype = *dt;
     uint64_t numel = 1;
     for (const auto& d : v["shape"]) {

@@ -5,16 +5,26 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_excerpt.h"
 #include "util/errors.h"
+#include "util/strings.h"
 
 namespace basin {
 namespace {
 
+// std::regex compiles and matches recursively, one stack frame per pattern element: a long
+// pattern from a config file would overflow the stack. PEFT's patterns are module names.
+constexpr size_t kMaxPatternLength = 1000;
+
 std::regex compile(const std::string& pattern, const std::string& what) {
+  if (pattern.size() > kMaxPatternLength)
+    throw InputError(what + " '" + excerpt(pattern) + "' is longer than " +
+                     std::to_string(kMaxPatternLength) + " characters");
   try {
     return std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
-    throw InputError(what + " '" + pattern + "' is not a valid regular expression: " + e.what());
+    throw InputError(what + " '" + excerpt(pattern) +
+                     "' is not a valid regular expression: " + e.what());
   }
 }
 
@@ -82,32 +92,34 @@ PeftLoraConfig PeftLoraConfig::from_json(const nlohmann::json& j, const std::str
   PeftLoraConfig c;
   auto get_bool = [&](const char* key, bool def) {
     if (!j.contains(key) || j[key].is_null()) return def;
-    if (!j[key].is_boolean()) bad(label, key, "must be true or false");
+    if (!j[key].is_boolean()) bad(label, key, "must be true or false, got " + json_excerpt(j[key]));
     return j[key].get<bool>();
   };
   auto get_string = [&](const char* key) -> std::string {
     if (!j.contains(key) || j[key].is_null()) return {};
-    if (!j[key].is_string()) bad(label, key, "must be a string");
+    if (!j[key].is_string()) bad(label, key, "must be a string, got " + json_excerpt(j[key]));
     return j[key].get<std::string>();
   };
 
   const std::string peft_type = get_string("peft_type");
   if (!peft_type.empty() && peft_type != "LORA")
-    bad(label, "peft_type", "is '" + peft_type + "'; Basin reads LoRA adapters (LORA) only");
+    bad(label, "peft_type",
+        "is '" + excerpt(peft_type) + "'; Basin reads LoRA adapters (LORA) only");
   if (get_bool("use_dora", false))
     bad(label, "use_dora", "is true: DoRA adapters (magnitude vectors) are not supported yet");
   if (get_bool("lora_bias", false))
     bad(label, "lora_bias", "is true: LoRA bias terms are not supported yet");
   const std::string bias = get_string("bias");
   if (!bias.empty() && bias != "none")
-    bad(label, "bias", "is '" + bias + "': trained bias vectors are not supported yet");
+    bad(label, "bias", "is '" + excerpt(bias) + "': trained bias vectors are not supported yet");
 
   if (!j.contains("r")) bad(label, "r", "is missing");
   if (!j["r"].is_number_integer() || j["r"].get<int64_t>() <= 0)
-    bad(label, "r", "must be a positive integer, got " + j["r"].dump());
+    bad(label, "r", "must be a positive integer, got " + json_excerpt(j["r"]));
   c.r = j["r"].get<int64_t>();
   if (j.contains("lora_alpha") && !j["lora_alpha"].is_null()) {
-    if (!j["lora_alpha"].is_number()) bad(label, "lora_alpha", "must be a number");
+    if (!j["lora_alpha"].is_number())
+      bad(label, "lora_alpha", "must be a number, got " + json_excerpt(j["lora_alpha"]));
     c.lora_alpha = j["lora_alpha"].get<double>();
     if (!std::isfinite(c.lora_alpha)) bad(label, "lora_alpha", "must be finite");
   } else {
@@ -122,7 +134,8 @@ PeftLoraConfig PeftLoraConfig::from_json(const nlohmann::json& j, const std::str
     if (!j["rank_pattern"].is_object()) bad(label, "rank_pattern", "must be an object");
     for (auto it = j["rank_pattern"].begin(); it != j["rank_pattern"].end(); ++it) {
       if (!it.value().is_number_integer() || it.value().get<int64_t>() <= 0)
-        bad(label, "rank_pattern." + it.key(), "must be a positive integer");
+        bad(label, "rank_pattern." + excerpt(it.key()),
+            "must be a positive integer, got " + json_excerpt(it.value()));
       compile("(.*\\.)?(" + it.key() + ")", "rank_pattern key");
       c.rank_pattern.emplace_back(it.key(), it.value().get<int64_t>());
     }
@@ -131,7 +144,8 @@ PeftLoraConfig PeftLoraConfig::from_json(const nlohmann::json& j, const std::str
     if (!j["alpha_pattern"].is_object()) bad(label, "alpha_pattern", "must be an object");
     for (auto it = j["alpha_pattern"].begin(); it != j["alpha_pattern"].end(); ++it) {
       if (!it.value().is_number() || !std::isfinite(it.value().get<double>()))
-        bad(label, "alpha_pattern." + it.key(), "must be a finite number");
+        bad(label, "alpha_pattern." + excerpt(it.key()),
+            "must be a finite number, got " + json_excerpt(it.value()));
       compile("(.*\\.)?(" + it.key() + ")", "alpha_pattern key");
       c.alpha_pattern.emplace_back(it.key(), it.value().get<double>());
     }

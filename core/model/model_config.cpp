@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_excerpt.h"
 #include "io/json_file.h"
 #include "util/errors.h"
+#include "util/strings.h"
 
 namespace basin {
 namespace {
@@ -15,7 +17,8 @@ int64_t get_int(const nlohmann::json& j, const char* key, const std::string& lab
     throw InputError("'" + label + "': key '" + key + "' is missing");
   }
   if (!j[key].is_number_integer())
-    throw InputError("'" + label + "': key '" + key + "' must be an integer, got " + j[key].dump());
+    throw InputError("'" + label + "': key '" + key + "' must be an integer, got " +
+                     json_excerpt(j[key]));
   return j[key].get<int64_t>();
 }
 
@@ -36,7 +39,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& l
     throw InputError("'" + label + "': key 'model_type' is missing");
   c.model_type = j["model_type"].get<std::string>();
   if (c.model_type != "qwen2" && c.model_type != "llama" && c.model_type != "mistral")
-    throw InputError("'" + label + "': model_type '" + c.model_type +
+    throw InputError("'" + label + "': model_type '" + excerpt(c.model_type) +
                      "' is not supported (expected qwen2, llama or mistral)");
   c.vocab_size = get_int(j, "vocab_size", label);
   c.hidden_size = get_int(j, "hidden_size", label);

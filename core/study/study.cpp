@@ -2,13 +2,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_excerpt.h"
 #include "io/json_file.h"
 #include "util/errors.h"
+#include "util/strings.h"
 
 namespace fs = std::filesystem;
 
 namespace basin {
 namespace {
+
+constexpr size_t kMaxMessage = 400;  // bytes of a study error message, at most
 
 nlohmann::json matrix_json(const Eigen::MatrixXd& m) {
   nlohmann::json rows = nlohmann::json::array();
@@ -119,9 +123,10 @@ Study Study::from_json(const nlohmann::json& j, const fs::path& study_dir,
                        const std::string& label) {
   if (!j.is_object() || !j.contains("basin_study"))
     throw InputError("'" + label + "' is not a Basin study file (no 'basin_study' key)");
-  if (!j["basin_study"].is_number_integer() || j["basin_study"].get<int>() > kFormatVersion)
-    throw InputError("'" + label + "' has study format " + j["basin_study"].dump() +
-                     "; this Basin reads format " + std::to_string(kFormatVersion));
+  if (!j["basin_study"].is_number_integer() || j["basin_study"].get<int64_t>() > kFormatVersion)
+    throw InputError("'" + label + "': key 'basin_study' (the study format) is " +
+                     json_excerpt(j["basin_study"]) + "; this Basin reads format " +
+                     std::to_string(kFormatVersion));
   Study s;
   try {
     for (const auto& a : j.at("adapters")) {
@@ -164,6 +169,15 @@ Study Study::from_json(const nlohmann::json& j, const fs::path& study_dir,
     if (j.contains("gates")) s.gates = GateStats::from_json(j["gates"]);
   } catch (const nlohmann::json::exception& e) {
     throw InputError("'" + label + "': bad study file: " + e.what());
+  } catch (const InputError& e) {
+    // The sections' readers may quote a value whole; a study message stays short.
+    const std::string m = e.what();
+    if (m.size() <= kMaxMessage) throw;
+    throw InputError(excerpt(m, kMaxMessage));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // e.g. a count that does not fit, from a section's reader
+    throw InputError("'" + label + "': bad study file: " + excerpt(e.what(), 200));
   }
   return s;
 }

@@ -15,8 +15,10 @@
 #include <queue>
 #include <unordered_map>
 
+#include "io/json_excerpt.h"
 #include "io/json_file.h"
 #include "util/errors.h"
+#include "util/strings.h"
 
 namespace basin {
 namespace {
@@ -179,6 +181,7 @@ struct Tokenizer::Impl {
   bool added_first[256] = {};                     // bytes that start some added token (fast skip)
   std::vector<SplitStep> steps;                   // pre-tokenizer splits, in order
   std::vector<int32_t> prefix_ids, suffix_ids;    // post_processor template (add_special_tokens)
+  size_t max_id = 0;  // ids at or above are refused (a huge id would allocate a huge table)
 
   mutable std::mutex cache_mutex;
   mutable StringMap<std::vector<int32_t>> cache;
@@ -196,7 +199,12 @@ struct Tokenizer::Impl {
 };
 
 void Tokenizer::Impl::add_token(const std::string& token, int32_t id, const std::string& key) {
-  if (id < 0) fail(file, key, "negative id " + std::to_string(id) + " for '" + token + "'");
+  if (id < 0)
+    fail(file, key, "negative id " + std::to_string(id) + " for '" + excerpt(token) + "'");
+  if (static_cast<size_t>(id) >= max_id)
+    fail(file, key,
+         "id " + std::to_string(id) + " is far beyond the " + std::to_string(max_id) +
+             " ids the file could define (ids are dense: 0 to the number of tokens)");
   if (static_cast<size_t>(id) >= tokens.size()) {
     tokens.resize(id + 1);
     special.resize(id + 1, false);
@@ -208,6 +216,10 @@ void Tokenizer::Impl::add_token(const std::string& token, int32_t id, const std:
 void Tokenizer::Impl::parse(const json& j) {
   if (!j.is_object()) fail(file, "(root)", "expected a JSON object");
   if (!j.contains("model") || !j["model"].is_object()) fail(file, "model", "missing");
+  // Ids are dense (0 to the number of tokens); allow generous holes, nothing more.
+  const size_t n = (j["model"].contains("vocab") ? j["model"]["vocab"].size() : 0) +
+                   (j.contains("added_tokens") ? j["added_tokens"].size() : 0);
+  max_id = 2 * n + 65536;
   parse_model(j["model"]);
 
   if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
@@ -244,7 +256,8 @@ void Tokenizer::Impl::parse(const json& j) {
       nfc = true;
     }
   } else if (!norm.is_null()) {
-    fail(file, "normalizer", "unsupported type '" + norm_type + "' (supported: NFC, null)");
+    fail(file, "normalizer",
+         "unsupported type '" + excerpt(norm_type) + "' (supported: NFC, null)");
   }
 
   if (!j.contains("pre_tokenizer") || j["pre_tokenizer"].is_null())
@@ -258,7 +271,7 @@ void Tokenizer::Impl::parse(const json& j) {
     byte_level_decoder = true;
   } else if (!dec.is_null()) {
     fail(file, "decoder",
-         "unsupported type '" + dec.value("type", "") + "' (supported: ByteLevel)");
+         "unsupported type '" + excerpt(dec.value("type", "")) + "' (supported: ByteLevel)");
   }
   parse_post_processor(j.value("post_processor", json()), "post_processor");
 }
@@ -267,7 +280,7 @@ void Tokenizer::Impl::parse_model(const json& m) {
   std::string type = m.value("type", "");
   if (type.empty() && m.contains("merges")) type = "BPE";  // HF infers the type from the fields
   if (type != "BPE")
-    fail(file, "model.type", "unsupported model type '" + type + "' (supported: BPE)");
+    fail(file, "model.type", "unsupported model type '" + excerpt(type) + "' (supported: BPE)");
   if (!m.contains("vocab") || !m["vocab"].is_object())
     fail(file, "model.vocab", "missing or not an object");
   if (!m.value("continuing_subword_prefix", json()).is_null() &&
@@ -282,8 +295,12 @@ void Tokenizer::Impl::parse_model(const json& m) {
 
   for (const auto& [token, id] : m["vocab"].items()) {
     if (!id.is_number_integer())
-      fail(file, "model.vocab[\"" + token + "\"]", "id is not an integer");
-    add_token(token, id.get<int32_t>(), "model.vocab[\"" + token + "\"]");
+      fail(file, "model.vocab[\"" + excerpt(token) + "\"]",
+           "id is not an integer, got " + json_excerpt(id));
+    if (id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+      fail(file, "model.vocab[\"" + excerpt(token) + "\"]",
+           "id " + json_excerpt(id) + " is out of range");
+    add_token(token, id.get<int32_t>(), "model.vocab[\"" + excerpt(token) + "\"]");
   }
   if (!m.contains("merges") || !m["merges"].is_array())
     fail(file, "model.merges", "missing or not an array");
@@ -298,20 +315,22 @@ void Tokenizer::Impl::parse_model(const json& m) {
       const size_t sp = s.find(' ');
       if (sp == std::string::npos || sp == 0 || sp + 1 >= s.size() ||
           s.find(' ', sp + 1) != std::string::npos)
-        fail(file, key, "expected \"left right\", got \"" + s + "\"");
+        fail(file, key, "expected \"left right\", got \"" + excerpt(s) + "\"");
       left = s.substr(0, sp);
       right = s.substr(sp + 1);
     } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
       left = e[0].get<std::string>();
       right = e[1].get<std::string>();
     } else {
-      fail(file, key, "expected [\"left\", \"right\"] or \"left right\", got " + e.dump());
+      fail(file, key, "expected [\"left\", \"right\"] or \"left right\", got " + json_excerpt(e));
     }
     auto l = token_ids.find(left), r = token_ids.find(right), n = token_ids.find(left + right);
-    if (l == token_ids.end()) fail(file, key, "token '" + left + "' is not in model.vocab");
-    if (r == token_ids.end()) fail(file, key, "token '" + right + "' is not in model.vocab");
+    if (l == token_ids.end())
+      fail(file, key, "token '" + excerpt(left) + "' is not in model.vocab");
+    if (r == token_ids.end())
+      fail(file, key, "token '" + excerpt(right) + "' is not in model.vocab");
     if (n == token_ids.end())
-      fail(file, key, "merged token '" + left + right + "' is not in model.vocab");
+      fail(file, key, "merged token '" + excerpt(left + right) + "' is not in model.vocab");
     const uint64_t pair = (uint64_t(uint32_t(l->second)) << 32) | uint32_t(r->second);
     merges.emplace(pair, std::make_pair(static_cast<int32_t>(i), n->second));  // first rank wins
   }
@@ -348,7 +367,7 @@ void Tokenizer::Impl::parse_pre_tokenizer(const json& p, const std::string& key)
       b = SplitBehavior::kRemoved;
     else
       fail(file, key + ".behavior",
-           "unsupported '" + behavior + "' (supported: Isolated, Removed)");
+           "unsupported '" + excerpt(behavior) + "' (supported: Isolated, Removed)");
     const json pat = p.value("pattern", json());
     if (pat.is_object() && pat.contains("Regex") && pat["Regex"].is_string())
       steps.push_back({std::make_unique<Regex>(pat["Regex"].get<std::string>(), false,
@@ -362,7 +381,8 @@ void Tokenizer::Impl::parse_pre_tokenizer(const json& p, const std::string& key)
       fail(file, key + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
   } else {
     fail(file, key,
-         "unsupported pre-tokenizer '" + type + "' (supported: Sequence, Split, ByteLevel)");
+         "unsupported pre-tokenizer '" + excerpt(type) +
+             "' (supported: Sequence, Split, ByteLevel)");
   }
 }
 
@@ -375,7 +395,7 @@ void Tokenizer::Impl::parse_post_processor(const json& p, const std::string& key
       parse_post_processor(p["processors"][i], key + ".processors[" + std::to_string(i) + "]");
     return;
   }
-  if (type != "TemplateProcessing") fail(file, key, "unsupported type '" + type + "'");
+  if (type != "TemplateProcessing") fail(file, key, "unsupported type '" + excerpt(type) + "'");
   // Only the single-sequence template: [SpecialToken..., Sequence A, SpecialToken...].
   const json single = p.value("single", json());
   if (!single.is_array()) fail(file, key + ".single", "missing or not an array");
@@ -387,9 +407,14 @@ void Tokenizer::Impl::parse_post_processor(const json& p, const std::string& key
       const std::string name = piece["SpecialToken"].value("id", "");
       const json& st = p.value("special_tokens", json::object());
       if (!st.contains(name) || !st[name].contains("ids"))
-        fail(file, key + ".special_tokens", "missing '" + name + "'");
-      for (const json& id : st[name]["ids"])
+        fail(file, key + ".special_tokens", "missing '" + excerpt(name) + "'");
+      for (const json& id : st[name]["ids"]) {
+        if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+            id.get<int64_t>() >= static_cast<int64_t>(tokens.size()))
+          fail(file, key + ".special_tokens." + excerpt(name) + ".ids",
+               "expected ids of tokens in the vocabulary, got " + json_excerpt(id));
         (after ? suffix_ids : prefix_ids).push_back(id.get<int32_t>());
+      }
     }
   }
 }
@@ -531,7 +556,7 @@ Tokenizer Tokenizer::from_file(const std::filesystem::path& path) {
     throw InputError("tokenizer file not found: '" + file.string() + "'");
   auto impl = std::make_unique<Impl>();
   impl->file = file;
-  const nlohmann::json j = read_json_file(file);
+  const nlohmann::json j = read_json_file(file, {kMaxTokenizerJsonBytes});
   try {
     impl->parse(j);
   } catch (const nlohmann::json::exception& e) {  // a field of the wrong JSON type

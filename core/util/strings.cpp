@@ -97,7 +97,7 @@ std::string human_bytes(double bytes) {
   return buf;
 }
 
-bool is_valid_utf8(std::string_view s) {
+size_t invalid_utf8_offset(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -116,20 +116,24 @@ bool is_valid_utf8(std::string_view s) {
       n = 3;
       cp = c & 0x07;
     } else {
-      return false;
+      return i;
     }
-    if (i + n >= s.size()) return false;
+    if (i + n >= s.size()) return i;
     for (size_t k = 1; k <= n; ++k) {
       const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
+      if ((cc & 0xC0) != 0x80) return i;
       cp = (cp << 6) | (cc & 0x3F);
     }
     if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
         cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
+      return i;
     i += n + 1;
   }
-  return true;
+  return std::string_view::npos;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  return invalid_utf8_offset(s) == std::string_view::npos;
 }
 
 std::string excerpt(std::string_view s, size_t max) {

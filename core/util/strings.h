@@ -23,6 +23,9 @@ std::string format_double(double v);
 // 1234567 -> "1.2 MB".
 std::string human_bytes(double bytes);
 bool is_valid_utf8(std::string_view s);
+// Offset of the first byte that starts no valid UTF-8 sequence (overlong forms and surrogates
+// count as invalid), or std::string_view::npos when `s` is valid UTF-8.
+size_t invalid_utf8_offset(std::string_view s);
 // A bounded quote of user text for error messages: at most `max` bytes (cut at a UTF-8
 // boundary, "…" appended when cut), control characters and invalid UTF-8 shown as '?'.
 std::string excerpt(std::string_view s, size_t max = 60);
