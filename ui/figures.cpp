@@ -237,6 +237,67 @@ void draw_multitask_bars(QCustomPlot* plot, const MultitaskResult& result) {
   place_legend_below(plot, std::max<int>(1, static_cast<int>(table.rows.size() + 1) / 2));
 }
 
+void draw_model_sizes(QCustomPlot* plot, const ModelSizes& sizes) {
+  reset_plot(plot);
+  const size_t n_methods = sizes.methods.size(), n_sizes = sizes.sizes.size();
+  if (n_methods == 0 || n_sizes == 0) return;
+  auto* group = new QCPBarsGroup(plot);
+  group->setSpacingType(QCPBarsGroup::stAbsolute);
+  group->setSpacing(2);
+  const double width = 0.8 / double(n_sizes);
+  double hi = 1.0;
+  for (size_t k = 0; k < n_sizes; ++k) {
+    const ModelSize& s = sizes.sizes[k];
+    auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
+    QString name = qs(s.name);
+    if (s.parameters > 0)
+      name += QObject::tr(" (%1 M weights)").arg(double(s.parameters) / 1e6, 0, 'f', 2);
+    bars->setName(name);
+    bars->setWidth(width);
+    bars->setBarsGroup(group);
+    const QColor c = series_color(k);
+    bars->setPen(QPen(c.darker(130)));
+    bars->setBrush(c);
+    for (size_t m = 0; m < n_methods && m < s.scores.size(); ++m)
+      if (std::isfinite(s.scores[m])) {
+        bars->addData(double(m), s.scores[m]);
+        hi = std::max(hi, s.scores[m]);
+      }
+  }
+  // Values on the bars: bar k of a group is centred (k − (n − 1)/2) bar widths off the key
+  // (the group's 2-pixel gaps aside).
+  for (size_t k = 0; k < n_sizes; ++k) {
+    for (size_t m = 0; m < n_methods && m < sizes.sizes[k].scores.size(); ++m) {
+      const double v = sizes.sizes[k].scores[m];
+      if (!std::isfinite(v)) continue;
+      auto* label = new QCPItemText(plot);
+      label->position->setCoords(double(m) + (double(k) - 0.5 * double(n_sizes - 1)) * width, v);
+      label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
+      label->setText(QString::number(v + 0.0, 'f', 2));
+      QFont f = plot->font();
+      f.setPointSizeF(f.pointSizeF() * 0.8);
+      label->setFont(f);
+    }
+  }
+  QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+  for (size_t m = 0; m < n_methods; ++m)
+    ticker->addTick(double(m), qs(sizes.methods[m]));
+  plot->xAxis->setTicker(ticker);
+  plot->xAxis->setSubTicks(false);
+  plot->xAxis->grid()->setVisible(false);
+  plot->xAxis->setTickLabelRotation(n_methods > 6 ? -25 : 0);
+  plot->xAxis->setRange(-0.6, double(n_methods) - 0.4);
+  plot->yAxis->setLabel(
+      QObject::tr("multitask score at %1 tasks (own adapters = 1)").arg(sizes.task_count));
+  plot->yAxis->setRange(0, hi * 1.12);
+  auto* one = new QCPItemStraightLine(plot);
+  one->point1->setCoords(0, 1);
+  one->point2->setCoords(1, 1);
+  one->setPen(QPen(QColor(0x55, 0x55, 0x55), 1, Qt::DashLine));
+  plot->legend->setVisible(true);
+  place_legend_below(plot, static_cast<int>(n_sizes));
+}
+
 void draw_score_by_count(QCustomPlot* plot, const MultitaskResult& result) {
   reset_plot(plot);
   if (result.tables.empty()) return;

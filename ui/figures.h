@@ -12,6 +12,7 @@
 #include "landscape/soup.h"
 #include "landscape/surface.h"
 #include "landscape/sweep.h"
+#include "report/model_sizes.h"
 
 class QCustomPlot;
 
@@ -25,6 +26,9 @@ void draw_curve(QCustomPlot* plot, const Curve& curve);
 void draw_multitask_bars(QCustomPlot* plot, const MultitaskResult& result);
 // Multitask score of every method against the number of tasks.
 void draw_score_by_count(QCustomPlot* plot, const MultitaskResult& result);
+// Multitask score of each method (x) on each model size (one bar per size, legend below),
+// the value printed on each bar; the oracle's level (1) dashed.
+void draw_model_sizes(QCustomPlot* plot, const ModelSizes& sizes);
 // Filled contours (banded colour map) of the loss over the plane, the three points marked.
 void draw_surface(QCustomPlot* plot, const SurfaceResult& surface);
 // Greedy soup: loss of each ingredient alone, the soup after each step, the uniform soup.

@@ -12,6 +12,7 @@
 
 #include "analysis/cosine_similarity.h"
 #include "cli_common.h"
+#include "demo/kit_sizes.h"
 #include "io/json_file.h"
 #include "lora/adapter_set.h"
 #include "lora/peft_io.h"
@@ -194,6 +195,37 @@ ReportPlan kit_plan(const fs::path& kit, const nlohmann::json& manifest, const R
     if (p.soup.size() >= 3) p.surface = {p.soup[0], p.soup[1], p.soup[2]};
   }
   p.kit_scores = OracleVsBase::from_kit(manifest, kit / "kit.json");
+  // The larger model beside the kit (demo-kit --size medium), for the model-size figure.
+  const std::string size = manifest.value("size", std::string("?"));
+  p.model_name = size;
+  std::string larger_size;
+  for (const auto& s : kit_sizes())
+    if (kit_size_spec(s).parent == size) larger_size = s;
+  const fs::path big = kit / kLargerKitDir;
+  if (fs::exists(big / "kit.json")) {
+    const auto m = read_json_file(big / "kit.json");
+    const auto big_tasks = m.value("tasks", std::vector<std::string>{});
+    if (big_tasks != names)
+      throw InputError("'" + (big / "kit.json").string() + "' has tasks " + join(big_tasks, ", ") +
+                       ", the kit has " + join(names, ", ") + "; rebuild it with basin-cli " +
+                       "demo-kit --force --size " + m.value("size", larger_size));
+    ReportModel r;
+    r.name = m.value("size", std::string(kLargerKitDir));
+    r.model = big / "model";
+    for (const auto& n : names)
+      r.task_adapters.push_back((big / "adapters" / n).string());
+    p.larger = r;
+  } else if (!larger_size.empty()) {
+    const auto spec = kit_size_spec(larger_size);
+    p.no_larger =
+        "needs the kit's larger model. Build it with: basin-cli demo-kit --size " + larger_size +
+        " -o " + kit.string() + " (a " + std::to_string(spec.model.num_hidden_layers) +
+        "-layer model with d = " + std::to_string(spec.model.hidden_size) + " and its own " +
+        std::to_string(names.size()) + " task adapters, in " + (big).string() +
+        (larger_size == "medium" ? "; 41 minutes on 2 busy cores" : "") + "), then run this again.";
+  } else {
+    p.no_larger = "needs a larger model beside the kit; none is defined for a " + size + " kit.";
+  }
   p.intro.push_back("The default study on the demo kit in " + kit.string() + ": " +
                     std::to_string(names.size()) + " task adapters (" + join(names, ", ") +
                     ") on its " + manifest.value("size", std::string("?")) +

@@ -9,6 +9,7 @@
 #include "cli_common.h"
 #include "data/task.h"
 #include "demo/demo_kit.h"
+#include "demo/kit_sizes.h"
 #include "eval/metrics.h"
 #include "eval/task_eval.h"
 #include "gate/gate_folder.h"
@@ -195,8 +196,12 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     auto o = std::make_shared<DemoKitOptions>();
     auto out = std::make_shared<std::string>("basin-kit");
     sub->add_option("-o,--out", *out, "kit folder (default: basin-kit)");
-    sub->add_option("--size", o->size, "tiny (about a minute) or small (the demo)")
-        ->check(CLI::IsMember({"tiny", "small"}));
+    sub->add_option("--size", o->size,
+                    "tiny (about a minute), small (the demo), or medium: a larger model with its "
+                    "own task adapters in OUT/medium beside the small kit (built first if "
+                    "missing), for the model-size comparison; tiny-medium does the same for a "
+                    "tiny kit (tests)")
+        ->check(CLI::IsMember(kit_sizes()));
     sub->add_option("--seed", o->seed, "seed for every random choice");
     sub->add_flag("-f,--force", o->force, "rebuild even if a finished kit is there");
     sub->callback([&ctx, &exit_code, o, out] {
@@ -204,14 +209,16 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
       o->out_dir = *out;
       const auto r = build_demo_kit(*o, progress());
       progress().finish();
+      const std::string kit_dir =
+          kit_size_spec(o->size).parent.empty() ? *out : (fs::path(*out) / kLargerKitDir).string();
       if (r.reused)
         std::printf("demo kit in %s is already built (%zu adapters); use --force to rebuild\n",
-                    out->c_str(), r.adapters.size());
+                    kit_dir.c_str(), r.adapters.size());
       else
         std::printf(
             "demo kit built in %s in %.0f s: model (pre-training loss %.3f -> %.3f), %zu "
             "adapters\n",
-            out->c_str(), r.seconds, r.pretrain_loss_first, r.pretrain_loss_last,
+            kit_dir.c_str(), r.seconds, r.pretrain_loss_first, r.pretrain_loss_last,
             r.adapters.size());
       if (!r.scores.empty()) {
         std::printf("%-11s %-12s %6s %6s  %s\n", "task", "metric", "base", "own",

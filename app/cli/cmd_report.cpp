@@ -2,6 +2,8 @@
 // user's own adapters. Figures that need each task's own adapter (multitask, oracle vs base)
 // match adapters to tasks by folder name, or by order when there is one adapter per task; the
 // uniformity figures (connectivity, soup, surface) treat every given adapter as one family.
+// --larger-model M2 --larger-adapters A2... adds the model-size figure: the multitask study
+// also on a second base model with its own task adapters (matched to tasks the same way).
 #include <cstdio>
 #include <filesystem>
 
@@ -16,6 +18,28 @@ namespace fs = std::filesystem;
 
 namespace basin::cli {
 namespace {
+
+// Each task's own adapter among `dirs`: the folder named after the task, else all of them in
+// order when there is one per task; empty when neither.
+std::vector<std::string> match_tasks(const std::vector<std::string>& task_names,
+                                     const std::vector<std::string>& dirs) {
+  std::vector<std::string> out;
+  for (const auto& name : task_names)
+    for (const auto& d : dirs)
+      if (fs::path(d).filename() == name) out.push_back(d);
+  if (out.size() == task_names.size()) return out;
+  return dirs.size() == task_names.size() ? dirs : std::vector<std::string>{};
+}
+
+// A model folder's name for the size figure; "parent/name" when two models share a name.
+std::string model_label(const fs::path& dir, bool with_parent) {
+  fs::path p = dir.lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  const std::string name = p.filename().string();
+  return with_parent && !p.parent_path().filename().empty()
+             ? p.parent_path().filename().string() + "/" + name
+             : name;
+}
 
 std::string names_of(const std::vector<std::string>& dirs) {
   std::vector<std::string> n;
@@ -34,6 +58,8 @@ void register_report(CLI::App& app, Context& ctx, int& exit_code) {
   struct Args {
     std::string model;
     std::vector<std::string> tasks, adapters;
+    std::string larger_model;
+    std::vector<std::string> larger_adapters;
     std::string out = "basin-report";
     ReportLimits limits;
   };
@@ -45,6 +71,13 @@ void register_report(CLI::App& app, Context& ctx, int& exit_code) {
       ->expected(1, -1);
   sub->add_option("ADAPTER", a->adapters, "PEFT adapter folders");
   sub->add_option("-o,--out", a->out, "output folder (default: basin-report)");
+  sub->add_option("--larger-model", a->larger_model,
+                  "a second (larger) base model: adds the model-size figure (needs "
+                  "--larger-adapters)");
+  sub->add_option("--larger-adapters", a->larger_adapters,
+                  "each task's own adapter on --larger-model (named after the task, or one per "
+                  "--tasks entry in order)")
+      ->expected(1, -1);
   add_report_limit_options(sub, a->limits);
 
   sub->callback([&ctx, &exit_code, a] {
@@ -69,13 +102,34 @@ void register_report(CLI::App& app, Context& ctx, int& exit_code) {
       p.tasks.emplace_back(t);
       task_names.push_back(TaskSpec::load(t).name);
     }
-    // Each task's own adapter: the folder named after the task, else the adapters in order.
-    for (const auto& name : task_names)
-      for (const auto& d : a->adapters)
-        if (fs::path(d).filename() == name) p.task_adapters.push_back(d);
-    if (p.task_adapters.size() != task_names.size()) {
-      p.task_adapters.clear();
-      if (a->adapters.size() == task_names.size()) p.task_adapters = a->adapters;
+    p.task_adapters = match_tasks(task_names, a->adapters);
+    if (a->larger_model.empty() != a->larger_adapters.empty())
+      throw InputError(a->larger_model.empty()
+                           ? "--larger-adapters needs --larger-model (their base model)"
+                           : "--larger-model '" + a->larger_model +
+                                 "' needs --larger-adapters (each task's own adapter on it)");
+    if (!a->larger_model.empty()) {
+      EvalArgs le;
+      le.model = a->larger_model;
+      le.tasks = a->tasks;
+      check_eval_inputs(le);
+      ReportModel big;
+      const bool same = model_label(a->model, false) == model_label(a->larger_model, false);
+      p.model_name = model_label(a->model, same);
+      big.name = model_label(a->larger_model, same);
+      big.model = a->larger_model;
+      big.task_adapters = match_tasks(task_names, a->larger_adapters);
+      if (big.task_adapters.empty())
+        throw InputError("--larger-adapters: " + std::to_string(a->larger_adapters.size()) +
+                         " adapters for " + std::to_string(task_names.size()) +
+                         " tasks; name each folder after its task or give one per --tasks entry");
+      for (const auto& d : big.task_adapters)
+        if (!fs::is_directory(d)) throw InputError("adapter folder '" + d + "' does not exist");
+      p.larger = big;
+    } else {
+      p.no_larger =
+          "compares two model sizes when given a second base model and its task adapters "
+          "(--larger-model M --larger-adapters A...).";
     }
     if (p.task_adapters.empty())
       p.no_task_adapters =

@@ -14,6 +14,7 @@ struct SurfaceResult;
 struct SoupResult;
 struct GateStats;
 struct OracleVsBase;
+struct ModelSizes;
 }  // namespace basin
 
 namespace basin::cli {
@@ -38,5 +39,7 @@ void plot_soup(const SoupResult& soup, const std::string& path);
 void plot_gate_usage(const GateStats& stats, size_t index, const std::string& path);
 // Per-task scores as a grid: tasks (rows) × base model and own adapter (columns).
 void plot_oracle_vs_base(const OracleVsBase& scores, const std::string& path);
+// Multitask score per method on each model size, side by side.
+void plot_model_sizes(const ModelSizes& sizes, const std::string& path);
 
 }  // namespace basin::cli

@@ -42,5 +42,8 @@ void plot_gate_usage(const GateStats&, size_t, const std::string&) {
 void plot_oracle_vs_base(const OracleVsBase&, const std::string&) {
   no_qt();
 }
+void plot_model_sizes(const ModelSizes&, const std::string&) {
+  no_qt();
+}
 
 }  // namespace basin::cli

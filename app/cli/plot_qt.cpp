@@ -90,6 +90,10 @@ void plot_score_by_count(const MultitaskResult& result, const std::string& path)
   render([&](QCustomPlot* p) { ui::draw_score_by_count(p, result); }, path);
 }
 
+void plot_model_sizes(const ModelSizes& sizes, const std::string& path) {
+  render([&](QCustomPlot* p) { ui::draw_model_sizes(p, sizes); }, path);
+}
+
 void plot_surface(const SurfaceResult& surface, const std::string& path) {
   render([&](QCustomPlot* p) { ui::draw_surface(p, surface); }, path);
 }

@@ -9,6 +9,7 @@
 
 #include "analysis/cka.h"
 #include "analysis/cosine_similarity.h"
+#include "demo/kit_sizes.h"
 #include "io/json_file.h"
 #include "landscape/features.h"
 #include "landscape/multitask.h"
@@ -19,6 +20,7 @@
 #include "lora/adapter_set.h"
 #include "lora/peft_io.h"
 #include "plot.h"
+#include "report/model_sizes.h"
 #include "report/report.h"
 #include "text/tokenizer.h"
 #include "util/atomic_file.h"
@@ -300,12 +302,15 @@ void write_study_report(const ReportPlan& plan, const fs::path& dir, double begi
   // 2 and 7. Multitask study (its oracle and base rows are figure 7 unless the kit has scores).
   ReportFigure mt_fig{"Multitask score per method", {}, {}, {}, ""};
   ReportFigure ts_fig{"Each task's own adapter vs the base model", {}, {}, {}, ""};
+  ReportFigure size_fig{"Multitask score per method on two model sizes", {}, {}, {}, ""};
   std::optional<OracleVsBase> scores = plan.kit_scores;
+  const double study_end = plan.larger ? 0.8 : 0.98;
   if (plan.task_adapters.empty()) {
     mt_fig.skipped = plan.no_task_adapters;
+    size_fig.skipped = "needs each task's own adapter, as the multitask study does.";
     if (!scores) ts_fig.skipped = plan.no_task_adapters;
   } else {
-    Phase load = slice.at(0.61, 0.62), study = slice.at(0.62, 0.98);
+    Phase load = slice.at(0.61, 0.62), study = slice.at(0.62, study_end);
     const auto adapters = cache.get(plan.task_adapters, load);
     MultitaskOptions o;
     o.methods = {"linear", "svd", "ties", "dare_ties", "task_arithmetic", "arrow"};
@@ -329,6 +334,37 @@ void write_study_report(const ReportPlan& plan, const fs::path& dir, double begi
       const std::string n = std::to_string(table.task_count);
       mt_fig.images.push_back(render("multitask_" + n, "multitask bars at " + n + " tasks", dir,
                                      [&](auto& p) { plot_multitask_bars(one, p); }));
+    }
+    if (plan.larger) {
+      // The same study on the larger model and its own adapters, at the largest task count.
+      const ReportModel& big = *plan.larger;
+      Phase big_load = slice.at(study_end, study_end + 0.01),
+            big_study = slice.at(study_end + 0.01, 0.98);
+      const auto big_adapters = cache.get(big.task_adapters, big_load);
+      CausalLM big_model = CausalLM::load(big.model, device);
+      const Tokenizer big_tok = Tokenizer::from_file(big.model / "tokenizer.json");
+      MultitaskOptions bo = o;
+      bo.task_counts = {o.task_counts.back()};
+      const MultitaskResult br =
+          multitask_study(big_model, big_tok, specs, big_adapters, bo, big_study);
+      const std::string small_name =
+          plan.model_name.empty() ? plan.model.filename().string() : plan.model_name;
+      const ModelSizes sizes =
+          ModelSizes::from_multitask({small_name, big.name},
+                                     {parameter_count(ModelConfig::load(plan.model)),
+                                      parameter_count(ModelConfig::load(big.model))},
+                                     {&r, &br});
+      size_fig.title = "Multitask score per method on two model sizes (" +
+                       std::to_string(sizes.task_count) + " tasks)";
+      size_fig.caption = model_sizes_caption(sizes);
+      size_fig.data = {write_data(dir, "model_sizes.json", sizes.to_json().dump(2) + "\n"),
+                       write_data(dir, "model_sizes.csv", sizes.to_csv())};
+      size_fig.images.push_back(render("model_sizes", "multitask score per method, both sizes", dir,
+                                       [&](auto& p) { plot_model_sizes(sizes, p); }));
+    } else {
+      size_fig.skipped = plan.no_larger.empty()
+                             ? "needs a second base model with its own task adapters."
+                             : plan.no_larger;
     }
     if (!scores) {
       std::vector<size_t> n;
@@ -367,11 +403,17 @@ void write_study_report(const ReportPlan& plan, const fs::path& dir, double begi
                                                    std::to_string(L.grid) + " grid (--grid)"});
   }
   if (!cka_limit.empty()) report.limits.push_back({"CKA", cka_limit + " (--cka-inputs)"});
+  if (plan.larger && !plan.task_adapters.empty())
+    report.limits.push_back(
+        {"Model sizes",
+         "the multitask study at " + std::to_string(task_counts(L, specs.size()).back()) +
+             " tasks also on " + plan.larger->model.string() + " with its own adapters (" +
+             join_names(plan.larger->task_adapters) + ")"});
   if (!plan.family_note.empty()) report.limits.push_back({"Note", plan.family_note});
   report.limits.push_back({"Device", device});
   if (scores && scores->source == "kit.json")
     report.limits.push_back({"Per-task scores", "from the kit's kit.json"});
-  report.figures = {cos_fig, mt_fig, gap_fig, cka_fig, soup_fig, surf_fig, ts_fig};
+  report.figures = {cos_fig, mt_fig, size_fig, gap_fig, cka_fig, soup_fig, surf_fig, ts_fig};
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress().check_cancelled();
   write_report(report, dir);

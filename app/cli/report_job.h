@@ -25,6 +25,13 @@ struct ReportLimits {
   bool gates = false;         // also train the MoLE gate and the router (mole, moa rows)
 };
 
+// A second base model with its own task adapters on the same tasks: the model-size figure.
+struct ReportModel {
+  std::string name;                        // "medium", or the model folder's name
+  std::filesystem::path model;             // base model folder
+  std::vector<std::string> task_adapters;  // each task's own adapter, in task order
+};
+
 struct ReportPlan {
   std::string title;
   std::vector<std::string> intro;            // paragraphs
@@ -39,7 +46,10 @@ struct ReportPlan {
   std::vector<std::string> soup;                    // ingredients (a subset of family)
   std::vector<std::string> surface;                 // three of family
   std::string family_note;                          // why soup / surface use what they use
-  std::optional<OracleVsBase> kit_scores;           // figure 7 from the kit when present
+  std::optional<OracleVsBase> kit_scores;           // figure 8 from the kit when present
+  std::string model_name;                           // the model in the size figure ("small")
+  std::optional<ReportModel> larger;                // figure 3: the multitask study on it too
+  std::string no_larger;                            // why figure 3 is not drawn, what to run
   ReportLimits limits;
 };
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/task.h"
+#include "demo/kit_sizes.h"
 #include "demo/pretrain_corpus.h"
 #include "demo/task_data.h"
 #include "eval/oracle_scores.h"
@@ -16,6 +17,7 @@
 #include "text/tokenizer.h"
 #include "train/task_examples.h"
 #include "train/trainer.h"
+#include "util/atomic_file.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
@@ -26,141 +28,84 @@ namespace {
 
 constexpr int kKitVersion = 2;
 
-struct SizeSpec {
-  size_t vocab;
-  ModelConfig model;
-  int64_t context;  // pre-training sequence length
-  int64_t pretrain_steps;
-  int64_t lora_steps;
-  size_t max_per_task;
-  size_t max_pretrain_chars;
-  int fact_repeats;  // times each qa / antonym fact is stated in pre-training
+// Seconds since the last lap, by phase: where the build's time goes (kit.json).
+class Laps {
+ public:
+  void lap(const char* phase) {
+    const auto now = std::chrono::steady_clock::now();
+    json_[phase] = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+  double total() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
+  const nlohmann::json& json() const { return json_; }
+
+ private:
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now(), last_ = t0_;
+  nlohmann::json json_ = nlohmann::json::object();
 };
 
-SizeSpec size_spec(const std::string& size) {
-  SizeSpec s{};
-  s.model.model_type = "qwen2";
-  s.model.num_attention_heads = 4;
-  s.model.num_key_value_heads = 2;
-  s.model.rope_theta = 10000.0;
-  s.model.tie_word_embeddings = true;
-  if (size == "tiny") {
-    s.vocab = 512;
-    s.model.hidden_size = 64;
-    s.model.intermediate_size = 128;
-    s.model.num_hidden_layers = 2;
-    s.context = 48;
-    s.pretrain_steps = 60;
-    s.lora_steps = 25;
-    s.max_per_task = 60;
-    s.max_pretrain_chars = 200000;
-    s.fact_repeats = 2;
-  } else if (size == "small") {
-    s.vocab = 2048;
-    s.model.hidden_size = 128;
-    s.model.intermediate_size = 352;
-    s.model.num_hidden_layers = 4;
-    s.context = 128;
-    s.pretrain_steps = 1200;
-    s.lora_steps = 300;
-    s.max_per_task = 520;  // 104 test examples per task
-    s.max_pretrain_chars = 1500000;
-    s.fact_repeats = 40;
-  } else {
-    throw InputError("unknown demo kit size '" + size + "' (expected tiny or small)");
-  }
-  s.model.head_dim = s.model.hidden_size / s.model.num_attention_heads;
-  return s;
+// A finished kit of this size and seed (and design version) at `dir`.
+bool finished(const fs::path& dir, const std::string& size, uint64_t seed) {
+  if (!fs::exists(dir / "kit.json")) return false;
+  const auto j = read_json_file(dir / "kit.json");
+  return j.value("size", "") == size && j.value("seed", uint64_t{1} + seed) == seed &&
+         j.value("version", 0) == kKitVersion;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-}  // namespace
-
-DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) {
-  const auto t0 = std::chrono::steady_clock::now();
-  nlohmann::json phase_seconds = nlohmann::json::object();  // where the build's time goes
-  auto lap = [&, last = t0](const char* phase) mutable {
-    const auto now = std::chrono::steady_clock::now();
-    phase_seconds[phase] = std::chrono::duration<double>(now - last).count();
-    last = now;
-  };
-  const SizeSpec spec = size_spec(o.size);
-  DemoKitReport report;
-  const fs::path manifest = o.out_dir / "kit.json";
-  if (!o.force && fs::exists(manifest)) {
-    const auto j = read_json_file(manifest);
-    if (j.value("size", "") == o.size && j.value("seed", uint64_t{1} + o.seed) == o.seed &&
-        j.value("version", 0) == kKitVersion) {
-      report.reused = true;
-      report.adapters = j.value("adapters", std::vector<std::string>{});
-      return report;
-    }
-  }
-  fs::create_directories(o.out_dir);
-  fs::remove(manifest);  // an unfinished kit never looks finished
-
-  // 1. Task data.
-  TaskDataOptions td;
-  td.out_dir = o.out_dir / "tasks";
-  td.max_per_task = spec.max_per_task;
-  td.seed = o.seed;
-  jobs::SubProgress data_part(progress, 0.0, 0.05);
-  jobs::CallbackProgress data_prog([&](double f, const std::string& s) {
-    data_part.report(f, s);
-    return !progress.cancelled();
+// Progress of one phase mapped onto [from, to] of the whole build.
+jobs::CallbackProgress phase(jobs::Progress& p, double from, double to,
+                             const std::string& prefix = "") {
+  return jobs::CallbackProgress([&p, from, to, prefix](double f, const std::string& s) {
+    p.report(from + (to - from) * f, prefix + s);
+    return !p.cancelled();
   });
-  const TaskDataReport tasks = build_task_data(td, data_prog);
-  progress.check_cancelled();
-  lap("task_data");
+}
 
-  // 2. Tokenizer, trained on the pre-training text plus the tasks' training prompts and answers.
+PretrainCorpus pretrain_corpus(const KitSizeSpec& spec, const fs::path& task_dir, uint64_t seed) {
   PretrainCorpusOptions pco;
-  pco.task_dir = td.out_dir;
-  pco.dpkg_status = td.dpkg_status;  // one status file for the headline task and its texts
+  pco.task_dir = task_dir;
+  pco.dpkg_status = TaskDataOptions{}.dpkg_status;  // one file for the headline task and texts
   pco.max_general_chars = spec.max_pretrain_chars;
   pco.fact_repeats = spec.fact_repeats;
-  pco.seed = o.seed;
-  const PretrainCorpus pretrain = build_pretrain_corpus(pco);
-  std::vector<std::string> corpus = pretrain.documents;
-  std::vector<TaskSpec> specs;
-  for (const auto& name : tasks.tasks) {
-    specs.push_back(TaskSpec::load(td.out_dir / (name + ".json")));
-    for (const auto& ex : specs.back().load_split("train"))
-      corpus.push_back(specs.back().render_prompt(ex) + " " + specs.back().target_of(ex));
-  }
-  const fs::path model_dir = o.out_dir / "model";
-  fs::create_directories(model_dir);
-  BpeTrainOptions bo;
-  bo.vocab_size = spec.vocab;
-  jobs::CallbackProgress tok_prog([&](double f, const std::string& s) {
-    progress.report(0.05 + 0.1 * f, "tokenizer: " + s);
-    return !progress.cancelled();
-  });
-  train_bpe_tokenizer(corpus, bo, model_dir / "tokenizer.json", tok_prog);
-  const Tokenizer tok = Tokenizer::from_file(model_dir / "tokenizer.json");
-  lap("tokenizer");
-  const int64_t eos = *tok.token_to_id("<|endoftext|>");
-  const int64_t pad = *tok.token_to_id("<|pad|>");
+  pco.seed = seed;
+  return build_pretrain_corpus(pco);
+}
 
-  // 3. Pre-train the base on fixed-length windows of the whole corpus (language modelling).
-  // The stream holds the pre-training text only: no task prompt, so that the base model has
-  // seen facts but never a task's format, and the adapters are what teaches each task.
+std::vector<TaskSpec> load_specs(const fs::path& task_dir, const std::vector<std::string>& names) {
+  std::vector<TaskSpec> specs;
+  for (const auto& name : names)
+    specs.push_back(TaskSpec::load(task_dir / (name + ".json")));
+  return specs;
+}
+
+struct Pretrained {
+  CausalLM model;
+  ModelConfig config;
+  TrainReport report;
+  size_t tokens = 0;
+};
+
+// Pre-trains the base on fixed-length windows of the whole corpus (language modelling) and
+// writes config.json and model.safetensors beside model_dir/tokenizer.json. The stream holds
+// the pre-training text only: no task prompt, so that the base model has seen facts but never
+// a task's format, and the adapters are what teaches each task.
+Pretrained pretrain(const KitSizeSpec& spec, const PretrainCorpus& corpus, const Tokenizer& tok,
+                    const fs::path& model_dir, uint64_t seed, jobs::Progress& progress) {
+  const int64_t eos = *tok.token_to_id("<|endoftext|>");
   std::vector<int64_t> stream;
-  for (const auto& doc : pretrain.documents) {
+  for (const auto& doc : corpus.documents) {
     const auto ids = tok.encode(doc);
     stream.insert(stream.end(), ids.begin(), ids.end());
     stream.push_back(eos);
   }
   std::vector<TrainExample> windows;
-  for (size_t s = 0; s + static_cast<size_t>(spec.context) < stream.size();
-       s += static_cast<size_t>(spec.context)) {
+  const auto ctx = static_cast<size_t>(spec.context);
+  for (size_t s = 0; s + ctx < stream.size(); s += ctx) {
     TrainExample w;
     w.ids.assign(stream.begin() + static_cast<long>(s),
-                 stream.begin() + static_cast<long>(s) + spec.context);
+                 stream.begin() + static_cast<long>(s + ctx));
     w.target.assign(w.ids.size(), 1);
     windows.push_back(std::move(w));
   }
@@ -168,32 +113,36 @@ DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) 
   cfg.vocab_size = static_cast<int64_t>(tok.vocab_size());
   cfg.eos_token_id = eos;
   cfg.bos_token_id = eos;
-  cfg.pad_token_id = pad;
+  cfg.pad_token_id = *tok.token_to_id("<|pad|>");
   cfg.max_position_embeddings = 1024;
-  CausalLM model = CausalLM::random(cfg, o.seed + 1);
+  Pretrained out{CausalLM::random(cfg, seed + 1), cfg, {}, stream.size()};
   TrainOptions pre;
   pre.steps = spec.pretrain_steps;
   pre.batch_size = 16;
-  pre.lr = 4e-3;
+  pre.lr = spec.pretrain_lr;
   pre.weight_decay = 0.01;
-  pre.seed = o.seed;
+  pre.seed = seed;
   pre.cosine_decay = true;
-  TrainReport pre_rep;
-  jobs::CallbackProgress pre_prog([&](double f, const std::string& s) {
-    progress.report(0.15 + 0.35 * f, s);
-    return !progress.cancelled();
-  });
-  train_full(model, windows, pre, pre_prog, &pre_rep);
-  model.save(model_dir / "weights-tmp", true);
+  train_full(out.model, windows, pre, progress, &out.report);
+  out.model.save(model_dir / "weights-tmp", true);
   // The model folder holds the tokenizer already: move the weights in beside it.
   for (const char* f : {"config.json", "model.safetensors"})
     fs::rename(model_dir / "weights-tmp" / f, model_dir / f);
   fs::remove_all(model_dir / "weights-tmp");
-  lap("pretrain");
-  report.pretrain_loss_first = pre_rep.losses.front();
-  report.pretrain_loss_last = pre_rep.losses.back();
+  return out;
+}
 
-  // 4. One adapter per task, then seeds and ranks of one task.
+struct Adapters {
+  std::vector<std::string> names;
+  nlohmann::json details = nlohmann::json::array();
+  std::vector<std::shared_ptr<const Adapter>> own;  // each task's adapter, in task order
+};
+
+// One adapter per task, then (spec.family) seeds and ranks of the sentiment task.
+Adapters train_adapters(const KitSizeSpec& spec, CausalLM& model, const Tokenizer& tok,
+                        const std::vector<TaskSpec>& specs, const fs::path& out_dir, uint64_t seed,
+                        jobs::Progress& progress) {
+  const int64_t eos = *tok.token_to_id("<|endoftext|>");
   struct Job {
     std::string name;
     size_t task;
@@ -202,17 +151,18 @@ DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) 
   };
   std::vector<Job> jobs_list;
   for (size_t t = 0; t < specs.size(); ++t)
-    jobs_list.push_back({specs[t].name, t, 8, o.seed});
+    jobs_list.push_back({specs[t].name, t, 8, seed});
   size_t uni = 0;
   for (size_t t = 0; t < specs.size(); ++t)
     if (specs[t].name == "sentiment") uni = t;
-  for (uint64_t s : {1, 2, 3})
-    jobs_list.push_back({specs[uni].name + "-seed" + std::to_string(s), uni, 8, o.seed + s});
-  for (int64_t r : {2, 4, 16})
-    jobs_list.push_back({specs[uni].name + "-r" + std::to_string(r), uni, r, o.seed});
-  fs::create_directories(o.out_dir / "adapters");
-  nlohmann::json adapters_json = nlohmann::json::array();
-  std::vector<std::shared_ptr<const Adapter>> own;  // each task's adapter, in task order
+  if (spec.family) {
+    for (uint64_t s : {1, 2, 3})
+      jobs_list.push_back({specs[uni].name + "-seed" + std::to_string(s), uni, 8, seed + s});
+    for (int64_t r : {2, 4, 16})
+      jobs_list.push_back({specs[uni].name + "-r" + std::to_string(r), uni, r, seed});
+  }
+  fs::create_directories(out_dir / "adapters");
+  Adapters out;
   for (size_t k = 0; k < jobs_list.size(); ++k) {
     const Job& job = jobs_list[k];
     // A few long Reuters articles are skipped to keep batches small.
@@ -230,11 +180,8 @@ DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) 
     to.lr = 3e-3;
     to.seed = job.seed;
     TrainReport rep;
-    const double base = 0.5 + 0.4 * double(k) / double(jobs_list.size());
-    jobs::CallbackProgress lp([&](double f, const std::string& s) {
-      progress.report(base + 0.4 / double(jobs_list.size()) * f, s);
-      return !progress.cancelled();
-    });
+    const double n = double(jobs_list.size());
+    auto lp = phase(progress, double(k) / n, double(k + 1) / n);
     Adapter a = train_lora(model, data, lo, to, lp, &rep);
     a.config.base_model_name_or_path = "../model";
     SaveOptions so;
@@ -242,51 +189,158 @@ DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) 
     so.metadata = {{"basin.demo_kit.task", specs[job.task].name},
                    {"basin.train.first_loss", format_double(rep.losses.front())},
                    {"basin.train.final_loss", format_double(rep.losses.back())}};
-    save_peft_adapter(a, o.out_dir / "adapters" / job.name, so);
-    report.adapters.push_back(job.name);
-    if (k < specs.size()) own.push_back(std::make_shared<const Adapter>(std::move(a)));
-    adapters_json.push_back({{"name", job.name},
-                             {"task", specs[job.task].name},
-                             {"rank", job.rank},
-                             {"seed", job.seed},
-                             {"loss_first", rep.losses.front()},
-                             {"loss_last", rep.losses.back()}});
+    save_peft_adapter(a, out_dir / "adapters" / job.name, so);
+    out.names.push_back(job.name);
+    if (k < specs.size()) out.own.push_back(std::make_shared<const Adapter>(std::move(a)));
+    out.details.push_back({{"name", job.name},
+                           {"task", specs[job.task].name},
+                           {"rank", job.rank},
+                           {"seed", job.seed},
+                           {"loss_first", rep.losses.front()},
+                           {"loss_last", rep.losses.back()}});
   }
-  lap("adapters");
-  // 5. Evidence that every task is learned: its own adapter against the base on the test split.
-  jobs::CallbackProgress score_prog([&](double f, const std::string& s) {
-    progress.report(0.9 + 0.1 * f, s);
-    return !progress.cancelled();
-  });
+  return out;
+}
+
+// Pre-training, adapters, scores and kit.json of a kit whose tasks (and tokenizer) exist.
+DemoKitReport train_and_score(const KitSizeSpec& spec, const DemoKitOptions& o, const fs::path& dir,
+                              const fs::path& task_dir, const std::vector<std::string>& task_names,
+                              Laps& laps, double from, jobs::Progress& progress,
+                              nlohmann::json manifest) {
+  DemoKitReport report;
+  const PretrainCorpus corpus = pretrain_corpus(spec, task_dir, o.seed);
+  const std::vector<TaskSpec> specs = load_specs(task_dir, task_names);
+  const Tokenizer tok = Tokenizer::from_file(dir / "model" / "tokenizer.json");
+  const double span = 1.0 - from;
+  // Time splits about evenly between pre-training and adapters (kit.json "phase_seconds").
+  auto pre_prog = phase(progress, from, from + 0.45 * span);
+  Pretrained base = pretrain(spec, corpus, tok, dir / "model", o.seed, pre_prog);
+  laps.lap("pretrain");
+  report.pretrain_loss_first = base.report.losses.front();
+  report.pretrain_loss_last = base.report.losses.back();
+  auto ad_prog = phase(progress, from + 0.45 * span, from + 0.9 * span);
+  const Adapters adapters = train_adapters(spec, base.model, tok, specs, dir, o.seed, ad_prog);
+  report.adapters = adapters.names;
+  laps.lap("adapters");
+  // Evidence that every task is learned: its own adapter against the base on the test split.
+  auto score_prog = phase(progress, from + 0.9 * span, 1.0);
   KitScoreOptions ko;
   ko.bootstrap.seed = o.seed;
-  report.scores = score_tasks_against_base(model, tok, specs, own, ko, score_prog);
-  lap("scores");
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  nlohmann::json m = {{"version", kKitVersion},
-                      {"size", o.size},
-                      {"seed", o.seed},
-                      {"basin_version", BASIN_VERSION},
-                      {"tasks", tasks.tasks},
-                      {"adapters", report.adapters},
-                      {"adapter_details", adapters_json},
-                      {"model", cfg.to_json()},
-                      {"pretrain_loss_first", report.pretrain_loss_first},
-                      {"pretrain_loss_last", report.pretrain_loss_last},
-                      {"pretrain",
-                       {{"general_chars", pretrain.general_chars},
-                        {"fact_chars", pretrain.fact_chars},
-                        {"facts", pretrain.facts},
-                        {"fact_repeats", spec.fact_repeats},
-                        {"tokens", stream.size()},
-                        {"steps", spec.pretrain_steps},
-                        {"context", spec.context}}},
-                      {"scores", task_scores_json(report.scores)},
-                      {"seconds", report.seconds},
-                      {"phase_seconds", phase_seconds}};
-  write_json_file(manifest, m);
+  report.scores = score_tasks_against_base(base.model, tok, specs, adapters.own, ko, score_prog);
+  laps.lap("scores");
+  report.seconds = laps.total();
+  manifest.update({{"version", kKitVersion},
+                   {"size", spec.name},
+                   {"seed", o.seed},
+                   {"basin_version", BASIN_VERSION},
+                   {"tasks", task_names},
+                   {"adapters", report.adapters},
+                   {"adapter_details", adapters.details},
+                   {"model", base.config.to_json()},
+                   {"parameters", parameter_count(base.config)},
+                   {"pretrain_loss_first", report.pretrain_loss_first},
+                   {"pretrain_loss_last", report.pretrain_loss_last},
+                   {"pretrain",
+                    {{"general_chars", corpus.general_chars},
+                     {"fact_chars", corpus.fact_chars},
+                     {"facts", corpus.facts},
+                     {"fact_repeats", spec.fact_repeats},
+                     {"tokens", base.tokens},
+                     {"steps", spec.pretrain_steps},
+                     {"context", spec.context}}},
+                   {"scores", task_scores_json(report.scores)},
+                   {"seconds", report.seconds},
+                   {"phase_seconds", laps.json()}});
+  write_json_file(dir / "kit.json", manifest);
   progress.report(1.0, "demo kit ready");
   return report;
+}
+
+// The larger model of a finished kit at o.out_dir (built first when missing): same task files,
+// same tokenizer, its own pre-training and task adapters, in o.out_dir/medium.
+DemoKitReport build_larger(const KitSizeSpec& spec, const DemoKitOptions& o,
+                           jobs::Progress& progress) {
+  const fs::path dir = o.out_dir / kLargerKitDir;
+  if (!o.force && finished(dir, spec.name, o.seed)) {
+    DemoKitReport report;
+    report.reused = true;
+    report.adapters =
+        read_json_file(dir / "kit.json").value("adapters", std::vector<std::string>{});
+    return report;
+  }
+  Laps laps;
+  double from = 0.0;
+  if (fs::exists(o.out_dir / "kit.json")) {
+    const auto parent = read_json_file(o.out_dir / "kit.json");
+    const std::string size = parent.value("size", "");
+    if (size != spec.parent)
+      throw InputError("'" + o.out_dir.string() + "' holds a " + size + " demo kit; --size " +
+                       spec.name + " adds a larger model to a " + spec.parent + " kit");
+  }
+  if (!finished(o.out_dir, spec.parent, o.seed)) {  // the kit whose tasks the larger model uses
+    DemoKitOptions po = o;
+    po.size = spec.parent;
+    po.force = false;
+    auto pp = phase(progress, 0.0, 0.4, spec.parent + " kit: ");
+    build_demo_kit(po, pp);
+    from = 0.4;
+    laps.lap("parent_kit");
+  }
+  const auto parent = read_json_file(o.out_dir / "kit.json");
+  fs::create_directories(dir / "model");
+  fs::remove(dir / "kit.json");  // an unfinished kit never looks finished
+  write_file_atomic(dir / "model" / "tokenizer.json", [&] {
+    std::ifstream in(o.out_dir / "model" / "tokenizer.json", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }());
+  const nlohmann::json manifest = {{"parent_size", spec.parent}, {"tasks_dir", "../tasks"}};
+  return train_and_score(spec, o, dir, o.out_dir / "tasks",
+                         parent.at("tasks").get<std::vector<std::string>>(), laps, from, progress,
+                         manifest);
+}
+
+}  // namespace
+
+DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) {
+  const KitSizeSpec spec = kit_size_spec(o.size);
+  if (!spec.parent.empty()) return build_larger(spec, o, progress);
+  if (!o.force && finished(o.out_dir, o.size, o.seed)) {
+    DemoKitReport report;
+    report.reused = true;
+    report.adapters =
+        read_json_file(o.out_dir / "kit.json").value("adapters", std::vector<std::string>{});
+    return report;
+  }
+  Laps laps;
+  fs::create_directories(o.out_dir);
+  fs::remove(o.out_dir / "kit.json");  // an unfinished kit never looks finished
+
+  // 1. Task data.
+  TaskDataOptions td;
+  td.out_dir = o.out_dir / "tasks";
+  td.max_per_task = spec.max_per_task;
+  td.seed = o.seed;
+  auto data_prog = phase(progress, 0.0, 0.05);
+  const TaskDataReport tasks = build_task_data(td, data_prog);
+  progress.check_cancelled();
+  laps.lap("task_data");
+
+  // 2. Tokenizer, trained on the pre-training text plus the tasks' training prompts and answers.
+  const PretrainCorpus pretrain = pretrain_corpus(spec, td.out_dir, o.seed);
+  std::vector<std::string> corpus = pretrain.documents;
+  for (const auto& s : load_specs(td.out_dir, tasks.tasks))
+    for (const auto& ex : s.load_split("train"))
+      corpus.push_back(s.render_prompt(ex) + " " + s.target_of(ex));
+  fs::create_directories(o.out_dir / "model");
+  BpeTrainOptions bo;
+  bo.vocab_size = spec.vocab;
+  auto tok_prog = phase(progress, 0.05, 0.15, "tokenizer: ");
+  train_bpe_tokenizer(corpus, bo, o.out_dir / "model" / "tokenizer.json", tok_prog);
+  laps.lap("tokenizer");
+
+  // 3–5. Pre-training, adapters, scores, kit.json.
+  return train_and_score(spec, o, o.out_dir, td.out_dir, tasks.tasks, laps, 0.15, progress,
+                         nlohmann::json::object());
 }
 
 }  // namespace basin

@@ -6,6 +6,9 @@
 //                     ("sentiment-seed1", "sentiment-r2", ...) for the uniformity analyses
 //   <out>/kit.json    manifest (size, seed, versions, losses, each task's base and oracle score
 //                     with a bootstrap interval); its presence marks a finished kit
+//   <out>/medium/     optional (size "medium"): a larger base model with its own seven task
+//                     adapters on the same task files and tokenizer — model/, adapters/, kit.json
+//                     — for the model-size comparison (sizes: demo/kit_sizes.h)
 // Deterministic on CPU for a given seed; progress and cancel; a cancelled or failed build
 // leaves no kit.json (and is rebuilt from scratch next time).
 #pragma once
@@ -22,9 +25,11 @@ namespace basin {
 
 struct DemoKitOptions {
   std::filesystem::path out_dir;  // kit folder (created)
-  std::string size = "small";     // "tiny" (tests, < 1 min) or "small" (the default demo)
-  uint64_t seed = 0;              // every random choice derives from it
-  bool force = false;             // rebuild even if a finished kit of this size is there
+  // "tiny" (tests, < 1 min), "small" (the default demo), or "medium" / "tiny-medium": the
+  // larger model in <out>/medium beside a small / tiny kit (which is built first if missing).
+  std::string size = "small";
+  uint64_t seed = 0;   // every random choice derives from it
+  bool force = false;  // rebuild even if a finished kit of this size is there
 };
 
 struct DemoKitReport {

@@ -328,4 +328,77 @@ Caption oracle_vs_base_caption(const OracleVsBase& scores) {
           detail + " (" + from + ")."};
 }
 
+namespace {
+
+std::string weights_text(int64_t n) {
+  if (n <= 0) return "";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, " (%.2f M weights)", double(n) / 1e6);
+  return buf;
+}
+
+}  // namespace
+
+Caption model_sizes_caption(const ModelSizes& s) {
+  if (s.sizes.size() < 2) return {"Only one model size was studied.", ""};
+  const size_t lo = 0, hi = s.sizes.size() - 1;
+  const ModelSize &small = s.sizes[lo], &large = s.sizes[hi];
+  const double ms = s.mean_merge_score(lo), ml = s.mean_merge_score(hi);
+  size_t merges = 0, wins = 0;
+  std::string best_small, best_large;
+  double bs = kNaN, bl = kNaN;
+  for (size_t m = 0; m < s.methods.size(); ++m) {
+    const std::string& method = s.methods[m];
+    if (method == "base" || is_gate_method(method)) continue;
+    const double a = small.scores[m], b = large.scores[m];
+    if (std::isfinite(a) && !(a <= bs)) bs = a, best_small = method;
+    if (std::isfinite(b) && !(b <= bl)) bl = b, best_large = method;
+    if (!std::isfinite(a) || !std::isfinite(b)) continue;
+    ++merges;
+    wins += b > a ? 1 : 0;
+  }
+  const std::string n_tasks = std::to_string(s.task_count);
+  const std::string on_small = " on " + small.name + weights_text(small.parameters);
+  const std::string on_large = " on " + large.name + weights_text(large.parameters);
+  std::string head;
+  if (!std::isfinite(ms) || !std::isfinite(ml)) {
+    const std::string where = !std::isfinite(ms) && !std::isfinite(ml) ? " on either model"
+                              : std::isfinite(ms)                      ? on_large
+                                                                       : on_small;
+    head = "No comparison on this run: the router-free merges have no multitask score" + where +
+           ", where no task's own adapter scores above 0";
+  } else if (ml > ms) {
+    head = "The larger model merges better on this run: the router-free merges keep " + num(ml) +
+           " of the own adapters on average" + on_large + " vs " + num(ms) + on_small + "; " +
+           std::to_string(wins) + " of " + std::to_string(merges) + " merges score higher";
+  } else if (ml < ms) {
+    head = "The larger model does not merge better on this run: the router-free merges keep " +
+           num(ml) + " of the own adapters on average" + on_large + " vs " + num(ms) + on_small +
+           "; " + std::to_string(wins) + " of " + std::to_string(merges) +
+           " merges score higher on it";
+  } else {
+    head = "Both models merge equally well on this run: the router-free merges keep " + num(ml) +
+           " of the own adapters on average" + on_large + " and" + on_small;
+  }
+  std::string detail =
+      "Best merge at " + n_tasks +
+      " tasks: " + (best_small.empty() ? "—" : best_small + " " + num(bs)) + " on " + small.name +
+      ", " + (best_large.empty() ? "—" : best_large + " " + num(bl)) + " on " + large.name;
+  for (size_t m = 0; m < s.methods.size(); ++m)
+    if (s.methods[m] == "base" || is_gate_method(s.methods[m]))
+      detail += "; " + s.methods[m] + " " + num(small.scores[m]) + " vs " + num(large.scores[m]);
+  // The shares are relative to each model's own adapters: say how good those are.
+  auto mean_oracle = [](const ModelSize& z) {
+    double sum = 0;
+    size_t n = 0;
+    for (double v : z.oracle)
+      if (std::isfinite(v)) sum += v, ++n;
+    return n ? sum / double(n) : kNaN;
+  };
+  detail += ". Scores are shares of each model's own task adapters, which average " +
+            num(mean_oracle(small)) + " on the tasks' metrics on " + small.name + " and " +
+            num(mean_oracle(large)) + " on " + large.name + ".";
+  return {head + ".", detail};
+}
+
 }  // namespace basin

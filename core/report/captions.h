@@ -6,6 +6,7 @@
 #include <string>
 
 #include "analysis/pairwise_matrix.h"
+#include "report/model_sizes.h"
 #include "report/oracle_vs_base.h"
 
 namespace basin {
@@ -37,6 +38,10 @@ Caption soup_caption(const SoupResult& soup);
 // Loss surface: the lowest loss on the plane, whether it lies inside the triangle of the three
 // models, and the loss at the grid points nearest each model.
 Caption surface_caption(const SurfaceResult& surface);
+// Model sizes (the router-free study's "bigger models merge better"): whether the router-free
+// merges keep more of the own adapters on the largest model than on the smallest — said either
+// way — with the best merge, the gate rows and the own adapters' raw scores of each size.
+Caption model_sizes_caption(const ModelSizes& sizes);
 // Per-task oracle vs base: tasks where the own adapter is better, the largest gain, the means.
 Caption oracle_vs_base_caption(const OracleVsBase& scores);
 

@@ -129,7 +129,30 @@ void check_report(const fs::path& out, const std::vector<std::string>& figures) 
       EXPECT_NE(md.find("scores above 0 on " + std::to_string(solved) + " of "), std::string::npos)
           << md;
   }
-  // 7. Own adapter vs base: the mean scores.
+  // 3. Model sizes: the router-free merges' mean score on the larger model (recomputed from the
+  // per-method scores), or why there is no comparison.
+  if (fs::exists(out / "data" / "model_sizes.json")) {
+    const json ms = read_json(out / "data" / "model_sizes.json");
+    std::vector<double> means;
+    for (const auto& size : ms["sizes"]) {
+      double sum = 0;
+      int n = 0;
+      for (const auto& [m, v] : size["scores"].items())
+        if (m != "base" && m != "mole" && m != "moa" && m != "arrow" && !v.is_null()) {
+          sum += v.get<double>();
+          ++n;
+        }
+      means.push_back(n ? sum / n : std::nan(""));
+    }
+    ASSERT_EQ(means.size(), 2u);
+    if (std::isfinite(means[0]) && std::isfinite(means[1]))
+      EXPECT_NE(md.find("keep " + fmt3(means[1]) + " of the own adapters on average"),
+                std::string::npos)
+          << md;
+    else
+      EXPECT_NE(md.find("No comparison on this run"), std::string::npos) << md;
+  }
+  // 8. Own adapter vs base: the mean scores.
   if (fs::exists(out / "data" / "oracle_vs_base.json")) {
     const json ts = read_json(out / "data" / "oracle_vs_base.json");
     const double n = double(ts["tasks"].size());
@@ -235,4 +258,35 @@ TEST(CliDemoKit, DemoWritesTheStudyReportWithEveryFigure) {
   EXPECT_EQ(read_json(out / "data" / "connectivity.json")["labels"].size(), 7u);
   EXPECT_EQ(read_json(out / "data" / "soup.json")["labels"].size(), 4u);
   EXPECT_EQ(read_json(out / "data" / "cka.json")["labels"].size(), 8u);
+  // Without the kit's larger model the size figure says how to build it.
+  std::string md = basin::test::read_bytes(out / "report.md");
+  EXPECT_NE(md.find("Not in this report: needs the kit's larger model. Build it with: basin-cli "
+                    "demo-kit --size tiny-medium -o " +
+                    kit.string() + " (a 3-layer model"),
+            std::string::npos)
+      << md;
+
+  // With it (tiny-medium: its own model and task adapters in kit/medium), both sizes side by side.
+  r = run("demo-kit --size tiny-medium -o " + kit.string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json big = read_json(kit / "medium" / "kit.json");
+  EXPECT_EQ(big["size"], "tiny-medium");
+  EXPECT_EQ(big["tasks"], read_json(kit / "kit.json")["tasks"]);
+  EXPECT_EQ(big["adapters"].size(), 7u);  // the task adapters only
+  EXPECT_TRUE(fs::exists(kit / "medium" / "model" / "tokenizer.json"));
+  EXPECT_GT(big["parameters"].get<int64_t>(),
+            read_json(kit / "kit.json")["parameters"].get<int64_t>());
+  const fs::path out2 = dir / "out2";
+  r = run("-q demo --kit " + kit.string() + " -o " + out2.string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  check_report(out2, {"cosine", "multitask_5", "multitask_7", "model_sizes", "convexity_gap", "cka",
+                      "soup", "surface", "oracle_vs_base"});
+  const json ms = read_json(out2 / "data" / "model_sizes.json");
+  EXPECT_EQ(ms["task_count"], 7);
+  EXPECT_EQ(ms["sizes"][0]["name"], "tiny");
+  EXPECT_EQ(ms["sizes"][1]["name"], "tiny-medium");
+  // A tiny kit with a medium kit of the wrong parent is refused, naming the kit.
+  r = run("demo-kit --size medium -o " + kit.string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("holds a tiny demo kit"), std::string::npos) << r.err;
 }

@@ -6,11 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "demo/kit_sizes.h"
 #include "landscape/multitask.h"
 #include "landscape/soup.h"
 #include "landscape/surface.h"
 #include "landscape/sweep.h"
+#include "model/causal_lm.h"
 #include "report/captions.h"
+#include "report/model_sizes.h"
 #include "report/oracle_vs_base.h"
 #include "report/report.h"
 #include "test_support.h"
@@ -290,6 +293,106 @@ TEST(Report, HtmlEmbedsTheFiguresAndMarkdownLinksThem) {
   // A figure file that is missing is an error naming it, not an empty image.
   std::filesystem::remove(dir / "figures" / "f.png");
   EXPECT_THROW(report_html(r, dir.path()), IoError);
+}
+
+// Model sizes: two studies by hand. small (1.2 M): svd 0.5, ties 0.4 → merges 0.45; medium
+// (4.8 M): svd 0.45, ties 0.7 → 0.575. Given larger first, listed ascending.
+struct TwoSizes {
+  MultitaskResult small, medium;
+  TwoSizes() {
+    small.tasks = medium.tasks = {"x", "y", "z"};
+    small.metrics = medium.metrics = {"accuracy", "accuracy", "exact_match"};
+    small.tables.push_back({2, {row("oracle", 1, {0.5, 0.4}), row("base", 0.3)}});
+    small.tables.push_back({3,
+                            {row("oracle", 1, {0.5, 0.4, 0.2}), row("base", 0.1), row("ties", 0.4),
+                             row("svd", 0.5), row("arrow", 0.8), row("moa", 0.9)}});
+    medium.tables.push_back({3,
+                             {row("oracle", 1, {0.6, 0.5, 0.3}), row("base", 0.2), row("svd", 0.45),
+                              row("ties", 0.7), row("arrow", 0.9)}});
+  }
+  ModelSizes sizes() const {
+    return ModelSizes::from_multitask({"medium", "small"}, {4800000, 1200000}, {&medium, &small});
+  }
+};
+
+TEST(ReportModelSizes, CommonTableAndMethodsAscendingBySize) {
+  const TwoSizes t;
+  const ModelSizes s = t.sizes();
+  EXPECT_EQ(s.task_count, 3);  // the only count both have
+  // The first study's rows that both have (moa is only in small's; the oracle is always 1).
+  EXPECT_EQ(s.methods, (std::vector<std::string>{"base", "svd", "ties", "arrow"}));
+  ASSERT_EQ(s.sizes.size(), 2u);
+  EXPECT_EQ(s.sizes[0].name, "small");
+  EXPECT_EQ(s.sizes[0].scores, (std::vector<double>{0.1, 0.5, 0.4, 0.8}));
+  EXPECT_EQ(s.sizes[1].scores, (std::vector<double>{0.2, 0.45, 0.7, 0.9}));
+  EXPECT_DOUBLE_EQ(s.mean_merge_score(0), 0.45);
+  EXPECT_DOUBLE_EQ(s.mean_merge_score(1), 0.575);
+  const auto j = s.to_json();
+  EXPECT_EQ(j["sizes"][1]["name"], "medium");
+  EXPECT_DOUBLE_EQ(j["sizes"][1]["scores"]["ties"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(j["sizes"][0]["mean_merge_score"].get<double>(), 0.45);
+  EXPECT_EQ(j["sizes"][0]["parameters"], 1200000);
+  const std::string csv = s.to_csv();
+  EXPECT_EQ(csv.rfind("size,parameters,task_count,method,multitask_score\n", 0), 0u);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 9);  // header + 2 sizes × 4 methods
+  EXPECT_NE(csv.find("\nmedium,4800000,3,ties,0.7\n"), std::string::npos) << csv;
+  // Other tasks are refused, naming both models.
+  MultitaskResult other = t.medium;
+  other.tasks = {"x", "y", "w"};
+  EXPECT_THROW(ModelSizes::from_multitask({"a", "b"}, {1, 2}, {&t.small, &other}), InputError);
+}
+
+TEST(ReportModelSizes, CaptionSaysWhetherTheLargerModelMergesBetter) {
+  TwoSizes t;
+  Caption c = model_sizes_caption(t.sizes());
+  EXPECT_EQ(c.headline,
+            "The larger model merges better on this run: the router-free merges keep 0.575 of the "
+            "own adapters on average on medium (4.80 M weights) vs 0.450 on small (1.20 M "
+            "weights); 1 of 2 merges score higher.");
+  // Own adapters: (0.5 + 0.4 + 0.2) / 3 and (0.6 + 0.5 + 0.3) / 3.
+  EXPECT_EQ(c.detail,
+            "Best merge at 3 tasks: svd 0.500 on small, ties 0.700 on medium; base 0.100 vs "
+            "0.200; arrow 0.800 vs 0.900. Scores are shares of each model's own task adapters, "
+            "which average 0.367 on the tasks' metrics on small and 0.467 on medium.");
+  // ties 0.3 on medium: (0.45 + 0.3) / 2 = 0.375 < 0.45, and the caption says so.
+  t.medium.tables[0].rows[3].multitask_score = 0.3;
+  c = model_sizes_caption(t.sizes());
+  EXPECT_EQ(c.headline,
+            "The larger model does not merge better on this run: the router-free merges keep "
+            "0.375 of the own adapters on average on medium (4.80 M weights) vs 0.450 on small "
+            "(1.20 M weights); 0 of 2 merges score higher on it.");
+  // No merge score on the small model (no own adapter above 0 there): no comparison, said so.
+  for (auto& r : t.small.tables[1].rows)
+    r.multitask_score = kNaN;
+  EXPECT_EQ(model_sizes_caption(t.sizes()).headline,
+            "No comparison on this run: the router-free merges have no multitask score on small "
+            "(1.20 M weights), where no task's own adapter scores above 0.");
+}
+
+TEST(ReportModelSizes, ParameterCountMatchesTheModelsTensors) {
+  ModelConfig c;
+  c.vocab_size = 10;
+  c.hidden_size = 4;
+  c.intermediate_size = 6;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 2;
+  c.num_key_value_heads = 1;
+  c.head_dim = 2;
+  c.tie_word_embeddings = true;
+  c.max_position_embeddings = 16;
+  // By hand, per layer: q 16 + 4, k 8 + 2, v 8 + 2, o 16, MLP 3·4·6 = 72, norms 8 → 136;
+  // 2 layers, embedding 40, final norm 4 → 316.
+  EXPECT_EQ(parameter_count(c), 316);
+  const CausalLM m = CausalLM::random(c, 0);
+  int64_t n = 0;
+  for (const auto& [name, t] : m.parameters())
+    n += t.numel();
+  EXPECT_EQ(parameter_count(c), n);
+  // The kit's sizes: medium has more weights than small.
+  ModelConfig small = kit_size_spec("small").model, medium = kit_size_spec("medium").model;
+  small.vocab_size = medium.vocab_size = 2048;
+  EXPECT_GT(parameter_count(medium), 3 * parameter_count(small) / 2);
+  EXPECT_THROW(kit_size_spec("huge"), InputError);
 }
 
 }  // namespace
