@@ -307,7 +307,8 @@ void write_study_report(const ReportPlan& plan, const fs::path& dir, double begi
   const double study_end = plan.larger ? 0.8 : 0.98;
   if (plan.task_adapters.empty()) {
     mt_fig.skipped = plan.no_task_adapters;
-    size_fig.skipped = "needs each task's own adapter, as the multitask study does.";
+    size_fig.skipped =
+        "compares two model sizes, which needs each task's own adapter, as figure 2 does.";
     if (!scores) ts_fig.skipped = plan.no_task_adapters;
   } else {
     Phase load = slice.at(0.61, 0.62), study = slice.at(0.62, study_end);
