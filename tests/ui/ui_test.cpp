@@ -222,6 +222,46 @@ TEST(Ui, StudyReopensWithoutRecomputing) {
                      shown[static_cast<size_t>(i)]);
 }
 
+// Issue 9 point 2: pathological JSON (300,000-deep nesting, a 10 MB string) in an adapter or a
+// study gives a dialog with a short message; the open adapter set stays as it was.
+TEST(Ui, BadJsonShowsADialogAndKeepsTheOpenSet) {
+  test::TempDir dir;
+  const QStringList paths = sample_set(dir.path() / "in", "tiny", 2, 0);
+  MainWindow w;
+  QSignalSpy opened(&w, &MainWindow::adapters_opened);
+  w.open_adapters(paths);
+  ASSERT_TRUE(opened.wait(30000));
+  ASSERT_TRUE(wait_idle(w));
+  ASSERT_EQ(w.adapter_panel()->count(), 2);
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  // An adapter whose "r" is nested 300,000 deep (it crashed the CLI: printing it recursed).
+  fs::copy(paths[0].toStdString(), dir / "bad", fs::copy_options::recursive);
+  test::write_bytes(dir / "bad" / "adapter_config.json", "{\"r\": " + deep + "}");
+  QString text;
+  close_next_dialog(&text);
+  w.open_adapters({QString::fromStdString((dir / "bad").string())});
+  ASSERT_TRUE(opened.wait(30000));
+  EXPECT_TRUE(text.contains("adapter_config.json")) << text.toStdString();
+  EXPECT_TRUE(text.contains("nesting deeper")) << text.toStdString();
+  EXPECT_LT(text.size(), 1000) << text.toStdString();
+  EXPECT_EQ(w.adapter_panel()->count(), 2);
+  // Studies: deep nesting, a 10 MB string where the format number goes, a duplicate key.
+  const std::vector<std::pair<std::string, std::string>> studies = {
+      {"{\"basin_study\": 1, \"adapters\": " + deep + "}", "nesting deeper"},
+      {"{\"basin_study\": \"" + std::string(10 << 20, 'z') + "\"}", "basin_study"},
+      {R"({"basin_study": 1, "adapters": [], "adapters": []})", "duplicate key 'adapters'"}};
+  for (const auto& [content, expect] : studies) {
+    test::write_bytes(dir / "bad.basin.json", content);
+    text.clear();
+    close_next_dialog(&text);
+    EXPECT_FALSE(w.open_study(QString::fromStdString((dir / "bad.basin.json").string())));
+    EXPECT_TRUE(text.contains("bad.basin.json")) << text.toStdString();
+    EXPECT_TRUE(text.contains(QString::fromStdString(expect))) << text.toStdString();
+    EXPECT_LT(text.size(), 1000) << text.left(2000).toStdString();
+    EXPECT_EQ(w.adapter_panel()->count(), 2);
+  }
+}
+
 int main(int argc, char** argv) {
   qputenv("QT_QPA_PLATFORM",
           qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
