@@ -78,11 +78,18 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
   };
   const auto point_of = [&](int64_t row) { return fast ? size_t(row % P) : size_t(row / N); };
   batch = std::max<int64_t>(1, batch);
-  if (fast) batch *= std::max<int64_t>(1, std::min<int64_t>(P, 8));  // rows are short now
   for (int64_t r = 0; r < total; r += batch) {
     progress.check_cancelled();
     progress.report(double(r) / double(total), "token states");
-    const int64_t B = std::min(batch, total - r);
+    // kBank: rows come longest first, so the first row's length bounds the batch; keep
+    // rows × length (activations) and rows × length² (attention scores) bounded.
+    int64_t B = std::min(batch, total - r);
+    if (fast) {
+      const int64_t L0 = int64_t(ids[input_of(r)].size());
+      B = std::min<int64_t>({std::max<int64_t>(batch, 4096 / L0), 8192 / L0,
+                             int64_t(4 << 20) / (L0 * L0), total - r});
+      B = std::max<int64_t>(B, 1);
+    }
     int64_t L = 0;
     for (int64_t b = 0; b < B; ++b)
       L = std::max<int64_t>(L, int64_t(ids[input_of(r + b)].size()));

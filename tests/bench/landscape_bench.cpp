@@ -243,7 +243,11 @@ BENCHMARK(BM_SweepPointByPoint)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_SweepCopyAndMerge)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 int main(int argc, char** argv) {
-  init_runtime();
+  // BASIN_BENCH_THREADS=1 keeps OpenMP from spinning on a core another process holds (on a
+  // shared machine the two routes then see the same contention).
+  RuntimeOptions ro;
+  if (const char* t = std::getenv("BASIN_BENCH_THREADS")) ro.threads = std::atoi(t);
+  init_runtime(ro);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
