@@ -66,28 +66,28 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
   std::vector<Eigen::MatrixXd> out(points.size(), Eigen::MatrixXd(N, d));
   const int64_t total = N * P;
   const bool fast = route == EvalRoute::kBank;
-  // Row r is (input, point): kBank walks inputs longest first, each at every point; the
-  // reference walks points, each over every input.
+  // Row r is (input, point), point by point: a batch then uses one adapter of the bank (the
+  // others drop out of it). kBank also walks each point's inputs longest first, so a batch's
+  // rows have similar lengths; the reference keeps the inputs' order.
   std::vector<size_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);
   if (fast)
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
-  const auto input_of = [&](int64_t row) {
-    return fast ? order[size_t(row / P)] : size_t(row % N);
-  };
-  const auto point_of = [&](int64_t row) { return fast ? size_t(row % P) : size_t(row / N); };
+  const auto input_of = [&](int64_t row) { return order[size_t(row % N)]; };
+  const auto point_of = [&](int64_t row) { return size_t(row / N); };
   batch = std::max<int64_t>(1, batch);
-  for (int64_t r = 0; r < total; r += batch) {
+  for (int64_t r = 0, B = 0; r < total; r += B) {
     progress.check_cancelled();
     progress.report(double(r) / double(total), "token states");
-    // kBank: rows come longest first, so the first row's length bounds the batch; keep
-    // rows × length (activations) and rows × length² (attention scores) bounded.
-    int64_t B = std::min(batch, total - r);
+    // kBank: a batch stays within one point, whose rows come longest first, so the first
+    // row's length bounds it; rows × length (activations) and rows × length² (attention
+    // scores) stay bounded.
+    B = std::min(batch, total - r);
     if (fast) {
       const int64_t L0 = int64_t(ids[input_of(r)].size());
       B = std::min<int64_t>({std::max<int64_t>(batch, 4096 / L0), 8192 / L0,
-                             int64_t(4 << 20) / (L0 * L0), total - r});
+                             int64_t(4 << 20) / (L0 * L0), N - r % N});
       B = std::max<int64_t>(B, 1);
     }
     int64_t L = 0;

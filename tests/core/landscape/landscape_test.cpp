@@ -355,10 +355,16 @@ TEST(Features, PooledStatesMatchAPerInputForwardAndFeedCka) {
   CausalLM model = base;
   model.set_lora_bank(bank);
   // "<|endoftext|>" is special: it is fed but not pooled.
-  const std::vector<std::string> inputs = {texts[0], texts[1] + "<|endoftext|>", texts[2]};
+  // The long input (> 256 tokens) makes the fast route split batches by length.
+  std::string long_text;
+  for (int i = 0; i < 90; ++i)
+    long_text += texts[3] + " ";
+  const std::vector<std::string> inputs = {texts[0], texts[1] + "<|endoftext|>", texts[2],
+                                           long_text};
   const auto f = pooled_features(model, tok, inputs, -1, {{0.0}, {1.0}}, p, /*batch=*/2);
   ASSERT_EQ(f.size(), 2u);
-  ASSERT_EQ(f[0].rows(), 3);
+  ASSERT_EQ(f[0].rows(), 4);
+  ASSERT_GT(tok.encode(long_text).size(), 256u);
   ASSERT_EQ(f[0].cols(), 16);
   // By hand: the adapter merged into the weights, one input at a time, mean over plain tokens.
   CausalLM merged = base;
@@ -388,11 +394,13 @@ TEST(Features, PooledStatesMatchAPerInputForwardAndFeedCka) {
   // at a middle layer where the fast route stops early. Float32 states summed over ≤ 24 terms
   // per layer: 1e-5 relative is far above rounding and far below any real difference.
   for (int layer : {1, -1}) {
-    const auto fast = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 1);
+    const auto fast = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 64);
     const auto ref = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 2,
                                      EvalRoute::kReference);
     for (size_t q = 0; q < 3; ++q)
-      EXPECT_LT((fast[q] - ref[q]).norm(), 1e-5 * ref[q].norm()) << layer << "," << q;
+      for (Eigen::Index i = 0; i < ref[q].rows(); ++i)
+        EXPECT_LT((fast[q].row(i) - ref[q].row(i)).norm(), 1e-5 * ref[q].row(i).norm())
+            << layer << "," << q << "," << i;
   }
   EXPECT_THROW(pooled_features(model, tok, inputs, 5, {{0.0}}, p), InputError);
   EXPECT_THROW(pooled_features(model, tok, {"<|endoftext|>"}, -1, {{0.0}}, p), InputError);
