@@ -337,14 +337,8 @@ void MainWindow::run_soup() {
       [cache = bench_, setup = setup_, adapters](jobs::Progress& p) {
         const auto bench = acquire_bench(*cache, setup, adapters, p);
         const PointEvaluator eval = bench->evaluator();
-        // Loss of a batch of soups; the inner progress only relays a cancel of the job.
-        const PointLossFn loss = [&eval, &p](const std::vector<Point>& points) {
-          jobs::CallbackProgress inner([&p](double, const std::string&) { return !p.cancelled(); });
-          std::vector<double> out;
-          for (const auto& s : eval.evaluate(points, inner, "soup"))
-            out.push_back(s.loss);
-          return out;
-        };
+        // Loss of a batch of soups; each batch only relays a cancel of the job.
+        const PointLossFn loss = evaluator_loss(eval, p);
         return std::any(std::make_shared<SoupResult>(greedy_soup(bench->labels, loss, p)));
       },
       [this](const std::any& r) {

@@ -309,15 +309,7 @@ void register_soup(CLI::App& app, Context& ctx, int& exit_code) {
     const auto wb = Workbench::open(to_setup(a->eval), models.bank, open);
     const auto eval = wb->evaluator();
     // The soup reports its own steps; each batch only carries the cancel flag.
-    const PointLossFn loss = [&](const std::vector<Point>& points) {
-      jobs::CallbackProgress quiet(
-          [](double, const std::string&) { return !progress().cancelled(); });
-      std::vector<double> out;
-      for (const auto& s : eval.evaluate(points, quiet))
-        out.push_back(s.loss);
-      progress().check_cancelled();
-      return out;
-    };
+    const PointLossFn loss = evaluator_loss(eval, progress());
     const SoupResult soup = greedy_soup(wb->labels, loss, run);
 
     if (!a->save.empty()) {

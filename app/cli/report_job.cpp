@@ -227,22 +227,7 @@ void write_study_report(const ReportPlan& plan, const fs::path& dir, double begi
       for (size_t i : idx)
         labels.push_back(wb->labels[i]);
       // A soup point over the ingredients is a bank point with the others at 0.
-      const PointLossFn loss = [&](const std::vector<Point>& points) {
-        std::vector<Point> full;
-        for (const auto& p : points) {
-          Point q(wb->labels.size(), 0.0);
-          for (size_t k = 0; k < idx.size(); ++k)
-            q[idx[k]] = p[k];
-          full.push_back(q);
-        }
-        jobs::CallbackProgress quiet(
-            [](double, const std::string&) { return !progress().cancelled(); });
-        std::vector<double> out;
-        for (const auto& s : eval.evaluate(full, quiet))
-          out.push_back(s.loss);
-        progress().check_cancelled();
-        return out;
-      };
+      const PointLossFn loss = evaluator_loss(eval, progress(), idx);
       const SoupResult soup = greedy_soup(labels, loss, run);
       soup_fig.caption = soup_caption(soup);
       soup_fig.data = {write_data(dir, "soup.json", soup.to_json().dump(2) + "\n")};

@@ -244,22 +244,7 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
         for (size_t i = 0; i < K0; ++i)
           names.push_back(adapters[i]->name);
         jobs::NullProgress quiet;
-        const auto soup = greedy_soup(
-            names,
-            [&](const std::vector<Point>& pts) {
-              progress.check_cancelled();
-              std::vector<Point> full;
-              for (const auto& q : pts) {
-                Point f(K, 0.0);
-                std::copy(q.begin(), q.end(), f.begin());
-                full.push_back(f);
-              }
-              std::vector<double> l;
-              for (const auto& s : ev.evaluate(full, quiet))
-                l.push_back(s.loss);
-              return l;
-            },
-            quiet);
+        const auto soup = greedy_soup(names, evaluator_loss(ev, progress), quiet);
         std::copy(soup.coeffs.begin(), soup.coeffs.end(), p.begin());
       } else {
         p[slot++] = 1.0;

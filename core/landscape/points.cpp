@@ -20,6 +20,36 @@ std::vector<Endpoint> bank_endpoints(const std::vector<std::string>& labels) {
   return out;
 }
 
+namespace {
+
+// Example indices, longest first (stable): similar lengths share a batch, and memory peaks in
+// the first batch.
+std::vector<size_t> longest_first(const std::vector<TrainExample>& ex) {
+  std::vector<size_t> order(ex.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return ex[a].ids.size() > ex[b].ids.size(); });
+  return order;
+}
+
+// Per-point sums over the answer tokens, and the scores they give.
+struct Tally {
+  std::vector<double> nll;
+  std::vector<int64_t> tokens, wrong;
+  explicit Tally(size_t points) : nll(points, 0.0), tokens(points, 0), wrong(points, 0) {}
+  std::vector<PointScore> scores() const {
+    std::vector<PointScore> out(nll.size());
+    for (size_t p = 0; p < nll.size(); ++p) {
+      out[p].tokens = tokens[p];
+      out[p].loss = tokens[p] ? nll[p] / double(tokens[p]) : 0.0;
+      out[p].token_error = tokens[p] ? double(wrong[p]) / double(tokens[p]) : 0.0;
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
 int64_t EvalSet::target_tokens() const {
   int64_t n = 0;
   for (const auto& e : examples)
@@ -62,12 +92,8 @@ std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& point
   const int64_t E = static_cast<int64_t>(ex.size()), P = static_cast<int64_t>(points.size());
   // Longest first; row r is example order[r / P] at point r % P, so a batch holds few
   // examples (similar lengths, little padding) at many points.
-  std::vector<size_t> order(ex.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return ex[a].ids.size() > ex[b].ids.size(); });
-  std::vector<double> nll(points.size(), 0.0);
-  std::vector<int64_t> tokens(points.size(), 0), wrong(points.size(), 0);
+  const std::vector<size_t> order = longest_first(ex);
+  Tally tally(points.size());
   constexpr int64_t kTokenBudget = 8192;  // rows × length per batch: activations stay small
   const int64_t total = P * E;
   progress.report(0.0, stage);
@@ -115,21 +141,15 @@ std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& point
       const bool* ms = miss.data_ptr<bool>();
       for (size_t n = 0; n < pos.size(); ++n) {
         const auto p = static_cast<size_t>((r + row_of[n]) % P);
-        nll[p] -= lp[n];
-        wrong[p] += ms[n] ? 1 : 0;
-        tokens[p] += 1;
+        tally.nll[p] -= lp[n];
+        tally.wrong[p] += ms[n] ? 1 : 0;
+        tally.tokens[p] += 1;
       }
     }
     r += B;
     progress.report(double(r) / double(total), stage);
   }
-  std::vector<PointScore> out(points.size());
-  for (size_t p = 0; p < points.size(); ++p) {
-    out[p].tokens = tokens[p];
-    out[p].loss = tokens[p] ? nll[p] / double(tokens[p]) : 0.0;
-    out[p].token_error = tokens[p] ? double(wrong[p]) / double(tokens[p]) : 0.0;
-  }
-  return out;
+  return tally.scores();
 }
 
 std::vector<PointScore> PointEvaluator::evaluate_reference(const std::vector<Point>& points,
@@ -140,14 +160,8 @@ std::vector<PointScore> PointEvaluator::evaluate_reference(const std::vector<Poi
   const auto dev = model_.parameters().at("model.embed_tokens.weight").device();
   const auto& ex = data_.examples;
   const int64_t E = static_cast<int64_t>(ex.size()), P = static_cast<int64_t>(points.size());
-  // Longest first: similar lengths share a batch, and memory peaks in the first batch.
-  std::vector<size_t> order(ex.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return ex[a].ids.size() > ex[b].ids.size(); });
-
-  std::vector<double> nll(points.size(), 0.0);
-  std::vector<int64_t> tokens(points.size(), 0), wrong(points.size(), 0);
+  const std::vector<size_t> order = longest_first(ex);  // row r is example order[r % E]
+  Tally tally(points.size());
   const int64_t V = model_.config().vocab_size;
   constexpr double kLogitBudget = 64.0 * 1024 * 1024;  // floats of logits per batch (256 MB)
   const int64_t total = P * E;
@@ -198,20 +212,14 @@ std::vector<PointScore> PointEvaluator::evaluate_reference(const std::vector<Poi
     const auto row_tok = m.sum(1).cpu();
     for (int64_t b = 0; b < B; ++b) {
       const auto p = static_cast<size_t>(row_point[static_cast<size_t>(b)]);
-      nll[p] += row_nll[b].item<double>();
-      wrong[p] += static_cast<int64_t>(std::lround(row_miss[b].item<double>()));
-      tokens[p] += static_cast<int64_t>(std::lround(row_tok[b].item<double>()));
+      tally.nll[p] += row_nll[b].item<double>();
+      tally.wrong[p] += static_cast<int64_t>(std::lround(row_miss[b].item<double>()));
+      tally.tokens[p] += static_cast<int64_t>(std::lround(row_tok[b].item<double>()));
     }
     r += B;
     progress.report(double(r) / double(total), stage);
   }
-  std::vector<PointScore> out(points.size());
-  for (size_t p = 0; p < points.size(); ++p) {
-    out[p].tokens = tokens[p];
-    out[p].loss = tokens[p] ? nll[p] / double(tokens[p]) : 0.0;
-    out[p].token_error = tokens[p] ? double(wrong[p]) / double(tokens[p]) : 0.0;
-  }
-  return out;
+  return tally.scores();
 }
 
 }  // namespace basin

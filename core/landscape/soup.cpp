@@ -127,4 +127,28 @@ SoupResult SoupResult::from_json(const nlohmann::json& j) {
   return r;
 }
 
+PointLossFn evaluator_loss(const PointEvaluator& eval, jobs::Progress& job,
+                           std::vector<size_t> slots) {
+  return [&eval, &job, slots = std::move(slots)](const std::vector<Point>& points) {
+    const auto K = static_cast<size_t>(eval.bank_size());
+    std::vector<Point> full;
+    for (const auto& p : points) {
+      Point q(K, 0.0);
+      for (size_t i = 0; i < p.size(); ++i) {
+        const size_t k = slots.empty() ? i : slots.at(i);
+        if (k >= K)
+          throw InputError("soup ingredient " + std::to_string(i) + " is not in the bank");
+        q[k] = p[i];
+      }
+      full.push_back(std::move(q));
+    }
+    jobs::CallbackProgress relay([&job](double, const std::string&) { return !job.cancelled(); });
+    std::vector<double> out;
+    for (const auto& s : eval.evaluate(full, relay, "soup"))
+      out.push_back(s.loss);
+    job.check_cancelled();
+    return out;
+  };
+}
+
 }  // namespace basin

@@ -45,4 +45,10 @@ using PointLossFn = std::function<std::vector<double>(const std::vector<Point>&)
 SoupResult greedy_soup(const std::vector<std::string>& labels, const PointLossFn& loss,
                        jobs::Progress& progress);
 
+// The soup's loss through an evaluator: ingredient i is bank adapter slots[i] (slots empty:
+// adapter i), every other adapter is 0. Each batch relays only the cancel of `job` (the soup
+// reports its own steps), and a cancelled job throws after the batch.
+PointLossFn evaluator_loss(const PointEvaluator& eval, jobs::Progress& job,
+                           std::vector<size_t> slots = {});
+
 }  // namespace basin

@@ -110,21 +110,7 @@ void BM_GreedySoup4Seeds(benchmark::State& state) {
   for (auto _ : state) {
     const auto ev = wb.evaluator(64, route_of(state));
     jobs::NullProgress p;
-    const auto soup = greedy_soup(
-        names,
-        [&](const std::vector<Point>& pts) {
-          std::vector<Point> full;
-          for (const auto& q : pts) {
-            Point f(wb.labels.size(), 0.0);
-            std::copy(q.begin(), q.end(), f.begin());
-            full.push_back(f);
-          }
-          std::vector<double> l;
-          for (const auto& sc : ev.evaluate(full, p))
-            l.push_back(sc.loss);
-          return l;
-        },
-        p);
+    const auto soup = greedy_soup(names, evaluator_loss(ev, p), p);
     benchmark::DoNotOptimize(soup.loss);
   }
   state.counters["peak_rss_MB"] = peak_rss_mb();
