@@ -2,9 +2,11 @@
 # Reproduces docs/STUDY.md on the demo kit: every number and figure on that page comes from the
 # commands below (basin-cli, GUI build for --plot). Run scripts/setup.sh first.
 #   scripts/study.sh [KIT] [OUT]    defaults: basin-kit docs/study
+# BASIN_CLI overrides the CLI path (default build/release/app/cli/basin-cli), e.g. a copied
+# binary or a wrapper that adds --threads N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cli=build/release/app/cli/basin-cli
+cli="${BASIN_CLI:-build/release/app/cli/basin-cli}"
 kit="${1:-basin-kit}"
 out="${2:-docs/study}"
 mkdir -p "$out"

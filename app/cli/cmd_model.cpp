@@ -192,7 +192,8 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
   {
     auto* sub = app.add_subcommand("demo-kit",
                                    "Build the demo kit: task data, a tokenizer and a tiny Qwen2 "
-                                   "model trained here, and LoRA adapters");
+                                   "model trained here, and LoRA adapters (--threads N: "
+                                   "adapters train N at a time, each on one thread)");
     auto o = std::make_shared<DemoKitOptions>();
     auto out = std::make_shared<std::string>("basin-kit");
     sub->add_option("-o,--out", *out, "kit folder (default: basin-kit)");
@@ -207,6 +208,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     sub->callback([&ctx, &exit_code, o, out] {
       start(ctx);
       o->out_dir = *out;
+      o->threads = ctx.threads;  // cores: adapters train this many at a time
       const auto r = build_demo_kit(*o, progress());
       progress().finish();
       const std::string kit_dir =

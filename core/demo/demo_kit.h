@@ -30,6 +30,10 @@ struct DemoKitOptions {
   std::string size = "small";
   uint64_t seed = 0;   // every random choice derives from it
   bool force = false;  // rebuild even if a finished kit of this size is there
+  // Cores to use (0 = every hardware core): the adapters train side by side on this many
+  // threads. Every phase runs on one intra-op LibTorch thread, restored afterwards — faster for
+  // models this small (kit_workers, OneIntraOpThread in demo_kit.cpp).
+  int threads = 0;
 };
 
 struct DemoKitReport {

@@ -116,6 +116,7 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
     if (K > 0) fo.lora_coeffs = coeffs.to(dev);
     if (fast) {
       fo.logit_positions = torch::empty({0}, torch::TensorOptions().dtype(torch::kLong));
+      fo.row_groups = 1;  // one point per batch: the model may merge its ΔW once (by cost)
     } else {
       fo.active_adapters_only = false;
     }

@@ -89,65 +89,93 @@ std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& point
   torch::NoGradGuard no_grad;
   const auto dev = model_.parameters().at("model.embed_tokens.weight").device();
   const auto& ex = data_.examples;
-  const int64_t E = static_cast<int64_t>(ex.size()), P = static_cast<int64_t>(points.size());
-  // Longest first; row r is example order[r / P] at point r % P, so a batch holds few
-  // examples (similar lengths, little padding) at many points.
-  const std::vector<size_t> order = longest_first(ex);
-  Tally tally(points.size());
+  const int64_t P = static_cast<int64_t>(points.size());
   constexpr int64_t kTokenBudget = 8192;  // rows × length per batch: activations stay small
-  const int64_t total = P * E;
+  // A batch is one run of examples of similar length (longest first; each at least 3/4 of the
+  // run's longest or at most 8 tokens shorter, so padding stays small) at G points, rows point
+  // by point: the
+  // model may then merge each point's ΔW into its weights once per batch (row_groups).
+  const std::vector<size_t> order = longest_first(ex);
+  const auto len = [&](size_t i) { return static_cast<int64_t>(ex[order[i]].ids.size()); };
+  struct Run {
+    size_t begin, end;
+    int64_t L;
+  };
+  std::vector<Run> runs;
+  for (size_t i = 0; i < order.size();) {
+    const int64_t L = len(i);
+    size_t j = i + 1;
+    while (j < order.size() && int64_t(j - i + 1) * L <= kTokenBudget &&
+           int64_t(j - i + 1) <= max_rows_ && (len(j) * 4 >= L * 3 || L - len(j) <= 8))
+      ++j;
+    runs.push_back({i, j, L});
+    i = j;
+  }
+  Tally tally(points.size());
+  const int64_t total = P * static_cast<int64_t>(ex.size());
+  int64_t done = 0;
   progress.report(0.0, stage);
-  for (int64_t r = 0; r < total;) {
-    progress.check_cancelled();
-    const int64_t L = static_cast<int64_t>(ex[order[static_cast<size_t>(r / P)]].ids.size());
-    const int64_t B = std::min({max_rows_, std::max<int64_t>(1, kTokenBudget / L), total - r});
-    auto ids = torch::zeros({B, L}, torch::kLong);
-    auto attn = torch::zeros({B, L}, torch::kLong);
-    auto coeffs = torch::zeros({B, std::max<int64_t>(K, 1)}, torch::kFloat32);
-    auto ia = ids.accessor<int64_t, 2>();
-    auto aa = attn.accessor<int64_t, 2>();
-    auto ca = coeffs.accessor<float, 2>();
-    // Answer positions: logits at t−1 predict target token t.
-    std::vector<int64_t> pos, next, row_of;
-    for (int64_t b = 0; b < B; ++b) {
-      const auto& e = ex[order[static_cast<size_t>((r + b) / P)]];
-      const auto& pt = points[static_cast<size_t>((r + b) % P)];
-      for (size_t t = 0; t < e.ids.size(); ++t) {
-        ia[b][int64_t(t)] = e.ids[t];
-        aa[b][int64_t(t)] = 1;
-        if (t > 0 && e.target[t]) {
-          pos.push_back(b * L + int64_t(t) - 1);
-          next.push_back(e.ids[t]);
-          row_of.push_back(b);
+  for (const Run& run : runs) {
+    const int64_t n = static_cast<int64_t>(run.end - run.begin), L = run.L;
+    for (int64_t p0 = 0; p0 < P;) {
+      progress.check_cancelled();
+      const int64_t G = std::min({P - p0, std::max<int64_t>(1, max_rows_ / n),
+                                  std::max<int64_t>(1, kTokenBudget / (n * L))});
+      const int64_t B = G * n;
+      auto ids = torch::zeros({B, L}, torch::kLong);
+      auto attn = torch::zeros({B, L}, torch::kLong);
+      auto coeffs = torch::zeros({B, std::max<int64_t>(K, 1)}, torch::kFloat32);
+      auto ia = ids.accessor<int64_t, 2>();
+      auto aa = attn.accessor<int64_t, 2>();
+      auto ca = coeffs.accessor<float, 2>();
+      // Answer positions: logits at t−1 predict target token t.
+      std::vector<int64_t> pos, next, point_of;
+      for (int64_t g = 0; g < G; ++g) {
+        const auto& pt = points[static_cast<size_t>(p0 + g)];
+        for (int64_t e = 0; e < n; ++e) {
+          const int64_t b = g * n + e;
+          const auto& x = ex[order[run.begin + static_cast<size_t>(e)]];
+          for (size_t t = 0; t < x.ids.size(); ++t) {
+            ia[b][int64_t(t)] = x.ids[t];
+            aa[b][int64_t(t)] = 1;
+            if (t > 0 && x.target[t]) {
+              pos.push_back(b * L + int64_t(t) - 1);
+              next.push_back(x.ids[t]);
+              point_of.push_back(p0 + g);
+            }
+          }
+          for (int64_t k = 0; k < K; ++k)
+            ca[b][k] = static_cast<float>(pt[static_cast<size_t>(k)]);
         }
       }
-      for (int64_t k = 0; k < K; ++k)
-        ca[b][k] = static_cast<float>(pt[static_cast<size_t>(k)]);
-    }
-    if (!pos.empty()) {
-      LmForwardOptions fo;
-      fo.attention_mask = attn.to(dev);
-      if (K > 0) fo.lora_coeffs = coeffs.to(dev);
-      fo.logit_positions = torch::tensor(pos, torch::kLong).to(dev);
-      const auto logits = model_.forward(ids.to(dev), fo).logits;  // [N, V]
-      ++forward_passes_;
-      const auto nx = torch::tensor(next, torch::kLong).to(dev);
-      // log p = logit[target] − logsumexp(logits)
-      const auto logp = (logits.gather(1, nx.unsqueeze(1)).squeeze(1) - logits.logsumexp(1))
-                            .to(torch::kCPU, torch::kFloat64)
-                            .contiguous();
-      const auto miss = logits.argmax(1).ne(nx).to(torch::kCPU).contiguous();
-      const double* lp = logp.data_ptr<double>();
-      const bool* ms = miss.data_ptr<bool>();
-      for (size_t n = 0; n < pos.size(); ++n) {
-        const auto p = static_cast<size_t>((r + row_of[n]) % P);
-        tally.nll[p] -= lp[n];
-        tally.wrong[p] += ms[n] ? 1 : 0;
-        tally.tokens[p] += 1;
+      if (!pos.empty()) {
+        LmForwardOptions fo;
+        fo.attention_mask = attn.to(dev);
+        if (K > 0) fo.lora_coeffs = coeffs.to(dev);
+        fo.row_groups = G;
+        fo.lora_route = lora_route_;
+        fo.logit_positions = torch::tensor(pos, torch::kLong).to(dev);
+        const auto logits = model_.forward(ids.to(dev), fo).logits;  // [N, V]
+        ++forward_passes_;
+        const auto nx = torch::tensor(next, torch::kLong).to(dev);
+        // log p = logit[target] − logsumexp(logits)
+        const auto logp = (logits.gather(1, nx.unsqueeze(1)).squeeze(1) - logits.logsumexp(1))
+                              .to(torch::kCPU, torch::kFloat64)
+                              .contiguous();
+        const auto miss = logits.argmax(1).ne(nx).to(torch::kCPU).contiguous();
+        const double* lp = logp.data_ptr<double>();
+        const bool* ms = miss.data_ptr<bool>();
+        for (size_t m = 0; m < pos.size(); ++m) {
+          const auto p = static_cast<size_t>(point_of[m]);
+          tally.nll[p] -= lp[m];
+          tally.wrong[p] += ms[m] ? 1 : 0;
+          tally.tokens[p] += 1;
+        }
       }
+      p0 += G;
+      done += B;
+      progress.report(double(done) / double(total), stage);
     }
-    r += B;
-    progress.report(double(r) / double(total), stage);
   }
   return tally.scores();
 }

@@ -42,9 +42,10 @@ struct PointScore {
 };
 
 // How the rows (point × example) of an evaluation reach the model.
-//  - kBank (default): rows ordered example by example, so a batch holds one example at many
-//    points and barely pads; only the answer positions go through the head; the bank keeps
-//    only the adapters a batch uses.
+//  - kBank (default): a batch is a run of examples of similar length (little padding) at a few
+//    points; only the answer positions go through the head; the bank keeps only the adapters
+//    a batch uses, and each projection picks by cost between the bank's per-row coefficients
+//    and each point's ΔW merged into a weight copy for the batch (LmForwardOptions::row_groups).
 //  - kReference: the route before these (rows point by point, whole-vocabulary logits at every
 //    position, the whole bank in every batch). Kept as the reference the tests and the
 //    benchmarks compare kBank against; the two agree within float32 rounding.
@@ -69,6 +70,8 @@ class PointEvaluator {
                                    const std::string& stage = "evaluating") const;
   // Forward passes run so far (for the benchmark's batched-vs-separate ratio).
   int64_t forward_passes() const { return forward_passes_; }
+  // Forces the LoRA route of the kBank evaluation (tests, benchmarks); default kAuto = by cost.
+  void set_lora_route(LmForwardOptions::LoraRoute route) { lora_route_ = route; }
 
  private:
   std::vector<PointScore> evaluate_reference(const std::vector<Point>& points,
@@ -79,6 +82,7 @@ class PointEvaluator {
   EvalSet data_;
   int64_t max_rows_;
   EvalRoute route_;
+  LmForwardOptions::LoraRoute lora_route_ = LmForwardOptions::LoraRoute::kAuto;
   mutable int64_t forward_passes_ = 0;
 };
 

@@ -243,15 +243,32 @@ void CausalLM::merge_adapter(const Adapter& adapter, double weight) {
   }
 }
 
+bool merged_groups_cheaper(int64_t tokens, int64_t groups, int64_t rank_rows, int64_t in,
+                           int64_t out) {
+  // Writing and reading a merged weight costs about this many multiply-adds per element
+  // (memory-bound, against GEMM's compute-bound rate); measured on the demo kit's shapes.
+  constexpr int64_t kMergeCopyCost = 8;
+  // The merged copies of one projection stay under 256 MB.
+  constexpr int64_t kMaxMergedFloats = int64_t{64} << 20;
+  if (groups <= 0 || tokens % groups != 0 || groups * in * out > kMaxMergedFloats) return false;
+  return groups * out * in * (rank_rows + kMergeCopyCost) < tokens * rank_rows * (in + out);
+}
+
 at::Tensor CausalLM::linear(const std::string& name, int64_t layer, const at::Tensor& x,
                             const Mix& mix) const {
-  at::Tensor y = torch::matmul(x, param(name + ".weight").t());
-  if (const auto b = params_.find(name + ".bias"); b != params_.end()) y = y + b->second;
-  if (!mix.coeffs.defined() && !mix.gate) return y;
+  const auto& W = param(name + ".weight");
+  const auto bias = params_.find(name + ".bias");
+  auto plain = [&] {
+    at::Tensor y = torch::matmul(x, W.t());
+    if (bias != params_.end()) y = y + bias->second;
+    return y;
+  };
+  if (!mix.coeffs.defined() && !mix.gate) return plain();
   const auto it = slots_.find(name);
-  if (it == slots_.end()) return y;
+  if (it == slots_.end()) return plain();
   const Slot& s = it->second;
   if (mix.gate) {
+    at::Tensor y = plain();
     const GateSite site{name, layer};
     if (mix.gate->needs_expert_outputs()) {
       // MoLE (Wu et al. 2024, eq. 4-6): the gate reads every expert's output
@@ -275,13 +292,30 @@ at::Tensor CausalLM::linear(const std::string& name, int64_t layer, const at::Te
   const Slot* sp = &s;
   if (mix.active.defined()) {
     kept = active_slot(s, mix);
-    if (!kept.A.defined()) return y;  // no kept adapter touches this module
+    if (!kept.A.defined()) return plain();  // no kept adapter touches this module
     sp = &kept;
+  }
+  using Route = LmForwardOptions::LoraRoute;
+  const int64_t in = W.size(1), out = W.size(0), R = sp->A.size(0), tokens = x.numel() / in;
+  if (mix.groups > 0 &&
+      (mix.route == Route::kMergedGroups ||
+       (mix.route == Route::kAuto && merged_groups_cheaper(tokens, mix.groups, R, in, out)))) {
+    // W_g = W + B diag(c_g[owner] · s) A for each group g, then one GEMM per group.
+    const int64_t G = mix.groups;
+    const auto cg = mix.group_coeffs.index_select(1, sp->owner) * sp->scale.unsqueeze(0);
+    const auto Wg =
+        torch::baddbmm(W.unsqueeze(0).expand({G, out, in}), sp->B.unsqueeze(0) * cg.unsqueeze(1),
+                       sp->A.unsqueeze(0).expand({G, R, in}));
+    auto y = torch::bmm(x.reshape({G, tokens / G, in}), Wg.transpose(1, 2));
+    if (bias != params_.end()) y = y + bias->second;
+    auto shape = x.sizes().vec();
+    shape.back() = out;
+    return y.view(shape);
   }
   // Per-sample weight of every rank row: C[b, owner(r)] · s_owner(r)   -> [B, R]
   const auto c = mix.coeffs.index_select(1, sp->owner) * sp->scale.unsqueeze(0);
   const auto h = torch::matmul(x, sp->A.t()) * c.unsqueeze(1);  // [B, T, R]
-  return y + torch::matmul(h, sp->B.t());
+  return plain() + torch::matmul(h, sp->B.t());
 }
 
 CausalLM::Slot CausalLM::active_slot(const Slot& s, const Mix& mix) const {
@@ -347,6 +381,21 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
         mix.active_list.clear();
       }
     }
+  }
+  using Route = LmForwardOptions::LoraRoute;
+  if (o.row_groups < 0 || (o.row_groups > 0 && B % o.row_groups != 0))
+    throw InputError("row_groups (" + std::to_string(o.row_groups) + ") must divide the batch of " +
+                     std::to_string(B) + " rows");
+  if (o.lora_route == Route::kMergedGroups && o.row_groups == 0)
+    throw InputError("the merged-groups LoRA route needs row_groups");
+  mix.route = o.lora_route;
+  if (o.row_groups > 0 && coeffs.defined()) {
+    const int64_t G = o.row_groups;
+    const auto grouped = coeffs.view({G, B / G, coeffs.size(1)});
+    mix.group_coeffs = grouped.select(1, 0).contiguous();
+    if (!grouped.eq(mix.group_coeffs.unsqueeze(1)).all().item<bool>())
+      throw InputError("row_groups: the rows of a group must share one coefficient vector");
+    mix.groups = G;
   }
   const auto fopts = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
   KvCache* cache = o.cache;

@@ -43,7 +43,21 @@ struct LmForwardOptions {
   // Drop the bank's rank rows of adapters whose coefficient is 0 in every row of the batch
   // (a sweep between two adapters pays for two, not K). Exact: those rows add exactly 0.
   bool active_adapters_only = true;
+  // Rows come in this many equal, contiguous groups, each sharing one coefficient vector (a
+  // batch of a few points, each over the same examples); 0 = no such promise. With groups, a
+  // projection may add each group's ΔW into a copy of its weight and run one batched GEMM per
+  // group instead of the bank's rank rows, when the cost formula (lora_route_cost) says that
+  // is cheaper; exact up to float32 rounding. Checked: rows of a group must be equal.
+  int64_t row_groups = 0;
+  // Forces the route of every LoRA projection (tests and benchmarks); kAuto = by cost.
+  enum class LoraRoute { kAuto, kBankRows, kMergedGroups } lora_route = LoraRoute::kAuto;
 };
+
+// The cost formula that picks a LoRA projection's route, in float multiply-adds plus
+// weight-sized memory traffic: the bank's rank rows cost tokens · R · (in + out); merged
+// group weights cost groups · out · in · (R + kMergeCopyCost). True = merge.
+bool merged_groups_cheaper(int64_t tokens, int64_t groups, int64_t rank_rows, int64_t in,
+                           int64_t out);
 
 struct LmForwardResult {
   at::Tensor logits;  // [B, T, V], or [N, V] with logit_positions
@@ -107,6 +121,9 @@ class CausalLM {
     LoraGate* gate = nullptr;  // per token, per site
     at::Tensor active;         // [K'] long: the adapters kept (coeffs is then [B, K'])
     std::vector<int64_t> active_list;
+    int64_t groups = 0;       // row_groups, when coeffs is set
+    at::Tensor group_coeffs;  // [groups, K'] one row per group
+    LmForwardOptions::LoraRoute route = LmForwardOptions::LoraRoute::kAuto;
   };
   // The slot restricted to mix.active (rank rows of the other adapters dropped).
   Slot active_slot(const Slot& s, const Mix& mix) const;

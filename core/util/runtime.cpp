@@ -1,5 +1,6 @@
 #include "util/runtime.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <thread>
@@ -9,12 +10,28 @@
 namespace basin {
 namespace {
 std::string g_device = "cpu";
+
+// OpenBLAS's thread setter, when the process's BLAS is OpenBLAS (looked up at run time: on a
+// machine whose libblas.so.3 is the reference BLAS there is none, and nothing to set).
+void set_openblas_threads(int threads) {
+  using Setter = void (*)(int);
+  if (auto* f = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    f(threads);
+}
+}  // namespace
+
+void set_compute_threads(int threads) {
+  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  at::set_num_threads(threads);
+  set_openblas_threads(threads);
+}
+
+int compute_threads() {
+  return at::get_num_threads();
 }
 
 void init_runtime(const RuntimeOptions& options) {
-  int threads = options.threads;
-  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  at::set_num_threads(threads);
+  set_compute_threads(options.threads);
   // Merges allocate and free many module-sized buffers (tens of MB); by default glibc maps and
   // unmaps each one, and the kernel zeroes the pages every time. Keep them in the heap instead.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);

@@ -14,6 +14,7 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -73,19 +74,33 @@ EvalRoute route_of(const benchmark::State& state) {
   return state.range(0) == 0 ? EvalRoute::kReference : EvalRoute::kBank;
 }
 
+// /0 the reference route, /1 the default (kBank, each projection's LoRA route by cost), /2
+// kBank with the bank's rank rows forced everywhere (the default before the cost formula).
+PointEvaluator evaluator_of(const benchmark::State& state) {
+  auto ev = bench().evaluator(64, route_of(state));
+  if (state.range(0) == 2) ev.set_lora_route(LmForwardOptions::LoraRoute::kBankRows);
+  return ev;
+}
+
 void BM_Connectivity28Pairs11Points(benchmark::State& state) {
   auto& wb = bench();
   auto ends = bank_endpoints(wb.labels);
   ends.push_back({"base", Point(wb.labels.size(), 0.0)});
   const auto alphas = sweep_alphas({0.0, 1.0, 10});
   int64_t passes = 0;
+  double first_cell = 0;
   for (auto _ : state) {
-    const auto ev = wb.evaluator(64, route_of(state));
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto ev = evaluator_of(state);
     jobs::NullProgress p;
-    const auto r = connectivity(ev, ends, alphas, p);
+    const auto r = connectivity(ev, ends, alphas, p, [&](const ConnectivityResult& partial) {
+      if (partial.curves.size() == 1)
+        first_cell = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
     benchmark::DoNotOptimize(r.curves.size());
     passes = ev.forward_passes();
   }
+  state.counters["first_cell_s"] = first_cell;
   state.counters["pairs"] = double(ConnectivityResult::pair_count(ends.size()));
   state.counters["forward_passes"] = double(passes);
   state.counters["peak_rss_MB"] = peak_rss_mb();
@@ -98,7 +113,7 @@ void BM_Surface21x21(benchmark::State& state) {
   jobs::NullProgress p;
   const auto gram = bank_gram(wb.adapters, p);
   for (auto _ : state) {
-    const auto ev = wb.evaluator(64, route_of(state));
+    const auto ev = evaluator_of(state);
     benchmark::DoNotOptimize(loss_surface(ev, {ends[0], ends[1], ends[2]}, gram, {21, 0.25}, p));
   }
   state.counters["peak_rss_MB"] = peak_rss_mb();
@@ -108,7 +123,7 @@ void BM_GreedySoup4Seeds(benchmark::State& state) {
   auto& wb = bench();
   const std::vector<std::string> names(wb.labels.begin(), wb.labels.begin() + 4);
   for (auto _ : state) {
-    const auto ev = wb.evaluator(64, route_of(state));
+    const auto ev = evaluator_of(state);
     jobs::NullProgress p;
     const auto soup = greedy_soup(names, evaluator_loss(ev, p), p);
     benchmark::DoNotOptimize(soup.loss);
@@ -218,10 +233,16 @@ void BM_SweepCopyAndMerge(benchmark::State& state) {
 
 }  // namespace
 
-// Reference route first (/0), then the default route (/1); one iteration each (seconds).
-BENCHMARK(BM_Connectivity28Pairs11Points)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->Iterations(1);
-BENCHMARK(BM_Surface21x21)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->Iterations(1);
-BENCHMARK(BM_GreedySoup4Seeds)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->Iterations(1);
+// Reference route first (/0), then the default route (/1), then (where an evaluator runs) the
+// default with the bank's rank rows forced (/2); one iteration each (seconds).
+BENCHMARK(BM_Connectivity28Pairs11Points)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
+BENCHMARK(BM_Surface21x21)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1);
+BENCHMARK(BM_GreedySoup4Seeds)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_Cka8Models428Inputs)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_MultitaskStudy3_5_7Tasks)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_SweepBatched)->Unit(benchmark::kMillisecond)->MinTime(2.0);

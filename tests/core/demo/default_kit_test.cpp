@@ -2,13 +2,12 @@
 // model on the task's metric (test split, >= 100 examples, oracle >= 0.10, bootstrap 95%
 // interval of oracle - base above 0). It runs on the kit BASIN_DEFAULT_KIT names (the
 // basin-kit/ that scripts/run.sh builds; a missing or unfinished kit there is built first,
-// about 15 minutes on 2 cores) and is skipped without it, so that the suite's time on a fresh
+// about 11 minutes on 2 cores) and is skipped without it, so that the suite's time on a fresh
 // machine does not double.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <set>
 
 #include "data/task.h"
 #include "demo/demo_kit.h"
@@ -19,10 +18,6 @@
 
 using namespace basin;
 namespace fs = std::filesystem;
-
-// Tasks the default kit does not learn clearly yet (issue 11, point 1 is open for them): the
-// own adapter scores 0.04 on antonym and the interval touches 0. Reported, not asserted.
-const std::set<std::string> kBelowLevel = {"antonym"};
 
 TEST(DefaultKit, EveryTaskIsLearned) {
   const char* env = std::getenv("BASIN_DEFAULT_KIT");
@@ -56,14 +51,9 @@ TEST(DefaultKit, EveryTaskIsLearned) {
     const double base_score = score_predictions(spec.metric, base, refs);
     const double own_score = score_predictions(spec.metric, own, refs);
     const auto ci = paired_bootstrap_diff(spec.metric, own, base, refs);
-    if (kBelowLevel.count(name)) {
-      std::printf("%s (known gap): own %.3f, base %.3f, interval of own - base [%.3f, %.3f]\n",
-                  name.c_str(), own_score, base_score, ci.low, ci.high);
-    } else {
-      EXPECT_GE(own_score, 0.10) << "the task's own adapter scores " << own_score;
-      EXPECT_GT(ci.low, 0.0) << "own " << own_score << " vs base " << base_score << ", interval ["
-                             << ci.low << ", " << ci.high << "]";
-    }
+    EXPECT_GE(own_score, 0.10) << "the task's own adapter scores " << own_score;
+    EXPECT_GT(ci.low, 0.0) << "own " << own_score << " vs base " << base_score << ", interval ["
+                           << ci.low << ", " << ci.high << "]";
     // kit.json records the same scores. The two routes sum float32 products in another order,
     // so a greedy argmax may flip on a near tie (logits agree to ~1e-5 relative); one flipped
     // answer moves a mean metric by about 1/n ≈ 0.01, and we allow three.

@@ -143,18 +143,25 @@ TEST(PointEvaluator, EachPointEqualsMergedWeightsScoredAlone) {
 TEST(PointEvaluator, ReferenceRouteAgreesWithTheBankRoute) {
   // kReference (whole logits, point-major rows, the whole bank) is what benchmarks compare
   // kBank against; both must match the merged-weights reference.
+  // kBank's projections may take either LoRA route (the bank's rank rows, or each point's ΔW
+  // merged into a weight copy per batch); each forced route must match too.
   Fixture f;
-  const PointEvaluator fast(f.model, eval_set(), 3, EvalRoute::kBank);
+  PointEvaluator fast(f.model, eval_set(), 3, EvalRoute::kBank);
   const PointEvaluator ref(f.model, eval_set(), 3, EvalRoute::kReference);
   const std::vector<Point> pts = {{0, 0, 0}, {0.5, 0.5, 0}, {0, -0.7, 1.1}, {1, 0, 0}};
   jobs::NullProgress p;
-  const auto a = fast.evaluate(pts, p), b = ref.evaluate(pts, p);
-  for (size_t i = 0; i < pts.size(); ++i) {
-    const auto want = reference(f.base, f.bank, pts[i], eval_set());
-    EXPECT_NEAR(b[i].loss, want.loss, 2e-5 * want.loss) << i;
-    EXPECT_NEAR(a[i].loss, b[i].loss, 2e-5 * b[i].loss) << i;
-    EXPECT_NEAR(a[i].token_error, b[i].token_error, 1.0 / double(want.tokens) + 1e-12) << i;
-    EXPECT_EQ(a[i].tokens, b[i].tokens);
+  const auto b = ref.evaluate(pts, p);
+  using Route = LmForwardOptions::LoraRoute;
+  for (const Route route : {Route::kAuto, Route::kBankRows, Route::kMergedGroups}) {
+    fast.set_lora_route(route);
+    const auto a = fast.evaluate(pts, p);
+    for (size_t i = 0; i < pts.size(); ++i) {
+      const auto want = reference(f.base, f.bank, pts[i], eval_set());
+      EXPECT_NEAR(b[i].loss, want.loss, 2e-5 * want.loss) << i;
+      EXPECT_NEAR(a[i].loss, b[i].loss, 2e-5 * b[i].loss) << i << " route " << int(route);
+      EXPECT_NEAR(a[i].token_error, b[i].token_error, 1.0 / double(want.tokens) + 1e-12) << i;
+      EXPECT_EQ(a[i].tokens, b[i].tokens);
+    }
   }
 }
 
@@ -391,15 +398,19 @@ TEST(Features, PooledStatesMatchAPerInputForwardAndFeedCka) {
   EXPECT_GT((f[0] - f[1]).norm(), 1e-3);
   EXPECT_NEAR(linear_cka(f[0], f[0]), 1.0, 1e-12);
   // The earlier route (point-major rows, every layer, logits) gives the same states, also
-  // at a middle layer where the fast route stops early. Float32 states summed over ≤ 24 terms
-  // per layer: 1e-5 relative is far above rounding and far below any real difference.
+  // at a middle layer where the fast route stops early. The fast route may merge ΔW into the
+  // weights (row_groups): W + ΔW is then rounded once per weight, and this adapter's ΔW is far
+  // larger than W (size 2.0), so each projection carries float32 rounding of |ΔW||x| rather
+  // than of |Wx + ΔWx|; both routes land within 1e-5 of the merged float32 reference, so they
+  // differ by at most 2e-5 of the state. 5e-5 keeps a margin and stays four orders of
+  // magnitude below the adapter's effect (f[0] vs f[1] above).
   for (int layer : {1, -1}) {
     const auto fast = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 64);
     const auto ref = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 2,
                                      EvalRoute::kReference);
     for (size_t q = 0; q < 3; ++q)
       for (Eigen::Index i = 0; i < ref[q].rows(); ++i)
-        EXPECT_LT((fast[q].row(i) - ref[q].row(i)).norm(), 1e-5 * ref[q].row(i).norm())
+        EXPECT_LT((fast[q].row(i) - ref[q].row(i)).norm(), 5e-5 * ref[q].row(i).norm())
             << layer << "," << q << "," << i;
   }
   EXPECT_THROW(pooled_features(model, tok, inputs, 5, {{0.0}}, p), InputError);

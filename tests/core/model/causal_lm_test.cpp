@@ -252,6 +252,78 @@ TEST(CausalLM, LeftPaddingWithPositionIdsAndPickedLogitsEqualsTheUnpaddedRun) {
   EXPECT_GT(test::rel_err(m.logits(ids, o)[3], want2[1]), 1e-3);
 }
 
+TEST(CausalLM, RowGroupsMergedIntoWeightCopiesEqualTheBankRows) {
+  const auto c = tiny_config();
+  CausalLM m = tiny_model(c, 41);
+  const auto a = random_adapter(m, "a", 2, 2.0, 61), b = random_adapter(m, "b", 3, 6.0, 62, true);
+  m.set_lora_bank({a, b});
+  // 3 groups (points) × 2 rows (sequences), rows point by point; group 2 is the base model.
+  const std::vector<int64_t> seq1{3, 1, 4, 1, 5}, seq2{9, 2, 6, 5, 3};
+  std::vector<int64_t> flat;
+  for (int g = 0; g < 3; ++g) {
+    flat.insert(flat.end(), seq1.begin(), seq1.end());
+    flat.insert(flat.end(), seq2.begin(), seq2.end());
+  }
+  const auto ids = torch::tensor(flat).view({6, 5});
+  const std::vector<std::vector<float>> pts = {{0.7f, -0.4f}, {0.f, 1.3f}, {0.f, 0.f}};
+  std::vector<float> cf;
+  for (const auto& p : pts)
+    for (int r = 0; r < 2; ++r)
+      cf.insert(cf.end(), p.begin(), p.end());
+  CausalLM::ForwardOptions o;
+  o.lora_coeffs = torch::tensor(cf).view({6, 2});
+  o.row_groups = 3;
+  using Route = LmForwardOptions::LoraRoute;
+  o.lora_route = Route::kBankRows;
+  const auto bank = m.logits(ids, o);
+  o.lora_route = Route::kMergedGroups;
+  const auto merged = m.logits(ids, o);
+  o.lora_route = Route::kAuto;
+  const auto autoroute = m.logits(ids, o);
+  // Independent reference: each point's ΔW merged into a copy of the weights, each sequence
+  // alone. W x + Σ c s B A x and (W + Σ c s B A) x differ by float32 rounding of sums of ≤ 64
+  // terms per output (relative ~1e-6); 1e-5 of the logits leaves room for the 2 layers.
+  for (int g = 0; g < 3; ++g) {
+    CausalLM w = tiny_model(c, 41);
+    if (pts[g][0] != 0) w.merge_adapter(*a, pts[g][0]);
+    if (pts[g][1] != 0) w.merge_adapter(*b, pts[g][1]);
+    for (int r = 0; r < 2; ++r) {
+      const auto& seq = r == 0 ? seq1 : seq2;
+      const auto want = w.logits(torch::tensor(seq).view({1, -1}))[0];
+      EXPECT_LT(test::rel_err(merged[2 * g + r], want), 1e-5) << g << "," << r;
+      EXPECT_LT(test::rel_err(bank[2 * g + r], want), 1e-5) << g << "," << r;
+      EXPECT_LT(test::rel_err(autoroute[2 * g + r], want), 1e-5) << g << "," << r;
+    }
+  }
+  // The promise is checked: rows of a group must share their coefficients, and the groups
+  // must divide the batch.
+  auto bad = o;
+  bad.lora_coeffs = o.lora_coeffs.clone();
+  bad.lora_coeffs[1][0] = 0.5f;
+  EXPECT_THROW(m.logits(ids, bad), InputError);
+  bad = o;
+  bad.row_groups = 4;
+  EXPECT_THROW(m.logits(ids, bad), InputError);
+  bad = o;
+  bad.row_groups = 0;
+  bad.lora_route = Route::kMergedGroups;
+  EXPECT_THROW(m.logits(ids, bad), InputError);
+}
+
+TEST(CausalLM, MergedGroupsCostFormulaByHand) {
+  // tokens·R·(in+out) against groups·out·in·(R + 8):
+  // a point over 960 tokens of a 128-wide projection at rank 16:
+  //   960·16·256 = 3,932,160 > 1·128·128·24 = 393,216 → merge.
+  EXPECT_TRUE(merged_groups_cheaper(960, 1, 16, 128, 128));
+  // one decoding step of 20 points, one token each: 20·16·256 = 81,920 < 20·16,384·24 → rows.
+  EXPECT_FALSE(merged_groups_cheaper(20, 20, 16, 128, 128));
+  // 30 tokens per point at rank 2: 30·2·256 = 15,360 < 16,384·10 = 163,840 → rows.
+  EXPECT_FALSE(merged_groups_cheaper(30, 1, 2, 128, 128));
+  // Qwen2-1.5B's MLP (8960 × 1536) at 8 groups is 110 M floats, over the 64 M cap → rows.
+  EXPECT_FALSE(merged_groups_cheaper(8 * 4096, 8, 16, 1536, 8960));
+  EXPECT_FALSE(merged_groups_cheaper(961, 2, 16, 128, 128));  // groups must divide the tokens
+}
+
 TEST(Generate, UnequalLengthBatchEqualsEachPromptAlone) {
   const auto c = tiny_config();
   CausalLM m = tiny_model(c, 31);
