@@ -345,6 +345,59 @@ CausalLM::Slot CausalLM::active_slot(const Slot& s, const Mix& mix) const {
   return out;
 }
 
+at::Tensor CausalLM::last_layer_at(const at::Tensor& pos, const at::Tensor& h, const at::Tensor& x,
+                                   const at::Tensor& cos, const at::Tensor& sin,
+                                   const at::Tensor& allowed, const Mix& mix, int64_t l) const {
+  const auto& c = config_;
+  const int64_t B = h.size(0), T = h.size(1), d = c.hidden_size, N = pos.numel();
+  const int64_t H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.head_dim;
+  const std::string p = "model.layers." + std::to_string(l) + ".";
+  const auto rows = torch::div(pos, T, "floor");
+  // The picked rows' mix: their own coefficient rows; groups only while the picked rows still
+  // form equal, contiguous groups in group order (an evaluator's points share their examples).
+  Mix pm = mix;
+  if (mix.coeffs.defined()) pm.coeffs = mix.coeffs.index_select(0, rows);
+  if (mix.groups > 0) {
+    const auto g = torch::div(rows, B / mix.groups, "floor").cpu();
+    const auto expected = torch::arange(mix.groups, torch::kLong)
+                              .repeat_interleave(N % mix.groups == 0 ? N / mix.groups : 1);
+    pm.groups = N % mix.groups == 0 && g.equal(expected) ? mix.groups : 0;
+  }
+  const auto pick = [&](const at::Tensor& t, int64_t width) {  // [B, T, ...] -> [N, 1, width]
+    return t.expand({B, t.size(1), T, width})
+        .transpose(1, 2)
+        .reshape({B * T, -1})
+        .index_select(0, pos);
+  };
+  // Keys and values at every position; queries only at the picked ones.
+  auto k = linear(p + "self_attn.k_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
+  auto v = linear(p + "self_attn.v_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
+  k = k * cos + rotate_half(k) * sin;
+  const auto xp = x.reshape({B * T, d}).index_select(0, pos).unsqueeze(1);  // [N, 1, d]
+  auto q = linear(p + "self_attn.q_proj", l, xp, pm).view({N, H, 1, hd});
+  const auto cp = pick(cos, hd).view({N, 1, 1, hd}), sp = pick(sin, hd).view({N, 1, 1, hd});
+  q = q * cp + rotate_half(q) * sp;
+  k = k.index_select(0, rows);  // [N, KV, T, hd]
+  v = v.index_select(0, rows);
+  if (KV != H) {
+    k = k.repeat_interleave(H / KV, 1);
+    v = v.repeat_interleave(H / KV, 1);
+  }
+  const auto ok = allowed.expand({B, 1, T, T}).reshape({B * T, T}).index_select(0, pos);
+  auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(hd));  // [N, H, 1, T]
+  scores = scores.masked_fill(ok.view({N, 1, 1, T}).logical_not(),
+                              -std::numeric_limits<float>::infinity());
+  const auto probs = torch::softmax(scores, -1).nan_to_num(0.0);
+  const auto attn = torch::matmul(probs, v).reshape({N, 1, H * hd});
+  auto hp = h.reshape({B * T, d}).index_select(0, pos).unsqueeze(1) +
+            linear(p + "self_attn.o_proj", l, attn, pm);
+  const auto y = rms_norm(hp, param(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
+  const auto mlp =
+      torch::silu(linear(p + "mlp.gate_proj", l, y, pm)) * linear(p + "mlp.up_proj", l, y, pm);
+  hp = hp + linear(p + "mlp.down_proj", l, mlp, pm);
+  return hp.squeeze(1);
+}
+
 CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
                                           const ForwardOptions& o) const {
   const auto& c = config_;
@@ -446,9 +499,27 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
       param("model.embed_tokens.weight").index_select(0, ids.flatten()).view({B, T, c.hidden_size});
   if (o.output_layer == 0) r.hidden = h;
   const int64_t H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.head_dim;
+  at::Tensor pos;  // the picked positions, checked
+  if (o.logit_positions.defined()) {
+    if (o.logit_positions.dim() != 1)
+      throw InputError("logit_positions must be a list of flat positions b·T + t");
+    pos = o.logit_positions.to(dev, torch::kLong);
+    if (pos.numel() && (pos.min().item<int64_t>() < 0 || pos.max().item<int64_t>() >= B * T))
+      throw InputError("a logit position is outside the batch");
+  }
+  // Only the picked positions reach the head, so the last layer needs keys and values at every
+  // position but queries, attention output and MLP only at those (no cache, gate or last-layer
+  // hidden state asked for).
+  const bool trim_last = pos.defined() && pos.numel() > 0 && !cache && !mix.gate &&
+                         o.output_layer != c.num_hidden_layers;
+  at::Tensor picked;  // [N, d]: the last layer's output at the picked positions
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const auto x = rms_norm(h, param(p + "input_layernorm.weight"), c.rms_norm_eps);
+    if (trim_last && l + 1 == c.num_hidden_layers) {
+      picked = last_layer_at(pos, h, x, cos, sin, allowed, mix, l);
+      break;
+    }
     auto q = linear(p + "self_attn.q_proj", l, x, mix).view({B, T, H, hd}).transpose(1, 2);
     auto k = linear(p + "self_attn.k_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
     auto v = linear(p + "self_attn.v_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
@@ -489,14 +560,9 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   if (cache) cache->length += T;
   const auto& head =
       c.tie_word_embeddings ? param("model.embed_tokens.weight") : param("lm_head.weight");
-  if (o.logit_positions.defined()) {
-    if (o.logit_positions.dim() != 1)
-      throw InputError("logit_positions must be a list of flat positions b·T + t");
-    const auto pos = o.logit_positions.to(dev, torch::kLong);
-    if (pos.numel() && (pos.min().item<int64_t>() < 0 || pos.max().item<int64_t>() >= B * T))
-      throw InputError("a logit position is outside the batch");
+  if (pos.defined()) {
     // Only the wanted positions go through the final norm and the head ([N, V]).
-    const auto picked = h.reshape({B * T, c.hidden_size}).index_select(0, pos);
+    if (!picked.defined()) picked = h.reshape({B * T, c.hidden_size}).index_select(0, pos);
     const auto hn = rms_norm(picked, param("model.norm.weight"), c.rms_norm_eps);
     if (o.output_layer == c.num_hidden_layers)
       r.hidden = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);

@@ -129,6 +129,11 @@ class CausalLM {
   Slot active_slot(const Slot& s, const Mix& mix) const;
   at::Tensor linear(const std::string& name, int64_t layer, const at::Tensor& x,
                     const Mix& mix) const;
+  // Layer l (the last) evaluated only at the flat positions `pos` of its input h [B, T, d]
+  // (x = its normed input): keys and values everywhere, the rest at `pos`. Returns [N, d].
+  at::Tensor last_layer_at(const at::Tensor& pos, const at::Tensor& h, const at::Tensor& x,
+                           const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& allowed,
+                           const Mix& mix, int64_t l) const;
   const at::Tensor& param(const std::string& name) const;
 
   ModelConfig config_;
