@@ -295,6 +295,17 @@ TEST(CausalLM, RowGroupsMergedIntoWeightCopiesEqualTheBankRows) {
       EXPECT_LT(test::rel_err(autoroute[2 * g + r], want), 1e-5) << g << "," << r;
     }
   }
+  // Picked positions trim the last layer to those rows: equal picks per group keep the groups
+  // (one answer per row), unequal ones fall back to the bank's rows; both equal the full pass.
+  for (const std::vector<int64_t>& picks :
+       {std::vector<int64_t>{4, 9, 13, 19, 22, 29}, std::vector<int64_t>{4, 7, 12}}) {
+    auto po = o;
+    po.lora_route = Route::kMergedGroups;
+    po.logit_positions = torch::tensor(picks);
+    const auto got = m.logits(ids, po);
+    for (size_t n = 0; n < picks.size(); ++n)
+      EXPECT_LT(test::rel_err(got[int64_t(n)], merged[picks[n] / 5][picks[n] % 5]), 1e-5) << n;
+  }
   // The promise is checked: rows of a group must share their coefficients, and the groups
   // must divide the batch.
   auto bad = o;
