@@ -74,6 +74,13 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
+std::string format_shape(const std::vector<int64_t>& shape) {
+  std::vector<std::string> parts;
+  for (int64_t n : shape)
+    parts.push_back(std::to_string(n));
+  return "[" + join(parts, ", ") + "]";
+}
+
 std::string format_double(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";

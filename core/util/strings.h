@@ -1,6 +1,7 @@
 // Small string helpers shared by core, the CLI and the UI.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@ std::string leaf_name(std::string_view module_name);
 
 std::vector<std::string> split(std::string_view s, char sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// "[2, 3, 4]": a tensor shape for messages.
+std::string format_shape(const std::vector<int64_t>& shape);
 // Shortest decimal that round-trips a double ("%.17g" trimmed); "nan"/"inf" spelled out.
 std::string format_double(double v);
 // 1234567 -> "1.2 MB".
