@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lora/peft_io.h"
+#include "merge/dense_merge.h"
 #include "merge/low_rank.h"
 #include "merge/sparsify.h"
 #include "util/errors.h"
@@ -44,63 +45,6 @@ int64_t max_rank(const std::vector<MergeInput>& in) {
   return r;
 }
 
-// Dense task tensor τ_i = c_i · s_i B_i A_i after the method's trim or drop.
-at::Tensor task_tensor(const MergeInput& x, double coeff, const MergeRecipe& recipe) {
-  at::Tensor t = f32(x.B).mm(f32(x.A)) * coeff;
-  switch (recipe.method) {
-    case MergeMethod::Ties:
-    case MergeMethod::MagnitudePrune:
-      return magnitude_trim(t, recipe.density);
-    case MergeMethod::DareLinear:
-    case MergeMethod::DareTies:
-      if (recipe.density >= 1.0) return t;
-      return t * dare_keep_mask(t.sizes(), recipe.density, recipe.seed, x.stream) / recipe.density;
-    default:
-      return t;
-  }
-}
-
-// Exact trim/drop merges on dense ΔW_i = w_i s_i B_i A_i. The sign election needs two passes;
-// the task tensors are kept between them when N of them fit in kDenseCacheBytes, and recomputed
-// otherwise, so memory stays a few [out, in] buffers wide however many adapters there are.
-constexpr int64_t kDenseCacheBytes = int64_t(512) << 20;
-
-at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& recipe) {
-  const bool elect = recipe.method == MergeMethod::Ties || recipe.method == MergeMethod::DareTies;
-  auto tau = [&](size_t i) { return task_tensor(in[i], in[i].weight * in[i].scale, recipe); };
-  if (!elect) {
-    at::Tensor acc;
-    for (size_t i = 0; i < in.size(); ++i) {
-      auto t = tau(i);
-      acc = acc.defined() ? acc.add_(t) : t;
-    }
-    return acc;
-  }
-  const int64_t bytes = int64_t(in.size()) * in.front().B.size(0) * in.front().A.size(1) * 4;
-  std::vector<at::Tensor> cache(bytes <= kDenseCacheBytes ? in.size() : 0);
-  auto get = [&](size_t i) {
-    if (cache.empty()) return tau(i);
-    if (!cache[i].defined()) cache[i] = tau(i);
-    return cache[i];
-  };
-  at::Tensor stat;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const auto t = get(i);
-    auto contrib = recipe.majority_sign == MajoritySign::Total ? t : t.sign();
-    stat = stat.defined() ? stat.add_(contrib) : contrib.clone();
-  }
-  const auto elected = torch::where(stat >= 0, torch::ones_like(stat), -torch::ones_like(stat));
-  stat = at::Tensor();
-  at::Tensor total, count;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const auto t = get(i);
-    const auto agree = (t.sign() == elected).to(t.scalar_type());
-    total = total.defined() ? total.add_(t * agree) : t * agree;
-    count = count.defined() ? count.add_(agree) : agree;
-  }
-  return total / count.clamp_min(1.0);
-}
-
 LoraModule make_module(const std::string& name, at::Tensor A, at::Tensor B) {
   LoraModule m;
   m.name = name;
@@ -114,7 +58,7 @@ LoraModule make_module(const std::string& name, at::Tensor A, at::Tensor B) {
 // --- exact route -------------------------------------------------------------------------
 
 LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>& in,
-                       const MergeRecipe& recipe) {
+                       const MergeRecipe& recipe, DenseRoute route) {
   switch (recipe.method) {
     case MergeMethod::Cat: {
       std::vector<at::Tensor> As, Bs;
@@ -154,7 +98,10 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
     }
     default: {
       const int64_t rank = recipe.rank > 0 ? recipe.rank : sum_ranks(in);
-      const auto f = factors_from_svd(dense_top_svd(dense_merge(in, recipe), rank), rank, {});
+      const bool fast = route == DenseRoute::Fast;
+      const auto dense = fast ? dense_merge(in, recipe) : dense_merge_reference(in, recipe);
+      const auto svd = fast ? randomized_top_svd(dense, rank) : dense_top_svd(dense, rank);
+      const auto f = factors_from_svd(svd, rank, {});
       return make_module(module, f.A, f.B);
     }
   }
@@ -255,10 +202,10 @@ LoraModule merge_peft(const std::string& module, const std::vector<MergeInput>& 
 }  // namespace
 
 LoraModule merge_module(const std::string& module, const std::vector<MergeInput>& inputs,
-                        const MergeRecipe& recipe, int64_t slot_rank) {
+                        const MergeRecipe& recipe, int64_t slot_rank, DenseRoute route) {
   if (inputs.empty()) throw InputError("no adapter has module '" + module + "'");
   LoraModule m = recipe.peft_compat ? merge_peft(module, inputs, recipe, slot_rank)
-                                    : merge_exact(module, inputs, recipe);
+                                    : merge_exact(module, inputs, recipe, route);
   if (!torch::isfinite(m.A).all().item<bool>() || !torch::isfinite(m.B).all().item<bool>())
     throw InputError("merging module '" + module + "' produced NaN/Inf values");
   return m;
@@ -282,7 +229,8 @@ std::map<std::string, std::string> merge_provenance(const AdapterSet& set,
           {"basin.merge.inputs", inputs.dump()}};
 }
 
-Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& progress) {
+Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& progress,
+              DenseRoute route) {
   recipe.validate(set.size());
   const auto weights = recipe.effective_weights(set.size());
   const auto& modules = set.modules();
@@ -329,7 +277,7 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
       inputs.push_back(
           {m->A, m->B, m->scale, weights[ai], static_cast<uint64_t>(mi) * 1000003u + ai});
     }
-    out.modules.push_back(merge_module(modules[mi].name, inputs, recipe, slot_rank));
+    out.modules.push_back(merge_module(modules[mi].name, inputs, recipe, slot_rank, route));
   }
   progress.report(1.0, stage);
   out.metadata = merge_provenance(set, recipe);

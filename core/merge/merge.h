@@ -25,14 +25,22 @@ struct MergeInput {
   uint64_t stream = 0;  // identifies (module, adapter) for reproducible DARE masks
 };
 
+// How ties / dare_* / magnitude_prune build and re-factorise the dense merged ΔW. Fast: exact
+// trim thresholds by selection, fused passes, the randomised top-r eigensolver. Reference: the
+// route before issue 12 (kthvalue, whole-tensor passes, the full eigh of the Gram matrix),
+// kept so the benchmark measures both in one run.
+enum class DenseRoute { Fast, Reference };
+
 // Merges one module's inputs; the result has scale 1 (ΔW = B A). `slot_rank` is the rank of
 // PEFT's merged slot in peft_compat mode (0 otherwise). Throws InputError naming `module`.
 LoraModule merge_module(const std::string& module, const std::vector<MergeInput>& inputs,
-                        const MergeRecipe& recipe, int64_t slot_rank = 0);
+                        const MergeRecipe& recipe, int64_t slot_rank = 0,
+                        DenseRoute route = DenseRoute::Fast);
 
 // Merges the whole set. Modules an adapter lacks count as zero for that adapter. The result
 // carries provenance in `metadata` (method, weights, inputs with their SHA-256).
-Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& progress);
+Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& progress,
+              DenseRoute route = DenseRoute::Fast);
 
 // Provenance written into a merged adapter's __metadata__.
 std::map<std::string, std::string> merge_provenance(const AdapterSet& set,

@@ -2,27 +2,130 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <vector>
+
 namespace basin {
 namespace {
 
-// splitmix64 (Steele et al. 2014): a strong 64-bit mixer, cheap enough to call per entry.
-inline uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+// |x| as its IEEE-754 bit pattern: for non-negative floats the bits order as the values do
+// (NaN above +inf, as kthvalue puts it), so the selection runs on integers.
+inline uint32_t abs_bits(float v) {
+  uint32_t b;
+  std::memcpy(&b, &v, sizeof b);
+  return b & 0x7fffffffu;
+}
+
+inline float from_bits(uint32_t b) {
+  float v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
+
+// One pass: entries with bits > hi are counted, those in [lo, hi] gathered. Chunks run in
+// parallel with their own lists (the order of the gathered values does not matter).
+struct Bracket {
+  int64_t above = 0;
+  std::vector<uint32_t> inside;
+};
+
+Bracket scan(const float* x, int64_t n, uint32_t lo, uint32_t hi) {
+  constexpr int64_t kChunk = int64_t(1) << 18;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<Bracket> part(static_cast<size_t>(chunks));
+  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      auto& p = part[static_cast<size_t>(c)];
+      const int64_t e = std::min(n, (c + 1) * kChunk);
+      int64_t above = 0;
+      for (int64_t j = c * kChunk; j < e; ++j) {
+        const uint32_t b = abs_bits(x[j]);
+        above += b > hi;
+        if (b >= lo && b <= hi) p.inside.push_back(b);
+      }
+      p.above = above;
+    }
+  });
+  Bracket all;
+  size_t total = 0;
+  for (const auto& p : part)
+    total += p.inside.size();
+  all.inside.reserve(total);
+  for (auto& p : part) {
+    all.above += p.above;
+    all.inside.insert(all.inside.end(), p.inside.begin(), p.inside.end());
+  }
+  return all;
 }
 
 }  // namespace
 
+int64_t trim_count(double density, int64_t n) {
+  return static_cast<int64_t>(density * static_cast<double>(n));
+}
+
+static bool is_prime(int64_t p) {
+  if (p < 2) return false;
+  for (int64_t d = 2; d * d <= p; ++d)
+    if (p % d == 0) return false;
+  return true;
+}
+
+float kth_largest_magnitude(const float* x, int64_t n, int64_t k) {
+  // Sample s entries at a prime stride (so a row-major matrix's columns are all visited unless
+  // the row length is a multiple of that prime) and bracket the k-th largest by the sample's
+  // order statistics k·s/n ± 6 standard deviations.
+  constexpr int64_t kSample = int64_t(1) << 16;
+  uint32_t lo = 0, hi = 0x7fffffffu;
+  if (n > 8 * kSample) {
+    int64_t stride = n / kSample;
+    while (!is_prime(stride))
+      ++stride;
+    std::vector<uint32_t> s;
+    s.reserve(static_cast<size_t>(n / stride + 1));
+    for (int64_t j = 0; j < n; j += stride)
+      s.push_back(abs_bits(x[j]));
+    const double m = static_cast<double>(s.size());
+    const double q = static_cast<double>(k) / static_cast<double>(n);
+    const double sd = std::sqrt(m * q * (1.0 - q)) + 1.0;
+    const auto rank = [&](double r) {  // 0-based position in descending order, clamped
+      return static_cast<size_t>(std::clamp(r, 0.0, m - 1.0));
+    };
+    const size_t hi_pos = rank(std::floor(q * m - 6.0 * sd - 2.0));
+    const size_t lo_pos = rank(std::ceil(q * m + 6.0 * sd + 2.0));
+    std::nth_element(s.begin(), s.begin() + long(hi_pos), s.end(), std::greater<>());
+    hi = hi_pos == 0 ? 0x7fffffffu : s[hi_pos];
+    std::nth_element(s.begin(), s.begin() + long(lo_pos), s.end(), std::greater<>());
+    lo = lo_pos + 1 >= s.size() ? 0u : s[lo_pos];
+  }
+  Bracket b = scan(x, n, lo, hi);
+  if (b.above >= k || b.above + int64_t(b.inside.size()) < k) {
+    fprintf(stderr, "FALLBACK n=%ld k=%ld above=%ld inside=%zu\n", n, k, b.above, b.inside.size());
+    b = scan(x, n, 0, 0x7fffffffu);
+  }
+  const auto need = static_cast<long>(k - b.above);  // 1-based rank inside the bracket
+  std::nth_element(b.inside.begin(), b.inside.begin() + (need - 1), b.inside.end(),
+                   std::greater<>());
+  return from_bits(b.inside[static_cast<size_t>(need - 1)]);
+}
+
 at::Tensor magnitude_trim(const at::Tensor& t, double density) {
   if (density >= 1.0) return t;
   const int64_t n = t.numel();
-  const int64_t k = static_cast<int64_t>(density * static_cast<double>(n));
+  const int64_t k = trim_count(density, n);
   if (k <= 0) return torch::zeros_like(t);
-  const auto mag = t.abs().flatten();
-  // k-th largest = (n - k + 1)-th smallest
-  const auto thr = std::get<0>(torch::kthvalue(mag, n - k + 1));
+  if (t.scalar_type() != torch::kFloat32) {
+    // k-th largest = (n - k + 1)-th smallest
+    const auto thr = std::get<0>(torch::kthvalue(t.abs().flatten(), n - k + 1));
+    return t * (t.abs() >= thr).to(t.scalar_type());
+  }
+  const auto c = t.contiguous();
+  const float thr = kth_largest_magnitude(c.data_ptr<float>(), n, k);
   return t * (t.abs() >= thr).to(t.scalar_type());
 }
 
@@ -30,12 +133,10 @@ at::Tensor dare_keep_mask(at::IntArrayRef sizes, double density, uint64_t seed, 
   auto mask = torch::empty(sizes, torch::kFloat32);
   float* p = mask.data_ptr<float>();
   const int64_t n = mask.numel();
-  const uint64_t key = mix64(seed ^ mix64(stream + 0x632be59bd9b4e019ull));
+  const uint64_t key = dare_key(seed, stream);
   at::parallel_for(0, n, 1 << 16, [&](int64_t begin, int64_t end) {
-    for (int64_t j = begin; j < end; ++j) {
-      const double u = static_cast<double>(mix64(key ^ static_cast<uint64_t>(j)) >> 11) * 0x1.0p-53;
-      p[j] = u < density ? 1.0f : 0.0f;
-    }
+    for (int64_t j = begin; j < end; ++j)
+      p[j] = dare_kept(key, j, density) ? 1.0f : 0.0f;
   });
   return mask;
 }

@@ -7,12 +7,23 @@
 #include <ATen/core/Tensor.h>
 
 #include "merge/merge_recipe.h"
+#include "merge/sparsify_kernels.h"
 
 namespace basin {
 
 // TIES "trim" (Yadav et al. 2023, §3 step 1): keep the k = floor(density · numel) entries of
 // largest magnitude, zero the rest (entries tied with the k-th largest are all kept).
 at::Tensor magnitude_trim(const at::Tensor& t, double density);
+
+// The trim's threshold, exactly the k-th largest |x[j]| of n floats (1 <= k <= n), equal to
+// torch::kthvalue(|x|, n - k + 1) without sorting or copying all n: a strided sample brackets
+// the threshold, one pass counts the entries above the bracket and gathers those inside, and
+// nth_element picks the threshold among the few gathered (Floyd & Rivest 1975, SELECT). An
+// unlucky sample only costs a second pass over a wider bracket, never exactness.
+float kth_largest_magnitude(const float* x, int64_t n, int64_t k);
+
+// The trim's k for n entries, as the trim computes it: floor(density · n).
+int64_t trim_count(double density, int64_t n);
 
 // DARE keep-mask (Yu et al. 2024, eq. 2): each entry kept with probability `density`. The
 // draw for entry j is a hash of (seed, stream, j), so it is reproducible on any thread count

@@ -5,15 +5,21 @@
 //                peak RSS is its own.
 //   SvdMerge/*   8 adapters of rank 16: low-rank route vs dense route (dense ΔW + full SVD),
 //                on every projection of one Qwen2-1.5B layer and on one 4096×4096 projection.
+//   DenseModule/<method>/<fast|reference>/<projection>: one module of layer 0 of the same
+//                sample set through the trim/drop merges' fast route and the route before
+//                issue 12; the fast rows carry the ΔW difference and the eigensolver's error.
+// BASIN_BENCH_THREADS=1 runs on one thread (both routes then see the same contention).
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
 #include "lora/adapter_set.h"
 #include "lora/peft_io.h"
+#include "merge/dense_merge.h"
 #include "merge/low_rank.h"
 #include "merge/merge.h"
 #include "sample/sample_adapters.h"
@@ -88,20 +94,28 @@ double peak_rss_mb() {
   return double(u.ru_maxrss) / 1024.0;
 }
 
-void BM_WholeSet(benchmark::State& state, MergeMethod method) {
-  static fs::path dir;
+// The Qwen2-0.5B-shaped sample set (`basin-cli sample`'s defaults, 8 adapters of rank 16),
+// written once per run.
+const std::vector<fs::path>& sample_paths(double* input_bytes = nullptr) {
+  static fs::path dir = fs::temp_directory_path() / "basin-bench-wholeset";
   static std::vector<fs::path> paths;
-  static double input_bytes = 0;
+  static double bytes = 0;
   if (paths.empty()) {
-    dir = fs::temp_directory_path() / "basin-bench-wholeset";
     SampleSetOptions o;
     o.adapters = 8;
     o.ranks = {16};
     jobs::NullProgress np;
     paths = write_sample_set(dir, o, np);
     for (const auto& p : paths)
-      input_bytes += double(fs::file_size(p / kAdapterWeightsFile));
+      bytes += double(fs::file_size(p / kAdapterWeightsFile));
   }
+  if (input_bytes) *input_bytes = bytes;
+  return paths;
+}
+
+void BM_WholeSet(benchmark::State& state, MergeMethod method, DenseRoute route) {
+  double input_bytes = 0;
+  const auto& paths = sample_paths(&input_bytes);
   const double rss_before = peak_rss_mb();
   for (auto _ : state) {
     jobs::NullProgress np;
@@ -111,26 +125,103 @@ void BM_WholeSet(benchmark::State& state, MergeMethod method) {
     MergeRecipe r;
     r.method = method;
     r.density = 0.2;
-    Adapter m = merge(set, r, np);
+    Adapter m = merge(set, r, np, route);
     SaveOptions so;
     so.overwrite = true;
-    save_peft_adapter(m, dir / "merged", so);
+    save_peft_adapter(m, paths.front().parent_path() / "merged", so);
   }
   state.counters["input_MB"] = input_bytes / 1e6;
   state.counters["peak_rss_MB"] = peak_rss_mb();
   state.counters["rss_before_MB"] = rss_before;
 }
 
+// Layer 0's module `leaf` of the sample set, as merge() hands it to merge_module.
+std::vector<MergeInput> sample_module(const std::string& leaf) {
+  static std::map<std::string, std::vector<MergeInput>> cache;
+  if (auto it = cache.find(leaf); it != cache.end()) return it->second;
+  AdapterSet set;
+  for (const auto& p : sample_paths())
+    set.add(load_peft_adapter(p));
+  const auto& modules = set.modules();
+  for (size_t mi = 0; mi < modules.size(); ++mi) {
+    if (modules[mi].name.find("layers.0.") == std::string::npos ||
+        leaf_name(modules[mi].name) != leaf)
+      continue;
+    std::vector<MergeInput> in;
+    for (size_t ai = 0; ai < set.size(); ++ai) {
+      const LoraModule* m = set[ai].find(modules[mi].name);
+      in.push_back(
+          {m->A.clone(), m->B.clone(), m->scale, 1.0, static_cast<uint64_t>(mi) * 1000003u + ai});
+    }
+    return cache[leaf] = in;
+  }
+  throw std::runtime_error("no layer-0 module " + leaf);
+}
+
+at::Tensor product(const LoraModule& m) {
+  return m.B.to(torch::kFloat64).mm(m.A.to(torch::kFloat64));
+}
+
+void BM_DenseModule(benchmark::State& state, MergeMethod method, DenseRoute route,
+                    std::string leaf) {
+  const auto in = sample_module(leaf);
+  MergeRecipe r;
+  r.method = method;
+  r.density = 0.2;
+  for (auto _ : state) {
+    auto m = merge_module(leaf, in, r, 0, route);
+    benchmark::DoNotOptimize(m.A.data_ptr());
+  }
+  if (route == DenseRoute::Fast) {
+    // ΔW of the two routes, and the eigensolver alone against the exact rank-r truncation
+    // (float64 SVD) of the same dense matrix; gap = σ_{r+1} / σ_r there.
+    const auto fast = product(merge_module(leaf, in, r, 0, DenseRoute::Fast));
+    const auto ref = product(merge_module(leaf, in, r, 0, DenseRoute::Reference));
+    state.counters["max_rel_dW_diff"] = ((fast - ref).abs().max() / ref.abs().max()).item<double>();
+    const int64_t rank = int64_t(in.size()) * in.front().A.size(0);
+    const auto dense = dense_merge(in, r);
+    const auto svd = randomized_top_svd(dense, rank);
+    const auto got = svd.U.mm(torch::diag(svd.S)).mm(svd.V.t());
+    auto [U, S, Vh] = torch::linalg_svd(dense.to(torch::kFloat64), false);
+    if (rank < S.size(0)) {
+      const auto exact =
+          (U.narrow(1, 0, rank) * S.narrow(0, 0, rank).unsqueeze(0)).mm(Vh.narrow(0, 0, rank));
+      state.counters["eig_rel_err"] =
+          ((got - exact).abs().max() / exact.abs().max()).item<double>();
+      state.counters["gap"] = (S[rank] / S[rank - 1]).item<double>();
+    }
+  }
+  state.SetLabel(std::to_string(in.front().B.size(0)) + "x" + std::to_string(in.front().A.size(1)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  init_runtime();
-  benchmark::RegisterBenchmark("WholeSet/svd", BM_WholeSet, MergeMethod::Svd)
+  RuntimeOptions ro;
+  if (const char* t = std::getenv("BASIN_BENCH_THREADS")) ro.threads = std::atoi(t);
+  init_runtime(ro);
+  const auto fast = DenseRoute::Fast, reference = DenseRoute::Reference;
+  benchmark::RegisterBenchmark("WholeSet/svd", BM_WholeSet, MergeMethod::Svd, fast)
       ->Unit(benchmark::kSecond)
       ->Iterations(1);
-  benchmark::RegisterBenchmark("WholeSet/ties", BM_WholeSet, MergeMethod::Ties)
+  benchmark::RegisterBenchmark("WholeSet/ties/fast", BM_WholeSet, MergeMethod::Ties, fast)
       ->Unit(benchmark::kSecond)
       ->Iterations(1);
+  benchmark::RegisterBenchmark("WholeSet/ties/reference", BM_WholeSet, MergeMethod::Ties, reference)
+      ->Unit(benchmark::kSecond)
+      ->Iterations(1);
+  for (auto method : {MergeMethod::Ties, MergeMethod::DareTies, MergeMethod::DareLinear,
+                      MergeMethod::MagnitudePrune}) {
+    for (std::string leaf : {"q_proj", "k_proj", "gate_proj", "down_proj"}) {
+      for (auto route : {fast, reference}) {
+        const std::string name = std::string("DenseModule/") + method_name(method) +
+                                 (route == fast ? "/fast/" : "/reference/") + leaf;
+        benchmark::RegisterBenchmark(name.c_str(), BM_DenseModule, method, route, leaf)
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(route == fast ? 5 : 2);
+      }
+    }
+  }
   for (const auto& [name, dims] : shapes()) {
     benchmark::RegisterBenchmark(("SvdMerge/lowrank/" + name).c_str(), BM_SvdMerge, name, false)
         ->Unit(benchmark::kMillisecond);

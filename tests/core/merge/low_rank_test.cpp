@@ -49,3 +49,61 @@ TEST(LowRank, FactorsFromSvdKeepBEqualsUSigma) {
             1e-6);
   EXPECT_LT(test::rel_err(f.B.to(torch::kFloat64).norm(2, 0), svd.S.narrow(0, 0, 3)), 1e-6);
 }
+
+namespace {
+
+// M = U diag(s) Vᵀ with orthonormal random U [m, n0], V [n, n0] and the given spectrum.
+at::Tensor with_spectrum(int64_t m, int64_t n, const at::Tensor& s, uint64_t seed) {
+  const int64_t k = s.size(0);
+  const auto U = std::get<0>(torch::linalg_qr(test::randn({m, k}, seed).to(torch::kFloat64)));
+  const auto V = std::get<0>(torch::linalg_qr(test::randn({n, k}, seed + 1).to(torch::kFloat64)));
+  return U.mm(torch::diag(s)).mm(V.t());
+}
+
+at::Tensor rebuild(const Svd& svd) {
+  return svd.U.mm(torch::diag(svd.S)).mm(svd.V.t());
+}
+
+}  // namespace
+
+TEST(LowRank, RandomizedTopSvdMatchesTruncationWithASpectralGap) {
+  // 24 directions decaying from 1 to 0.3, then a gap to 0.05 and a tail to 0.001 (σ_25/σ_24
+  // = 1/6): error (1/6)^8 ≈ 6e-7 of σ_25 by Halko et al.'s bound, far under the tolerance.
+  const auto head = torch::linspace(1.0, 0.3, 24, torch::kFloat64);
+  const auto tail = torch::logspace(std::log10(0.05), -3.0, 96, 10.0, torch::kFloat64);
+  for (auto shape : {std::pair<int64_t, int64_t>{300, 200}, {200, 500}}) {
+    const auto M = with_spectrum(shape.first, shape.second, torch::cat({head, tail}), 5);
+    const auto ref = test::dense_truncate(M, 24);
+    // float64 in: exact to rounding; float32 in (as merges call it): float32 tolerance.
+    EXPECT_LT(test::rel_err(rebuild(randomized_top_svd(M, 24)), ref), 1e-9);
+    EXPECT_LT(test::rel_err(rebuild(randomized_top_svd(M.to(torch::kFloat32), 24)), ref), 1e-5);
+  }
+}
+
+TEST(LowRank, RandomizedTopSvdWithoutAGapIsNearOptimal) {
+  // A Gaussian matrix: singular values fall smoothly (Marchenko–Pastur), σ_25/σ_24 ≈ 0.99.
+  // The factors then differ from the truncation's, but the approximation error stays within
+  // a few per cent of the optimal one (Eckart–Young), ‖M − M̂‖_F ≤ 1.05 ‖M − M_24‖_F.
+  const auto M = test::randn({300, 200}, 6).to(torch::kFloat64);
+  const auto ref = test::dense_truncate(M, 24);
+  const auto got = rebuild(randomized_top_svd(M, 24));
+  const double opt = (M - ref).norm().item<double>();
+  const double err = (M - got).norm().item<double>();
+  EXPECT_LE(err, 1.05 * opt);
+  RecordProperty("frobenius_error_over_optimal", std::to_string(err / opt));
+  RecordProperty("rel_diff_to_truncation", std::to_string(test::rel_err(got, ref)));
+  std::printf("no gap: ‖M−M̂‖/‖M−M_r‖ = %.5f, max|M̂−M_r|/max|M_r| = %.3g\n", err / opt,
+              test::rel_err(got, ref));
+}
+
+TEST(LowRank, RandomizedTopSvdIsDeterministicAndExactAtFullRank) {
+  const auto M = test::randn({120, 90}, 7);
+  const auto a = randomized_top_svd(M, 20), b = randomized_top_svd(M, 20);
+  EXPECT_TRUE(torch::equal(a.U, b.U));
+  EXPECT_TRUE(torch::equal(a.S, b.S));
+  EXPECT_TRUE(torch::equal(a.V, b.V));
+  // rank + oversample ≥ min(out, in): the exact route.
+  const auto M64 = M.to(torch::kFloat64);
+  EXPECT_LT(test::rel_err(rebuild(randomized_top_svd(M64, 80)), test::dense_truncate(M64, 80)),
+            1e-9);
+}

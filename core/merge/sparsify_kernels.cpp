@@ -1,0 +1,77 @@
+#include "merge/sparsify_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace basin {
+
+// Applies `rule` to n entries of one τ_i whose first flat index is j0, written as mask
+// products (the reference's own formulas, t · (|t| >= thr)).
+static void apply_rule(const EntryRule& rule, const float* t, int64_t j0, int64_t n, float* v) {
+  switch (rule.kind) {
+    case EntryRule::Keep:
+      std::copy(t, t + n, v);
+      return;
+    case EntryRule::Trim: {
+      const float thr = rule.threshold;
+      for (int64_t j = 0; j < n; ++j)
+        v[j] = t[j] * float(std::fabs(t[j]) >= thr);
+      return;
+    }
+    case EntryRule::Drop:
+      for (int64_t j = 0; j < n; ++j)
+        v[j] = dare_kept(rule.key, j0 + j, rule.density) ? t[j] / rule.divisor : 0.0f;
+      return;
+  }
+}
+
+void combine_entries(const std::vector<const float*>& t, const std::vector<EntryRule>& rules,
+                     int64_t j0, int64_t n, bool elect, bool frequency, float* v, float* out) {
+  const size_t N = t.size();
+  for (size_t i = 0; i < N; ++i)
+    apply_rule(rules[i], t[i], j0, n, v + int64_t(i) * n);
+  if (!elect) {
+    std::copy(v, v + n, out);
+    for (size_t i = 1; i < N; ++i) {
+      const float* vi = v + int64_t(i) * n;
+      for (int64_t j = 0; j < n; ++j)
+        out[j] += vi[j];
+    }
+    return;
+  }
+  // out holds the election statistic, then the elected sign; sum/count are local.
+  std::fill(out, out + n, 0.0f);
+  for (size_t i = 0; i < N; ++i) {
+    const float* vi = v + int64_t(i) * n;
+    if (frequency) {
+      for (int64_t j = 0; j < n; ++j)
+        out[j] += float(vi[j] > 0.0f) - float(vi[j] < 0.0f);
+    } else {
+      for (int64_t j = 0; j < n; ++j)
+        out[j] += vi[j];
+    }
+  }
+  constexpr int64_t kMax = 1024;
+  float sum[kMax], count[kMax];
+  for (int64_t b = 0; b < n; b += kMax) {
+    const int64_t m = std::min(kMax, n - b);
+    float* e = out + b;
+    for (int64_t j = 0; j < m; ++j) {
+      e[j] = 2.0f * float(e[j] >= 0.0f) - 1.0f;
+      sum[j] = 0.0f;
+      count[j] = 0.0f;
+    }
+    for (size_t i = 0; i < N; ++i) {
+      const float* vi = v + int64_t(i) * n + b;
+      for (int64_t j = 0; j < m; ++j) {
+        const float agree = float(vi[j] * e[j] > 0.0f);  // same sign; zeros never agree
+        sum[j] += vi[j] * agree;
+        count[j] += agree;
+      }
+    }
+    for (int64_t j = 0; j < m; ++j)
+      e[j] = sum[j] / (count[j] + float(count[j] < 1.0f));  // count clamped to >= 1
+  }
+}
+
+}  // namespace basin

@@ -1,0 +1,46 @@
+// The per-entry steps of the trim/drop merges on raw float rows, shared by the dense route
+// (dense_merge.cpp) and the DARE mask (sparsify.cpp). No LibTorch here: this file is built with
+// -fno-trapping-math (core/CMakeLists.txt) so GCC vectorises the comparisons; the flag lets the
+// compiler ignore floating-point exception flags and changes no value.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace basin {
+
+// splitmix64 (Steele et al. 2014): a strong 64-bit mixer, cheap enough to call per entry.
+inline uint64_t mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// DARE's draw (Yu et al. 2024, eq. 2) for one tensor: entry j is kept, with probability d,
+// when dare_kept(dare_key(seed, stream), j, d).
+inline uint64_t dare_key(uint64_t seed, uint64_t stream) {
+  return mix64(seed ^ mix64(stream + 0x632be59bd9b4e019ull));
+}
+inline bool dare_kept(uint64_t key, int64_t j, double density) {
+  return static_cast<double>(mix64(key ^ static_cast<uint64_t>(j)) >> 11) * 0x1.0p-53 < density;
+}
+
+// What one entry of τ_i contributes after the trim (|v| >= the k-th largest |τ_i|, ties kept)
+// or the DARE drop (kept with probability d, rescaled by 1/d; Yu et al. 2024, eq. 2).
+struct EntryRule {
+  enum Kind { Keep, Trim, Drop } kind = Keep;
+  float threshold = 0;  // Trim; NaN keeps nothing (k = 0)
+  uint64_t key = 0;     // Drop: dare_key(seed, stream)
+  double density = 1;
+  float divisor = 1;  // Drop: d, as the float the reference divides by
+};
+
+// TIES sign election and disjoint mean (Yadav et al. 2023, §3 steps 2–3), or the plain sum,
+// over n entries (first flat index j0) of the N task tensors t[i] after their rules,
+// accumulated in the order i = 0…N−1 as the reference's whole-tensor adds do. `scratch`
+// holds N·n floats.
+void combine_entries(const std::vector<const float*>& t, const std::vector<EntryRule>& rules,
+                     int64_t j0, int64_t n, bool elect, bool frequency, float* scratch, float* out);
+
+}  // namespace basin
