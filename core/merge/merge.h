@@ -26,7 +26,8 @@ struct MergeInput {
 };
 
 // How ties / dare_* / magnitude_prune build and re-factorise the dense merged ΔW. Fast: exact
-// trim thresholds by selection, fused passes, the randomised top-r eigensolver. Reference: the
+// trim thresholds by selection and fused passes; both routes re-factorise exactly (the
+// randomised top-r solver, randomized_top_svd, is not used: see merge.cpp). Reference: the
 // route before issue 12 (kthvalue, whole-tensor passes, the full eigh of the Gram matrix),
 // kept so the benchmark measures both in one run.
 enum class DenseRoute { Fast, Reference };
