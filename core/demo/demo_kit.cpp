@@ -70,7 +70,7 @@ int kit_workers(const DemoKitOptions& o) {
 
 // One intra-op thread for the whole build, restored afterwards: the kit's models are too small
 // to gain from intra-op threads (pre-training the small kit on an idle 2-core machine took
-// 11.5 min on 2 threads against about 7 min on 1), so cores go to adapters trained side by side.
+// 11.5 min on 2 threads against 5.6 min on 1), so cores go to adapters trained side by side.
 class OneIntraOpThread {
  public:
   OneIntraOpThread() : before_(compute_threads()) { set_compute_threads(1); }
@@ -241,7 +241,7 @@ Adapters train_adapters(const KitSizeSpec& spec, const CausalLM& model, const To
     trained[k] = std::move(a);
   };
   auto worker = [&] {
-    set_compute_threads(1);  // LibTorch's thread count is per thread: set it in each worker
+    set_compute_threads(1);  // OpenMP thread counts are per thread: set it in each worker too
     for (size_t k; !failed.load() && (k = next.fetch_add(1)) < n;) {
       try {
         train_one(k);

@@ -93,8 +93,8 @@ std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& point
   constexpr int64_t kTokenBudget = 8192;  // rows × length per batch: activations stay small
   // A batch is one run of examples of similar length (longest first; each at least 3/4 of the
   // run's longest or at most 8 tokens shorter, so padding stays small) at G points, rows point
-  // by point: the
-  // model may then merge each point's ΔW into its weights once per batch (row_groups).
+  // by point: the model may then merge each point's ΔW into its weights once per batch
+  // (row_groups).
   const std::vector<size_t> order = longest_first(ex);
   const auto len = [&](size_t i) { return static_cast<int64_t>(ex[order[i]].ids.size()); };
   struct Run {
