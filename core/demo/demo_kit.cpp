@@ -17,6 +17,7 @@
 #include "demo/task_data.h"
 #include "eval/oracle_scores.h"
 #include "io/json_file.h"
+#include "jobs/parallel.h"
 #include "lora/peft_io.h"
 #include "model/causal_lm.h"
 #include "text/bpe_trainer.h"
@@ -195,13 +196,10 @@ Adapters train_adapters(const KitSizeSpec& spec, const CausalLM& model, const To
   std::vector<nlohmann::json> details(n);
   // Adapters train side by side, one per worker thread (each on one intra-op thread; see
   // DemoKitOptions::threads). Progress is the mean over the jobs; the first failure or cancel
-  // stops the other workers at their next step and is rethrown here.
+  // stops the other workers at their next step and is rethrown (jobs::parallel_tasks).
   std::mutex mu;
   std::vector<double> done(n, 0.0);
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  auto train_one = [&](size_t k) {
+  auto train_one = [&](size_t k, const std::atomic<bool>& failed) {
     const Job& job = jobs_list[k];
     // A few long Reuters articles are skipped to keep batches small.
     const auto data =
@@ -240,25 +238,7 @@ Adapters train_adapters(const KitSizeSpec& spec, const CausalLM& model, const To
         {"seed", job.seed}, {"loss_first", rep.losses.front()}, {"loss_last", rep.losses.back()}};
     trained[k] = std::move(a);
   };
-  auto worker = [&] {
-    set_compute_threads(1);  // OpenMP thread counts are per thread: set it in each worker too
-    for (size_t k; !failed.load() && (k = next.fetch_add(1)) < n;) {
-      try {
-        train_one(k);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!failed.exchange(true)) error = std::current_exception();
-      }
-    }
-  };
-  const size_t workers = std::clamp<size_t>(static_cast<size_t>(std::max(1, threads)), 1, n);
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < workers; ++w)
-    pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool)
-    t.join();
-  if (error) std::rethrow_exception(error);
+  jobs::parallel_tasks(n, threads, train_one);
   progress.check_cancelled();
   Adapters out;
   for (size_t k = 0; k < n; ++k) {

@@ -1,12 +1,15 @@
 #include "landscape/features.h"
 
 #include <algorithm>
+#include <mutex>
 #include <numeric>
 #include <random>
 
 #include <torch/torch.h>
 
+#include "jobs/parallel.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 
 namespace basin {
 
@@ -77,9 +80,9 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
   const auto input_of = [&](int64_t row) { return order[size_t(row % N)]; };
   const auto point_of = [&](int64_t row) { return size_t(row / N); };
   batch = std::max<int64_t>(1, batch);
+  // The batches, as (first row, rows).
+  std::vector<std::pair<int64_t, int64_t>> batches;
   for (int64_t r = 0, B = 0; r < total; r += B) {
-    progress.check_cancelled();
-    progress.report(double(r) / double(total), "token states");
     // kBank: a batch stays within one point, whose rows come longest first, so the first
     // row's length bounds it; rows × length (activations) and rows × length² (attention
     // scores) stay bounded.
@@ -90,6 +93,16 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
                              int64_t(4 << 20) / (L0 * L0), N - r % N});
       B = std::max<int64_t>(B, 1);
     }
+    batches.emplace_back(r, B);
+  }
+  std::mutex progress_mu;
+  int64_t done = 0;
+  progress.report(0.0, "token states");
+  // Each batch fills its own rows of `out`, so batches may run side by side.
+  auto run_batch = [&](size_t bi, const std::atomic<bool>& stop) {
+    if (stop.load()) return;
+    progress.check_cancelled();
+    const auto [r, B] = batches[bi];
     int64_t L = 0;
     for (int64_t b = 0; b < B; ++b)
       L = std::max<int64_t>(L, int64_t(ids[input_of(r + b)].size()));
@@ -130,7 +143,12 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
       for (int64_t j = 0; j < d; ++j)
         f(i, j) = acc[b][j];
     }
-  }
+    std::lock_guard<std::mutex> lock(progress_mu);
+    done += B;
+    progress.report(double(done) / double(total), "token states");
+  };
+  // kBank on the CPU: batches side by side, one compute thread each (jobs/parallel.h).
+  jobs::parallel_tasks(batches.size(), fast && dev.is_cpu() ? compute_threads() : 1, run_batch);
   progress.report(1.0, "token states");
   return out;
 }

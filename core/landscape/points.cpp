@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <numeric>
 
 #include <torch/torch.h>
 
+#include "jobs/parallel.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 
 namespace basin {
 
@@ -111,72 +114,103 @@ std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& point
     runs.push_back({i, j, L});
     i = j;
   }
-  Tally tally(points.size());
-  const int64_t total = P * static_cast<int64_t>(ex.size());
-  int64_t done = 0;
-  progress.report(0.0, stage);
-  for (const Run& run : runs) {
-    const int64_t n = static_cast<int64_t>(run.end - run.begin), L = run.L;
+  // The batches: each run at G points at a time.
+  struct Batch {
+    size_t run;
+    int64_t p0, G;
+  };
+  std::vector<Batch> batches;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const int64_t n = static_cast<int64_t>(runs[r].end - runs[r].begin);
     for (int64_t p0 = 0; p0 < P;) {
-      progress.check_cancelled();
       const int64_t G = std::min({P - p0, std::max<int64_t>(1, max_rows_ / n),
-                                  std::max<int64_t>(1, kTokenBudget / (n * L))});
-      const int64_t B = G * n;
-      auto ids = torch::zeros({B, L}, torch::kLong);
-      auto attn = torch::zeros({B, L}, torch::kLong);
-      auto coeffs = torch::zeros({B, std::max<int64_t>(K, 1)}, torch::kFloat32);
-      auto ia = ids.accessor<int64_t, 2>();
-      auto aa = attn.accessor<int64_t, 2>();
-      auto ca = coeffs.accessor<float, 2>();
-      // Answer positions: logits at t−1 predict target token t.
-      std::vector<int64_t> pos, next, point_of;
-      for (int64_t g = 0; g < G; ++g) {
-        const auto& pt = points[static_cast<size_t>(p0 + g)];
-        for (int64_t e = 0; e < n; ++e) {
-          const int64_t b = g * n + e;
-          const auto& x = ex[order[run.begin + static_cast<size_t>(e)]];
-          for (size_t t = 0; t < x.ids.size(); ++t) {
-            ia[b][int64_t(t)] = x.ids[t];
-            aa[b][int64_t(t)] = 1;
-            if (t > 0 && x.target[t]) {
-              pos.push_back(b * L + int64_t(t) - 1);
-              next.push_back(x.ids[t]);
-              point_of.push_back(p0 + g);
-            }
-          }
-          for (int64_t k = 0; k < K; ++k)
-            ca[b][k] = static_cast<float>(pt[static_cast<size_t>(k)]);
-        }
-      }
-      if (!pos.empty()) {
-        LmForwardOptions fo;
-        fo.attention_mask = attn.to(dev);
-        if (K > 0) fo.lora_coeffs = coeffs.to(dev);
-        fo.row_groups = G;
-        fo.lora_route = lora_route_;
-        fo.logit_positions = torch::tensor(pos, torch::kLong).to(dev);
-        const auto logits = model_.forward(ids.to(dev), fo).logits;  // [N, V]
-        ++forward_passes_;
-        const auto nx = torch::tensor(next, torch::kLong).to(dev);
-        // log p = logit[target] − logsumexp(logits)
-        const auto logp = (logits.gather(1, nx.unsqueeze(1)).squeeze(1) - logits.logsumexp(1))
-                              .to(torch::kCPU, torch::kFloat64)
-                              .contiguous();
-        const auto miss = logits.argmax(1).ne(nx).to(torch::kCPU).contiguous();
-        const double* lp = logp.data_ptr<double>();
-        const bool* ms = miss.data_ptr<bool>();
-        for (size_t m = 0; m < pos.size(); ++m) {
-          const auto p = static_cast<size_t>(point_of[m]);
-          tally.nll[p] -= lp[m];
-          tally.wrong[p] += ms[m] ? 1 : 0;
-          tally.tokens[p] += 1;
-        }
-      }
+                                  std::max<int64_t>(1, kTokenBudget / (n * runs[r].L))});
+      batches.push_back({r, p0, G});
       p0 += G;
-      done += B;
-      progress.report(double(done) / double(total), stage);
     }
   }
+  // Each batch tallies its own points; the tallies are summed in batch order afterwards, so
+  // the scores do not depend on how many workers ran or which batch finished first.
+  std::vector<Tally> parts(batches.size(), Tally(0));
+  const int64_t total = P * static_cast<int64_t>(ex.size());
+  std::mutex progress_mu;
+  int64_t done = 0, passes = 0;
+  progress.report(0.0, stage);
+  auto run_batch = [&](size_t bi, const std::atomic<bool>& stop) {
+    if (stop.load()) return;
+    progress.check_cancelled();
+    const Batch& batch = batches[bi];
+    const Run& run = runs[batch.run];
+    const int64_t n = static_cast<int64_t>(run.end - run.begin), L = run.L, G = batch.G;
+    const int64_t p0 = batch.p0, B = G * n;
+    Tally& part = parts[bi];
+    part = Tally(static_cast<size_t>(G));
+    auto ids = torch::zeros({B, L}, torch::kLong);
+    auto attn = torch::zeros({B, L}, torch::kLong);
+    auto coeffs = torch::zeros({B, std::max<int64_t>(K, 1)}, torch::kFloat32);
+    auto ia = ids.accessor<int64_t, 2>();
+    auto aa = attn.accessor<int64_t, 2>();
+    auto ca = coeffs.accessor<float, 2>();
+    // Answer positions: logits at t−1 predict target token t.
+    std::vector<int64_t> pos, next, group_of;
+    for (int64_t g = 0; g < G; ++g) {
+      const auto& pt = points[static_cast<size_t>(p0 + g)];
+      for (int64_t e = 0; e < n; ++e) {
+        const int64_t b = g * n + e;
+        const auto& x = ex[order[run.begin + static_cast<size_t>(e)]];
+        for (size_t t = 0; t < x.ids.size(); ++t) {
+          ia[b][int64_t(t)] = x.ids[t];
+          aa[b][int64_t(t)] = 1;
+          if (t > 0 && x.target[t]) {
+            pos.push_back(b * L + int64_t(t) - 1);
+            next.push_back(x.ids[t]);
+            group_of.push_back(g);
+          }
+        }
+        for (int64_t k = 0; k < K; ++k)
+          ca[b][k] = static_cast<float>(pt[static_cast<size_t>(k)]);
+      }
+    }
+    if (!pos.empty()) {
+      LmForwardOptions fo;
+      fo.attention_mask = attn.to(dev);
+      if (K > 0) fo.lora_coeffs = coeffs.to(dev);
+      fo.row_groups = G;
+      fo.lora_route = lora_route_;
+      fo.logit_positions = torch::tensor(pos, torch::kLong).to(dev);
+      const auto logits = model_.forward(ids.to(dev), fo).logits;  // [N, V]
+      const auto nx = torch::tensor(next, torch::kLong).to(dev);
+      // log p = logit[target] − logsumexp(logits)
+      const auto logp = (logits.gather(1, nx.unsqueeze(1)).squeeze(1) - logits.logsumexp(1))
+                            .to(torch::kCPU, torch::kFloat64)
+                            .contiguous();
+      const auto miss = logits.argmax(1).ne(nx).to(torch::kCPU).contiguous();
+      const double* lp = logp.data_ptr<double>();
+      const bool* ms = miss.data_ptr<bool>();
+      for (size_t m = 0; m < pos.size(); ++m) {
+        const auto g = static_cast<size_t>(group_of[m]);
+        part.nll[g] -= lp[m];
+        part.wrong[g] += ms[m] ? 1 : 0;
+        part.tokens[g] += 1;
+      }
+    }
+    std::lock_guard<std::mutex> lock(progress_mu);
+    passes += pos.empty() ? 0 : 1;
+    done += B;
+    progress.report(double(done) / double(total), stage);
+  };
+  // On the CPU the batches run side by side, one compute thread each (jobs/parallel.h).
+  const int workers = dev.is_cpu() ? (workers_ > 0 ? workers_ : compute_threads()) : 1;
+  last_workers_ = jobs::parallel_tasks(batches.size(), workers, run_batch);
+  forward_passes_ += passes;
+  Tally tally(points.size());
+  for (size_t bi = 0; bi < batches.size(); ++bi)
+    for (size_t g = 0; g < parts[bi].nll.size(); ++g) {
+      const auto p = static_cast<size_t>(batches[bi].p0) + g;
+      tally.nll[p] += parts[bi].nll[g];
+      tally.wrong[p] += parts[bi].wrong[g];
+      tally.tokens[p] += parts[bi].tokens[g];
+    }
   return tally.scores();
 }
 

@@ -72,6 +72,11 @@ class PointEvaluator {
   int64_t forward_passes() const { return forward_passes_; }
   // Forces the LoRA route of the kBank evaluation (tests, benchmarks); default kAuto = by cost.
   void set_lora_route(LmForwardOptions::LoraRoute route) { lora_route_ = route; }
+  // Worker threads of the kBank route on the CPU, each running whole batches on one compute
+  // thread (jobs/parallel.h); 0 (default) = compute_threads(). Scores do not depend on it.
+  void set_workers(int workers) { workers_ = workers; }
+  // Threads the last kBank evaluation ran on.
+  int last_workers() const { return last_workers_; }
 
  private:
   std::vector<PointScore> evaluate_reference(const std::vector<Point>& points,
@@ -83,7 +88,9 @@ class PointEvaluator {
   int64_t max_rows_;
   EvalRoute route_;
   LmForwardOptions::LoraRoute lora_route_ = LmForwardOptions::LoraRoute::kAuto;
+  int workers_ = 0;
   mutable int64_t forward_passes_ = 0;
+  mutable int last_workers_ = 0;
 };
 
 }  // namespace basin

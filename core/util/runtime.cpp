@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 
+#include <atomic>
 #include <thread>
 
 #include "util/errors.h"
@@ -10,6 +11,9 @@
 namespace basin {
 namespace {
 std::string g_device = "cpu";
+// The count set_compute_threads set last (0: never set). LibTorch's own count is per thread
+// under OpenMP, so a job's thread would read the default, not what start-up set.
+std::atomic<int> g_threads{0};
 
 // OpenBLAS's thread setter, when the process's BLAS is OpenBLAS (looked up at run time: on a
 // machine whose libblas.so.3 is the reference BLAS there is none, and nothing to set).
@@ -24,10 +28,12 @@ void set_compute_threads(int threads) {
   if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
   at::set_num_threads(threads);
   set_openblas_threads(threads);
+  g_threads.store(threads);
 }
 
 int compute_threads() {
-  return at::get_num_threads();
+  const int t = g_threads.load();
+  return t > 0 ? t : at::get_num_threads();
 }
 
 void init_runtime(const RuntimeOptions& options) {

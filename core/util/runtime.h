@@ -17,7 +17,8 @@ void init_runtime(const RuntimeOptions& options = {});
 // Compute threads of the calling process: LibTorch's intra-op threads and, when the BLAS
 // behind LibTorch is OpenBLAS (Debian's libblas.so.3 alternative), OpenBLAS's own thread pool,
 // which LibTorch's setting does not reach. Without the second, "1 thread" still ran every
-// GEMM on all cores. compute_threads() reads LibTorch's count.
+// GEMM on all cores. compute_threads() is the count set last (from any thread), else
+// LibTorch's.
 void set_compute_threads(int threads);
 int compute_threads();
 

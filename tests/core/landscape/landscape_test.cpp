@@ -21,6 +21,7 @@
 #include "text/bpe_trainer.h"
 #include "text/tokenizer.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 
 using namespace basin;
 
@@ -163,6 +164,35 @@ TEST(PointEvaluator, ReferenceRouteAgreesWithTheBankRoute) {
       EXPECT_EQ(a[i].tokens, b[i].tokens);
     }
   }
+}
+
+TEST(PointEvaluator, WorkersScoreBatchesSideBySideWithTheSameScores) {
+  Fixture f;
+  PointEvaluator one(f.model, eval_set(), /*max_rows=*/2);
+  PointEvaluator three(f.model, eval_set(), 2);
+  one.set_workers(1);
+  three.set_workers(3);
+  std::vector<Point> pts;
+  for (int i = 0; i < 7; ++i)
+    pts.push_back({0.1 * i, 1.0 - 0.1 * i, 0.05 * i});
+  jobs::NullProgress p;
+  const auto a = one.evaluate(pts, p);
+  const auto b = three.evaluate(pts, p);
+  EXPECT_EQ(one.last_workers(), 1);
+  EXPECT_EQ(three.last_workers(), 3);
+  EXPECT_EQ(three.forward_passes(), one.forward_passes());  // the same batches
+  for (size_t i = 0; i < pts.size(); ++i) {
+    // The same rows per batch and the same order of sums; only a GEMM's thread count may
+    // differ between the two runs (one compute thread per worker), which changes float32
+    // accumulation order at most: the loose bound of the other routes covers it.
+    EXPECT_NEAR(b[i].loss, a[i].loss, 2e-5 * a[i].loss) << i;
+    EXPECT_NEAR(b[i].token_error, a[i].token_error, 1.0 / double(a[i].tokens) + 1e-12) << i;
+    EXPECT_EQ(b[i].tokens, a[i].tokens);
+  }
+  // A cancel from any worker stops the evaluation with Cancelled.
+  int reports = 0;
+  jobs::CallbackProgress stop([&](double, const std::string&) { return ++reports < 3; });
+  EXPECT_THROW(three.evaluate(pts, stop), jobs::Cancelled);
 }
 
 TEST(Sweep, EndpointsEqualEachAdapterAloneAndMidpointIsTheAverageDelta) {
@@ -404,8 +434,13 @@ TEST(Features, PooledStatesMatchAPerInputForwardAndFeedCka) {
   // than of |Wx + ΔWx|; both routes land within 1e-5 of the merged float32 reference, so they
   // differ by at most 2e-5 of the state. 5e-5 keeps a margin and stays four orders of
   // magnitude below the adapter's effect (f[0] vs f[1] above).
+  // The fast route's batches run side by side on compute_threads() workers: the second layer
+  // is computed with three (each batch fills its own rows, so the states are the same).
+  const int threads_before = compute_threads();
   for (int layer : {1, -1}) {
+    set_compute_threads(layer == 1 ? 1 : 3);
     const auto fast = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 64);
+    set_compute_threads(threads_before);
     const auto ref = pooled_features(model, tok, inputs, layer, {{0.0}, {1.0}, {0.5}}, p, 2,
                                      EvalRoute::kReference);
     for (size_t q = 0; q < 3; ++q)
