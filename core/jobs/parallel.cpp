@@ -3,12 +3,48 @@
 #include <algorithm>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "util/runtime.h"
 
 namespace basin::jobs {
+namespace {
+
+// One compute thread while any parallel_tasks call runs, and the count from before the first
+// restored when the last ends: two calls on different threads (a study and the Interpolate
+// view's decoding) must not restore each other's setting.
+class OneComputeThread {
+ public:
+  OneComputeThread() {
+    std::lock_guard<std::mutex> lock(mu());
+    if (active()++ == 0) saved() = compute_threads();
+    set_compute_threads(1);
+  }
+  ~OneComputeThread() {
+    std::lock_guard<std::mutex> lock(mu());
+    if (--active() == 0) set_compute_threads(saved());
+  }
+  OneComputeThread(const OneComputeThread&) = delete;
+  OneComputeThread& operator=(const OneComputeThread&) = delete;
+
+ private:
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static int& active() {
+    static int n = 0;
+    return n;
+  }
+  static int& saved() {
+    static int n = 0;
+    return n;
+  }
+};
+
+}  // namespace
 
 int parallel_tasks(size_t n, int workers,
                    const std::function<void(size_t i, const std::atomic<bool>& stop)>& task) {
@@ -34,19 +70,22 @@ int parallel_tasks(size_t n, int workers,
       }
     }
   };
-  const int before = compute_threads();
-  set_compute_threads(1);
+  const OneComputeThread one;
   std::vector<std::thread> pool;
   pool.reserve(w - 1);
-  for (size_t k = 1; k < w; ++k)
-    pool.emplace_back([&] {
-      set_compute_threads(1);  // OpenMP thread counts are per thread: set it in each worker
-      worker();
-    });
+  for (size_t k = 1; k < w; ++k) {
+    try {
+      pool.emplace_back([&] {
+        set_compute_threads(1);  // OpenMP thread counts are per thread: set it in each worker
+        worker();
+      });
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the ones running share the tasks
+    }
+  }
   worker();
   for (auto& t : pool)
     t.join();
-  set_compute_threads(before);
   if (error) std::rethrow_exception(error);
   return static_cast<int>(w);
 }

@@ -65,3 +65,22 @@ TEST(ParallelTasks, TheFirstFailureStopsTheOthersAndIsRethrown) {
   EXPECT_LT(started.load(), 1000);  // no task started after the failure was seen
   EXPECT_EQ(compute_threads(), 2);  // restored on the failure path too
 }
+
+TEST(ParallelTasks, CallsOnTwoThreadsAtOnceRestoreTheCountOfBeforeBoth) {
+  set_compute_threads(2);
+  std::atomic<int> inside{0};
+  auto call = [&] {
+    parallel_tasks(4, 2, [&](size_t, const std::atomic<bool>&) {
+      inside.fetch_add(1);
+      // Neither call may restore 2 while the other still runs.
+      while (inside.load() < 4)  // two workers of each call are inside: they overlap
+        std::this_thread::yield();
+      EXPECT_EQ(compute_threads(), 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    });
+  };
+  std::thread other(call);
+  call();
+  other.join();
+  EXPECT_EQ(compute_threads(), 2);
+}
