@@ -61,3 +61,13 @@ for kind in mole moa arrow; do
   "$cli" gate inspect "$out/gate-$kind" --model "$m" --tasks "${specs[@]}" --limit 20 \
     --json -o "$out/gate-$kind.json" --plot "$out/gate-$kind.png"
 done
+# 9. Model size: the multitask study of step 7 on the kit's medium model (built beside the
+#    small kit on first use: about half an hour on 2 cores).
+"$cli" demo-kit --size medium -o "$kit"
+ads_medium=()
+for t in "${tasks[@]}"; do
+  ads_medium+=("$kit/medium/adapters/$t")
+done
+"$cli" multitask --model "$kit/medium/model" --tasks "${specs[@]}" --adapters "${ads_medium[@]}" \
+  --counts 3,5,7 --limit 20 --json -o "$out/multitask_medium.json" \
+  --plot "$out/multitask_medium.png" --plot-counts "$out/multitask_medium_counts.png"
