@@ -195,13 +195,13 @@ void BM_BuildArrow(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_ForwardBase)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ForwardMergedWeights)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ForwardBankCoefficients)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ForwardMoleModule)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ForwardMoleBlock)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ForwardArrow)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ForwardRouter)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ForwardBase)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ForwardMergedWeights)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ForwardBankCoefficients)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ForwardMoleModule)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ForwardMoleBlock)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ForwardArrow)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ForwardRouter)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_TrainMole)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_TrainRouter)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_BuildArrow)->Unit(benchmark::kMillisecond);
