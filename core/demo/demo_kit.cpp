@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +62,26 @@ bool finished(const fs::path& dir, const std::string& size, uint64_t seed) {
   const auto j = read_json_file(dir / "kit.json");
   return j.value("size", "") == size && j.value("seed", uint64_t{1} + seed) == seed &&
          j.value("version", 0) == kKitVersion;
+}
+
+// A kit folder is replaced only when it is missing, empty or holds a kit's own entries: never a
+// folder with the user's files in it.
+void check_replaceable(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (!fs::is_directory(dir))
+    throw InputError("'" + dir.string() + "' exists and is not a folder; choose a kit folder");
+  static const std::set<std::string> kKitEntries = {"kit.json", "tasks", "model", "adapters",
+                                                    kLargerKitDir};
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    // A temporary medium/ left by a killed build (write_folder_atomic's ".medium.tmp-…").
+    const bool leftover = name.rfind(std::string(".") + kLargerKitDir + ".", 0) == 0;
+    if (!kKitEntries.count(name) && !leftover)
+      throw InputError("'" + dir.string() + "' holds '" + excerpt(name, 60) +
+                       "', which is not part of a demo kit; the kit would replace the folder, "
+                       "so move it or choose another folder");
+  }
 }
 
 // Worker threads for the adapters: DemoKitOptions::threads, 0 = every hardware core.
@@ -336,16 +357,22 @@ DemoKitReport build_larger(const KitSizeSpec& spec, const DemoKitOptions& o,
     laps.lap("parent_kit");
   }
   const auto parent = read_json_file(o.out_dir / "kit.json");
-  fs::create_directories(dir / "model");
-  fs::remove(dir / "kit.json");  // an unfinished kit never looks finished
-  write_file_atomic(dir / "model" / "tokenizer.json", [&] {
-    std::ifstream in(o.out_dir / "model" / "tokenizer.json", std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }());
-  const nlohmann::json manifest = {{"parent_size", spec.parent}, {"tasks_dir", "../tasks"}};
-  return train_and_score(spec, o, dir, o.out_dir / "tasks",
-                         parent.at("tasks").get<std::vector<std::string>>(), laps, from, progress,
-                         manifest);
+  check_replaceable(dir);
+  DemoKitReport report;
+  // Built in a temporary folder beside it and renamed into place when finished: a cancel or
+  // failure leaves the previous medium/ (or none), never a part of one.
+  write_folder_atomic(dir, /*overwrite=*/true, [&](const fs::path& tmp) {
+    fs::create_directories(tmp / "model");
+    write_file_atomic(tmp / "model" / "tokenizer.json", [&] {
+      std::ifstream in(o.out_dir / "model" / "tokenizer.json", std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    }());
+    const nlohmann::json manifest = {{"parent_size", spec.parent}, {"tasks_dir", "../tasks"}};
+    report = train_and_score(spec, o, tmp, o.out_dir / "tasks",
+                             parent.at("tasks").get<std::vector<std::string>>(), laps, from,
+                             progress, manifest);
+  });
+  return report;
 }
 
 }  // namespace
@@ -362,35 +389,40 @@ DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) 
     return report;
   }
   Laps laps;
-  fs::create_directories(o.out_dir);
-  fs::remove(o.out_dir / "kit.json");  // an unfinished kit never looks finished
+  check_replaceable(o.out_dir);
+  if (o.out_dir.has_parent_path()) fs::create_directories(o.out_dir.parent_path());
+  DemoKitReport report;
+  // Built in a temporary folder beside the kit's and renamed into place when finished: a
+  // cancel or failure leaves the previous kit (or none), never a part of one.
+  write_folder_atomic(o.out_dir, /*overwrite=*/true, [&](const fs::path& dir) {
+    // 1. Task data.
+    TaskDataOptions td;
+    td.out_dir = dir / "tasks";
+    td.max_per_task = spec.max_per_task;
+    td.seed = o.seed;
+    auto data_prog = phase(progress, 0.0, 0.05);
+    const TaskDataReport tasks = build_task_data(td, data_prog);
+    progress.check_cancelled();
+    laps.lap("task_data");
 
-  // 1. Task data.
-  TaskDataOptions td;
-  td.out_dir = o.out_dir / "tasks";
-  td.max_per_task = spec.max_per_task;
-  td.seed = o.seed;
-  auto data_prog = phase(progress, 0.0, 0.05);
-  const TaskDataReport tasks = build_task_data(td, data_prog);
-  progress.check_cancelled();
-  laps.lap("task_data");
+    // 2. Tokenizer, trained on the pre-training text plus the tasks' training prompts and answers.
+    const PretrainCorpus pretrain = pretrain_corpus(spec, td.out_dir, o.seed);
+    std::vector<std::string> corpus = pretrain.documents;
+    for (const auto& s : load_specs(td.out_dir, tasks.tasks))
+      for (const auto& ex : s.load_split("train"))
+        corpus.push_back(s.render_prompt(ex) + " " + s.target_of(ex));
+    fs::create_directories(dir / "model");
+    BpeTrainOptions bo;
+    bo.vocab_size = spec.vocab;
+    auto tok_prog = phase(progress, 0.05, 0.15, "tokenizer: ");
+    train_bpe_tokenizer(corpus, bo, dir / "model" / "tokenizer.json", tok_prog);
+    laps.lap("tokenizer");
 
-  // 2. Tokenizer, trained on the pre-training text plus the tasks' training prompts and answers.
-  const PretrainCorpus pretrain = pretrain_corpus(spec, td.out_dir, o.seed);
-  std::vector<std::string> corpus = pretrain.documents;
-  for (const auto& s : load_specs(td.out_dir, tasks.tasks))
-    for (const auto& ex : s.load_split("train"))
-      corpus.push_back(s.render_prompt(ex) + " " + s.target_of(ex));
-  fs::create_directories(o.out_dir / "model");
-  BpeTrainOptions bo;
-  bo.vocab_size = spec.vocab;
-  auto tok_prog = phase(progress, 0.05, 0.15, "tokenizer: ");
-  train_bpe_tokenizer(corpus, bo, o.out_dir / "model" / "tokenizer.json", tok_prog);
-  laps.lap("tokenizer");
-
-  // 3–5. Pre-training, adapters, scores, kit.json.
-  return train_and_score(spec, o, o.out_dir, td.out_dir, tasks.tasks, laps, 0.15, progress,
-                         nlohmann::json::object());
+    // 3–5. Pre-training, adapters, scores, kit.json.
+    report = train_and_score(spec, o, dir, td.out_dir, tasks.tasks, laps, 0.15, progress,
+                             nlohmann::json::object());
+  });
+  return report;
 }
 
 }  // namespace basin
