@@ -21,10 +21,15 @@ struct Factors {
   at::Tensor B;  // [out, r]
 };
 
-// SVD of Σ_i c_i B_i A_i: QR of the stacked B's and of the stacked Aᵀ's, then the SVD of the
-// small R×R core R_B R_Aᵀ (R = Σ r_i). O((out + in) R² + R³) instead of O(out · in · min).
+// SVD of Σ_i c_i B_i A_i from its factors: each stack (the B's, the Aᵀ's; R = Σ r_i columns)
+// is factored X = U M through its R×R Gram matrix (Cholesky; the eigendecomposition where a
+// stack is rank-deficient; Householder QR where it is ill-conditioned) without forming U, then
+// the core M_B diag(c) M_Aᵀ is decomposed and only the top `rank` vectors are formed, one
+// [n, R]×[R, rank] product per side. O((out + in) R² + R³) instead of O(out · in · min).
+// Returns min(rank, out, in, R) directions (all of them for rank < 0), float64; directions a
+// stack lacks (a repeated adapter, c_i = 0) come back with σ = 0 and zero vectors.
 Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor>& As,
-                 const std::vector<double>& coeffs);
+                 const std::vector<double>& coeffs, int64_t rank = -1);
 
 // Top-`rank` SVD of a dense matrix, via the eigen-decomposition of the smaller Gram matrix
 // (float64). Used for the trim/drop merges whose result is dense by nature.

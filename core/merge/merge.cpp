@@ -93,7 +93,7 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
       const int64_t rank = recipe.rank > 0                     ? recipe.rank
                            : recipe.method == MergeMethod::Svd ? max_rank(in)
                                                                : sum_ranks(in);
-      const auto f = factors_from_svd(low_rank_svd(Bs, As, coeffs), rank, recipe.clamp);
+      const auto f = factors_from_svd(low_rank_svd(Bs, As, coeffs, rank), rank, recipe.clamp);
       return make_module(module, f.A, f.B);
     }
     default: {
@@ -169,7 +169,7 @@ LoraModule merge_peft(const std::string& module, const std::vector<MergeInput>& 
         Bs.push_back(x.B);
         coeffs.push_back(x.weight * x.scale * x.scale);
       }
-      const auto svd = low_rank_svd(Bs, As, coeffs);
+      const auto svd = low_rank_svd(Bs, As, coeffs, slot_rank);
       // PEFT's slot has rank new_rank even where ΔW has less; the extra directions are zero.
       auto f = factors_from_svd(svd, slot_rank, recipe.clamp);
       if (f.A.size(0) < slot_rank) {

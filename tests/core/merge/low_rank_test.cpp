@@ -1,6 +1,13 @@
 // The low-rank SVD route against torch's dense SVD of the explicit matrix.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
 #include "merge/low_rank.h"
 #include "test_support.h"
 
@@ -26,6 +33,189 @@ TEST(LowRank, SvdOfFactoredSumMatchesDenseSvd) {
   const auto k = svd.S.size(0);
   EXPECT_LT(test::rel_err(svd.U.t().mm(svd.U), torch::eye(k, torch::kFloat64)), 1e-10);
   EXPECT_LT(test::rel_err(svd.V.t().mm(svd.V), torch::eye(k, torch::kFloat64)), 1e-10);
+}
+
+namespace {
+
+// Σ c_i B_i A_i kept as factors, and as the dense float64 matrix every result is checked against.
+struct Stack {
+  std::vector<at::Tensor> As, Bs;
+  std::vector<double> c;
+  at::Tensor dense() const {
+    at::Tensor d = torch::zeros({Bs[0].size(0), As[0].size(1)}, torch::kFloat64);
+    for (size_t i = 0; i < Bs.size(); ++i)
+      d += c[i] * Bs[i].to(torch::kFloat64).mm(As[i].to(torch::kFloat64));
+    return d;
+  }
+};
+
+// n adapters of rank r with random float32 factors; B's of different scales, as trained ones.
+Stack random_stack(int64_t out, int64_t in, int n, int64_t r, uint64_t seed) {
+  Stack s;
+  for (int i = 0; i < n; ++i) {
+    s.As.push_back(test::randn({r, in}, seed + 2 * uint64_t(i)));
+    s.Bs.push_back(test::randn({out, r}, seed + 2 * uint64_t(i) + 1) * std::pow(3.0, i % 3));
+    s.c.push_back(i % 2 ? -0.7 : 1.3);
+  }
+  return s;
+}
+
+at::Tensor rebuild_svd(const Svd& svd) {
+  return svd.U.mm(torch::diag(svd.S)).mm(svd.V.t());
+}
+
+// Largest |UᵀU − I| over U's non-zero columns.
+double orthonormality_error(const at::Tensor& U) {
+  const auto X = U.index_select(1, torch::nonzero(U.norm(2, {0}) > 0).squeeze(1));
+  return (X.t().mm(X) - torch::eye(X.size(1), torch::kFloat64)).abs().max().item<double>();
+}
+
+bool finite(const Svd& svd) {
+  return torch::isfinite(svd.U).all().item<bool>() && torch::isfinite(svd.S).all().item<bool>() &&
+         torch::isfinite(svd.V).all().item<bool>();
+}
+
+}  // namespace
+
+TEST(LowRank, TopRankSvdMatchesDenseTruncationOnTallWideAndSquare) {
+  // Random stacks are well conditioned (their column-normalised Gram matrices certify at
+  // κ ≤ 2e3): the Gram routes' error is then a few ulp (measured ≤ 6e-15 here), so 1e-10 leaves
+  // room for the truncation's sensitivity to the gap at r. 40×30 has more stacked columns (48)
+  // than either dimension: the stacks are rank-deficient by shape.
+  for (auto [out, in] :
+       std::vector<std::pair<int64_t, int64_t>>{{500, 64}, {64, 500}, {200, 200}, {40, 30}}) {
+    SCOPED_TRACE(std::to_string(out) + "x" + std::to_string(in));
+    const auto s = random_stack(out, in, 6, 8, 100);
+    const auto dense = s.dense();
+    const auto top = low_rank_svd(s.Bs, s.As, s.c, 10);
+    ASSERT_EQ(top.S.size(0), 10);
+    EXPECT_LT(test::rel_err(rebuild_svd(top), test::dense_truncate(dense, 10)), 1e-10);
+    EXPECT_LT(test::rel_err(top.S, torch::linalg_svdvals(dense).narrow(0, 0, 10)), 1e-10);
+    EXPECT_LT(orthonormality_error(top.U), 1e-12);
+    EXPECT_LT(orthonormality_error(top.V), 1e-12);
+    // All min(out, in, R) directions: ΔW itself, and the top 10 are the same vectors.
+    const auto all = low_rank_svd(s.Bs, s.As, s.c);
+    EXPECT_EQ(all.S.size(0), std::min<int64_t>({out, in, 48}));
+    EXPECT_LT(test::rel_err(rebuild_svd(all), dense), 1e-10);
+    EXPECT_LT(test::rel_err(all.U.narrow(1, 0, 10), top.U), 1e-12);
+    EXPECT_LT(test::rel_err(all.V.narrow(1, 0, 10), top.V), 1e-12);
+  }
+}
+
+TEST(LowRank, RankDeficientStacksDropDirectionsWithoutNaN) {
+  // 5 adapters of rank 6 (30 stacked directions); each variant leaves ΔW of rank `rank`.
+  const auto base = random_stack(120, 90, 5, 6, 200);
+  std::vector<std::tuple<std::string, Stack, int64_t>> cases;
+  auto add = [&](std::string name, int64_t rank, auto edit) {
+    Stack s = base;
+    edit(s);
+    cases.emplace_back(std::move(name), std::move(s), rank);
+  };
+  add("same adapter twice", 24, [](Stack& s) {
+    s.Bs[3] = s.Bs[1];
+    s.As[3] = s.As[1];
+  });
+  add("one B a multiple of another", 24, [](Stack& s) { s.Bs[4] = s.Bs[0] * -2.0; });
+  add("one A equal to another", 24, [](Stack& s) { s.As[2] = s.As[0]; });
+  add("zero coefficient", 24, [](Stack& s) { s.c[2] = 0.0; });
+  add("B still zero (untrained)", 24, [](Stack& s) { s.Bs[1] = torch::zeros_like(s.Bs[1]); });
+  add("+c and -c of one adapter", 18, [](Stack& s) {
+    s.Bs[3] = s.Bs[1];
+    s.As[3] = s.As[1];
+    s.c[3] = -s.c[1];
+  });
+  for (const auto& [name, s, rank] : cases) {
+    SCOPED_TRACE(name);
+    const auto dense = s.dense();
+    const auto svd = low_rank_svd(s.Bs, s.As, s.c, 30);  // more than ΔW's rank
+    ASSERT_TRUE(finite(svd));
+    ASSERT_EQ(svd.S.size(0), 30);
+    // The exact factorisation at full rank and the truncation at 10 (rounding-level errors: the
+    // dropped directions are exact dependences, σ = 0 in exact arithmetic).
+    EXPECT_LT(test::rel_err(rebuild_svd(svd), dense), 1e-10);
+    const auto top = low_rank_svd(s.Bs, s.As, s.c, 10);
+    EXPECT_LT(test::rel_err(rebuild_svd(top), test::dense_truncate(dense, 10)), 1e-10);
+    // Beyond ΔW's rank: σ at rounding level (exactly 0 with zero vectors where a stack lost a
+    // direction); the directions that are kept stay orthonormal.
+    const double smax = svd.S[0].item<double>();
+    EXPECT_LT(svd.S.narrow(0, rank, 30 - rank).abs().max().item<double>(), 1e-12 * smax);
+    EXPECT_LT(orthonormality_error(svd.U), 1e-12);
+    EXPECT_LT(orthonormality_error(svd.V), 1e-12);
+  }
+  // Every coefficient zero: ΔW = 0, returned as zeros of the requested rank.
+  Stack zero = base;
+  zero.c.assign(zero.c.size(), 0.0);
+  const auto svd = low_rank_svd(zero.Bs, zero.As, zero.c, 8);
+  ASSERT_TRUE(finite(svd));
+  EXPECT_EQ(svd.S.size(0), 8);
+  EXPECT_EQ(rebuild_svd(svd).abs().max().item<double>(), 0.0);
+}
+
+namespace {
+
+// 4 adapters of rank 8 whose stacked B [300, 32] has singular values graded from 1 to `smallest`.
+Stack graded_stack(double smallest, uint64_t seed) {
+  Stack s = random_stack(300, 200, 4, 8, seed);
+  const auto Q = std::get<0>(torch::linalg_qr(test::randn({300, 32}, 7).to(torch::kFloat64)));
+  const auto Z = std::get<0>(torch::linalg_qr(test::randn({32, 32}, 8).to(torch::kFloat64)));
+  const auto sv = torch::logspace(0, std::log10(smallest), 32, 10.0, torch::kFloat64);
+  const auto X = Q.mm(torch::diag(sv)).mm(Z.t());
+  for (int i = 0; i < 4; ++i)
+    s.Bs[size_t(i)] = X.narrow(1, 8 * i, 8).contiguous();
+  return s;
+}
+
+}  // namespace
+
+TEST(LowRank, IllConditionedStacksStayExact) {
+  // The top directions are exact to rounding whatever the route; all R columns of U stay
+  // orthonormal to about ulp · κ² of the normalised stack (the Gram routes) or ulp (QR).
+  struct Case {
+    const char* name;
+    double smallest;  // of the B stack's singular values
+    double orthonormality_all;
+  };
+  // κ = 10²: the Cholesky route, ulp · κ² ≈ 2e-12 (measured 1e-13). κ = 10^3.6: beyond the
+  // Cholesky route's certified κ(Gn) ≤ 10⁶, kept by the eigendecomposition (λ ≥ 1e-8),
+  // ulp · κ² ≈ 3.5e-9 (measured 3e-10).
+  for (const Case& c :
+       {Case{"kappa 1e2", 1e-2, 1e-11}, Case{"kappa 10^3.6", std::pow(10, -3.6), 1e-8}}) {
+    SCOPED_TRACE(c.name);
+    const Stack s = graded_stack(c.smallest, 300);
+    const auto dense = s.dense();
+    const auto top = low_rank_svd(s.Bs, s.As, s.c, 8);
+    EXPECT_LT(test::rel_err(rebuild_svd(top), test::dense_truncate(dense, 8)), 1e-10);
+    EXPECT_LT(orthonormality_error(top.U), 1e-12);
+    const auto all = low_rank_svd(s.Bs, s.As, s.c);
+    EXPECT_LT(test::rel_err(rebuild_svd(all), dense), 1e-10);
+    EXPECT_LT(orthonormality_error(all.U), c.orthonormality_all);
+  }
+  // One B equal to another up to 1e-5 (float64 inputs, so the difference is real): the
+  // normalised Gram matrix has an eigenvalue near 1e-10, resolved only by Householder QR, which
+  // the route falls back to — exact and orthonormal over every column.
+  Stack s = random_stack(300, 200, 4, 8, 400);
+  s.Bs[3] = s.Bs[0].to(torch::kFloat64) + 1e-5 * test::randn({300, 8}, 9).to(torch::kFloat64);
+  const auto dense = s.dense();
+  const auto all = low_rank_svd(s.Bs, s.As, s.c);
+  EXPECT_LT(test::rel_err(rebuild_svd(all), dense), 1e-10);
+  EXPECT_LT(orthonormality_error(all.U), 1e-12);
+  const auto top = low_rank_svd(s.Bs, s.As, s.c, 8);
+  EXPECT_LT(test::rel_err(rebuild_svd(top), test::dense_truncate(dense, 8)), 1e-10);
+}
+
+TEST(LowRank, Float32RoundedCombinationIsExactToItsRounding) {
+  // B_3 = float32(B_0 + 0.5 B_1): a dependence broken only by float32 rounding (σ ~ 1e-8 of
+  // the stack's), below the Gram route's noise level, so that direction is dropped. Its bound,
+  // √(kNullUlps · R · ulp) ≈ 1.7e-7 of the stack (R = 32), sets the tolerance's scale; measured
+  // 5e-10. Float32 factors carry 6e-8 relative rounding themselves.
+  Stack s = random_stack(300, 200, 4, 8, 500);
+  s.Bs[3] = (s.Bs[0].to(torch::kFloat64) + 0.5 * s.Bs[1].to(torch::kFloat64)).to(torch::kFloat32);
+  const auto dense = s.dense();
+  const auto top = low_rank_svd(s.Bs, s.As, s.c, 8);
+  const double err = test::rel_err(rebuild_svd(top), test::dense_truncate(dense, 8));
+  EXPECT_LT(err, 1e-6);
+  EXPECT_LT(orthonormality_error(top.U), 1e-12);
+  std::printf("float32-rounded combination: max rel ΔW error %.3g\n", err);
 }
 
 TEST(LowRank, DenseTopSvdMatchesTruncation) {
