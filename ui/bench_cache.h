@@ -26,6 +26,9 @@ struct BenchCache {
 std::shared_ptr<Workbench> acquire_bench(BenchCache& cache, const LandscapeSetup& setup,
                                          const AdapterList& adapters, jobs::Progress& p);
 AdapterList adapter_list(const AdapterSet& set);
-QString busy_text();
+// Job input keys (job_runner.h). An adapter is named by its address: the job holds it while
+// it runs or waits, so no other adapter can take that address meanwhile.
+std::string adapters_key(const AdapterList& adapters);
+std::string bench_key(const LandscapeSetup& setup, const AdapterList& adapters);
 
 }  // namespace basin::ui

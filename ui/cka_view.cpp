@@ -50,6 +50,7 @@ CkaView::CkaView(QWidget* parent) : QWidget(parent) {
   run_->setObjectName("run_cka");
   bar->addWidget(run_);
   message_ = new QLabel(this);
+  message_->setWordWrap(true);  // a long result line wraps instead of widening the window
   bar->addWidget(message_, 1);
   layout->addLayout(bar);
 
@@ -107,10 +108,6 @@ void CkaView::set_result(std::optional<PairwiseMatrix> result) {
   heatmap_->set_matrix(*result_, 0.0, 1.0);
   fill_matrix_table(table_, *result_);
   set_message(tr("%1 models").arg(result_->labels.size()));
-}
-
-void CkaView::set_busy(bool busy) {
-  run_->setEnabled(!busy);
 }
 
 void CkaView::set_message(const QString& text) {

@@ -41,7 +41,6 @@ class CkaView : public QWidget {
   void set_result(std::optional<PairwiseMatrix> result);
   const std::optional<PairwiseMatrix>& result() const { return result_; }
 
-  void set_busy(bool busy);
   void set_message(const QString& text);
   void apply_theme(Theme t);
 

@@ -234,13 +234,7 @@ void GatesView::show_usage(int index) {
 
 void GatesView::set_gate_ready(bool ready) {
   gate_ready_ = ready;
-  save_->setEnabled(ready && !busy_);
-}
-
-void GatesView::set_busy(bool busy) {
-  busy_ = busy;
-  run_->setEnabled(!busy);
-  save_->setEnabled(gate_ready_ && !busy);
+  save_->setEnabled(ready);
 }
 
 void GatesView::set_message(const QString& text) {

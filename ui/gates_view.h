@@ -54,7 +54,6 @@ class GatesView : public QWidget {
   void show_usage(int index);
   void set_gate_ready(bool ready);  // enables "Save gate…"
 
-  void set_busy(bool busy);
   void set_message(const QString& text);
   void apply_theme(Theme t);
 
@@ -89,7 +88,6 @@ class GatesView : public QWidget {
   HeatmapPlot* heatmap_ = nullptr;
   std::optional<GateStats> result_;
   Theme theme_;
-  bool busy_ = false;
   bool gate_ready_ = false;
 };
 

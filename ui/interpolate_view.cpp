@@ -274,10 +274,6 @@ QString InterpolateView::answer_text(int row) const {
   return item ? item->text() : QString();
 }
 
-void InterpolateView::set_busy(bool busy) {
-  run_->setEnabled(!busy);
-}
-
 void InterpolateView::set_message(const QString& text) {
   message_->setText(text);
 }

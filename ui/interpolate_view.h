@@ -67,7 +67,6 @@ class InterpolateView : public QWidget {
   int answer_count() const;
   QString answer_text(int row) const;
 
-  void set_busy(bool busy);
   void set_message(const QString& text);
   void apply_theme(Theme t);
 

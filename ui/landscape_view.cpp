@@ -72,6 +72,7 @@ LandscapeView::LandscapeView(QWidget* parent) : QWidget(parent) {
   run_->setObjectName("run_connectivity");
   bar->addWidget(run_);
   message_ = new QLabel(this);
+  message_->setWordWrap(true);  // a long result line wraps instead of widening the window
   bar->addWidget(message_, 1);
   layout->addLayout(bar);
   note_ = new QLabel(this);
@@ -148,10 +149,6 @@ void LandscapeView::set_note(const QString& text) {
 
 QString LandscapeView::note() const {
   return note_->text();
-}
-
-void LandscapeView::set_busy(bool busy) {
-  run_->setEnabled(!busy);
 }
 
 void LandscapeView::set_result(std::optional<ConnectivityResult> result) {

@@ -46,7 +46,6 @@ class LandscapeView : public QWidget {
   bool select_pair(int i, int j);
   const Curve* selected_curve() const;
 
-  void set_busy(bool busy);
   void set_message(const QString& text);
   // A line under the controls about how the shown result was made when that differs from the
   // setup above (the demo study's sweeps on one task); empty hides it.

@@ -1,10 +1,13 @@
 // Basin's main window: the adapter-set panel, the Similarity, Merge and landscape views
 // (Connectivity, CKA, Multitask, Soup & surface), a status bar with the running job's stage,
-// progress and Cancel, and the menus. Split by feature: main_window.cpp (frame, menus,
-// settings), main_window_files.cpp (adapters, studies, export), main_window_jobs.cpp
-// (similarity and merge jobs), main_window_landscape.cpp (landscape jobs), main_window_start.cpp
-// (the start page shown while nothing is open, the demo kit), main_window_demo.cpp (the demo
-// study: jobs queued one after another), main_window_interpolate.cpp.
+// progress, the job queue (running and waiting jobs) and Cancel, and the menus. Every view's
+// Run button queues its job on the one JobRunner (job_runner.h: a new request of a kind
+// replaces a waiting one and cancels a running one whose inputs changed); nothing is refused
+// as busy. Split by feature: main_window.cpp (frame, menus, status bar, settings),
+// main_window_files.cpp (adapters, studies, export), main_window_jobs.cpp (similarity and merge
+// jobs), main_window_landscape.cpp (landscape jobs), main_window_start.cpp (the start page shown
+// while nothing is open, the demo kit), main_window_demo.cpp (the demo study: its jobs queued),
+// main_window_interpolate.cpp.
 #pragma once
 
 #include <QMainWindow>
@@ -38,7 +41,6 @@ class AdapterPanel;
 class CkaView;
 class GatesView;
 class InterpolateView;
-class JobQueue;
 class JobRunner;
 class LandscapeView;
 class MergeView;
@@ -82,8 +84,6 @@ class MainWindow : public QMainWindow {
   // and queues similarity, connectivity (over the family, on its task), CKA and the multitask
   // study on the job runner; Esc / Cancel stops the queue. A folder that is not a kit: a dialog.
   void open_demo_study(const QString& kit_dir);
-  // The demo study's queue (and any later one): its steps run one job after another.
-  JobQueue* job_queue() const { return queue_; }
   // True while the start page (nothing open yet) is shown instead of the views.
   bool start_page_shown() const;
   StartPage* start_page() const { return start_; }
@@ -150,6 +150,8 @@ class MainWindow : public QMainWindow {
   void rebuild_recent_menu();
   void show_about();
   void show_error(const QString& title, const QString& text);
+  // The same dialog without waiting for it to close (a failed job: the queue goes on).
+  void show_error_later(const QString& title, const QString& text);
   void update_weights_text();
   void schedule_similarity();
   void compute_similarity();
@@ -162,10 +164,10 @@ class MainWindow : public QMainWindow {
   void restore_landscape(const Study& st);
   bool landscape_export_bytes(QCustomPlot* plot, bool json, QByteArray* out, QString* stem) const;
   bool landscape_ready(const QString& what, size_t min_models);
-  // The Connectivity view's sweeps over `adapters` evaluated per `setup` (the button: the
-  // included set and the shared setup); false when another job is running.
-  bool start_connectivity(const AdapterList& adapters, const LandscapeSetup& setup,
-                          const std::vector<double>& alphas, bool base);
+  // Queues the Connectivity view's sweeps over `adapters` evaluated per `setup` (the button:
+  // the included set and the shared setup); `note` is shown in the view once they start.
+  void start_connectivity(const AdapterList& adapters, const LandscapeSetup& setup,
+                          const std::vector<double>& alphas, bool base, const QString& note);
   // main_window_gates.cpp
   void build_gates_view();
   // main_window_interpolate.cpp
@@ -176,12 +178,10 @@ class MainWindow : public QMainWindow {
   // main_window_start.cpp
   void build_start_page();
   void update_start_page();
-  // main_window_demo.cpp
-  void build_job_queue();
 
   JobRunner* jobs_ = nullptr;
-  JobQueue* queue_ = nullptr;
-  QLabel* queue_label_ = nullptr;  // the queued study's step and limits, in the status bar
+  QLabel* jobs_label_ = nullptr;   // the running job and the waiting ones, in the status bar
+  QLabel* queue_label_ = nullptr;  // the demo study's limits, in the status bar
   AdapterPanel* panel_ = nullptr;
   SimilarityView* similarity_ = nullptr;
   MergeView* merge_ = nullptr;

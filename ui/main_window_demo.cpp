@@ -1,7 +1,8 @@
 // MainWindow: the demo study. A lecture's first minute needs no clicks: opened on a demo kit,
 // the window fills its views by itself as jobs stream — similarity at once, then connectivity
-// over one task's seeds and ranks, CKA and the multitask study, one job after another on the
-// job runner with small limits (shown in the status bar and in each view's own controls).
+// over one task's seeds and ranks, CKA and the multitask study, queued on the job runner one
+// after another with small limits (shown in the status bar and in each view's own controls).
+// Esc stops the running job and drops the rest; a view's Run button replaces its queued job.
 #include <QLabel>
 #include <QStatusBar>
 
@@ -9,7 +10,6 @@
 #include "bench_cache.h"
 #include "cka_view.h"
 #include "demo_plan.h"
-#include "job_queue.h"
 #include "job_runner.h"
 #include "landscape_view.h"
 #include "main_window.h"
@@ -48,11 +48,6 @@ void MainWindow::open_demo_study(const QString& kit_dir) {
     show_error(tr("Cannot open the demo kit"), QString::fromUtf8(e.what()));
     return;
   }
-  if (jobs_->busy()) {
-    show_error(tr("Busy"), busy_text());
-    return;
-  }
-  queue_->clear();
   open_adapters(plan.open, [this, plan] {
     set_landscape_setup(plan.setup);
     const DemoLimits& l = plan.limits;
@@ -88,47 +83,25 @@ void MainWindow::open_demo_study(const QString& kit_dir) {
                   .arg(plan.family_task)
                   .arg(conn_setup.limit)
             : QString();
-    std::vector<JobQueue::Step> steps;
-    steps.push_back(
-        {tr("connectivity"), [this, conn, conn_setup, note] {
-           if (conn.size() < 2) {
-             show_error(tr("Cannot run the sweeps"),
-                        tr("The demo kit has fewer than two adapters to connect."));
-             return;
-           }
-           try {
-             if (start_connectivity(conn, conn_setup, sweep_alphas(landscape_->range()), false))
-               landscape_->set_note(note);
-           } catch (const Error& e) {  // a range the user changed meanwhile
-             show_error(tr("Cannot run the sweeps"), QString::fromUtf8(e.what()));
-           }
-         }});
-    steps.push_back({tr("CKA"), [this] { run_cka(); }});
-    steps.push_back({tr("multitask"), [this] { run_multitask(); }});
-    queue_label_->setProperty("limits", l.text());
     queue_label_->setText(l.text());
     queue_label_->setVisible(true);
-    // Similarity is scheduled by the set change itself and runs first.
-    queue_->start(std::move(steps), [this] { return similarity_pending_; });
+    // Similarity first: the set change scheduled it for the next turn of the event loop, after
+    // the jobs queued here.
+    compute_similarity();
+    if (conn.size() < 2) {
+      show_error(tr("Cannot run the sweeps"),
+                 tr("The demo kit has fewer than two adapters to connect."));
+      return;
+    }
+    try {
+      start_connectivity(conn, conn_setup, sweep_alphas(landscape_->range()), false, note);
+    } catch (const Error& e) {
+      show_error(tr("Cannot run the sweeps"), QString::fromUtf8(e.what()));
+      return;
+    }
+    run_cka();
+    run_multitask();
   });
-}
-
-void MainWindow::build_job_queue() {
-  queue_ = new JobQueue(jobs_, this);
-  queue_label_ = new QLabel(this);
-  queue_label_->setObjectName("queue_status");
-  queue_label_->setVisible(false);
-  statusBar()->addPermanentWidget(queue_label_);
-  // The label's "limits" property: the queued study's limits, kept beside its current step.
-  auto show = [this](const QString& step) {
-    const QString limits = queue_label_->property("limits").toString();
-    queue_label_->setText(step.isEmpty() ? limits : step + " — " + limits);
-  };
-  connect(queue_, &JobQueue::step_started, this, [show](int i, int n, const QString& name) {
-    show(tr("Study %1/%2: %3").arg(i).arg(n).arg(name));
-  });
-  connect(queue_, &JobQueue::finished, this, [show] { show(tr("Study done")); });
-  connect(queue_, &JobQueue::stopped, this, [show] { show(tr("Study stopped")); });
 }
 
 }  // namespace basin::ui

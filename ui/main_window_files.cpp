@@ -39,48 +39,48 @@ constexpr int kMaxRecent = 10;
 void MainWindow::open_adapters(const QStringList& dirs, std::function<void()> then) {
   if (dirs.isEmpty()) return;
   remember_folder(QFileInfo(dirs.front()).absolutePath());
-  const bool started = jobs_->start(
-      tr("Opening %n adapter(s)", nullptr, static_cast<int>(dirs.size())),
-      [dirs](jobs::Progress& p) -> std::any {
-        auto out = std::make_shared<Loaded>();
-        for (int i = 0; i < dirs.size(); ++i) {
-          p.check_cancelled();
-          p.report(double(i) / dirs.size(),
-                   "loading " + QFileInfo(dirs[i]).fileName().toStdString());
-          try {
-            out->adapters.push_back(load_peft_adapter(dirs[i].toStdString()));
-            out->paths << dirs[i];
-          } catch (const std::exception& e) {  // one bad folder must not stop the others
-            out->errors << QString::fromUtf8(e.what());
-          }
-        }
-        return out;
-      },
-      [this, then = std::move(then)](const std::any& result) {
-        const auto loaded = std::any_cast<std::shared_ptr<Loaded>>(result);
-        QStringList errors = loaded->errors;
-        int added = 0;
-        QStringList ok_paths;
-        for (size_t i = 0; i < loaded->adapters.size(); ++i) {
-          // Compatibility with everything already open (module shapes, fan_in_fan_out).
-          try {
-            AdapterSet all = panel_->all();
-            const auto warnings = all.add(loaded->adapters[i]);
-            panel_->add(all.ptr(all.size() - 1));
-            for (const auto& w : warnings)
-              statusBar()->showMessage(QString::fromStdString(w), 8000);
-            ok_paths << loaded->paths[static_cast<int>(i)];
-            ++added;
-          } catch (const Error& e) {
-            errors << QString::fromUtf8(e.what());
-          }
-        }
-        add_recent(ok_paths);
-        if (!errors.isEmpty()) show_error(tr("Some adapters were not opened"), errors.join("\n\n"));
-        emit adapters_opened(added);
-        if (then) then();
-      });
-  if (!started) show_error(tr("Busy"), tr("Another job is running; cancel it or wait."));
+  JobRunner::Job job;
+  job.kind = "open:" + dirs.join('\n');  // opening other folders is another job, not a newer one
+  job.title = tr("Opening %n adapter(s)", nullptr, static_cast<int>(dirs.size()));
+  job.work = [dirs](jobs::Progress& p) -> std::any {
+    auto out = std::make_shared<Loaded>();
+    for (int i = 0; i < dirs.size(); ++i) {
+      p.check_cancelled();
+      p.report(double(i) / dirs.size(), "loading " + QFileInfo(dirs[i]).fileName().toStdString());
+      try {
+        out->adapters.push_back(load_peft_adapter(dirs[i].toStdString()));
+        out->paths << dirs[i];
+      } catch (const std::exception& e) {  // one bad folder must not stop the others
+        out->errors << QString::fromUtf8(e.what());
+      }
+    }
+    return out;
+  };
+  job.done = [this, then = std::move(then)](const std::any& result) {
+    const auto loaded = std::any_cast<std::shared_ptr<Loaded>>(result);
+    QStringList errors = loaded->errors;
+    int added = 0;
+    QStringList ok_paths;
+    for (size_t i = 0; i < loaded->adapters.size(); ++i) {
+      // Compatibility with everything already open (module shapes, fan_in_fan_out).
+      try {
+        AdapterSet all = panel_->all();
+        const auto warnings = all.add(loaded->adapters[i]);
+        panel_->add(all.ptr(all.size() - 1));
+        for (const auto& w : warnings)
+          statusBar()->showMessage(QString::fromStdString(w), 8000);
+        ok_paths << loaded->paths[static_cast<int>(i)];
+        ++added;
+      } catch (const Error& e) {
+        errors << QString::fromUtf8(e.what());
+      }
+    }
+    add_recent(ok_paths);
+    if (!errors.isEmpty()) show_error(tr("Some adapters were not opened"), errors.join("\n\n"));
+    emit adapters_opened(added);
+    if (then) then();
+  };
+  jobs_->enqueue(std::move(job));
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {

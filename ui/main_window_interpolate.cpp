@@ -1,13 +1,13 @@
 // MainWindow: the Interpolate view. The loss curve of a pair is one job (merges the endpoints
-// need, the shared Workbench with those merges appended to the bank, core's sweep); the live
-// answers run beside the job runner on the same loaded model, one request at a time: a slider
-// move while one runs replaces the pending α, and an answer for an α the slider has left is
-// dropped.
+// need, the shared Workbench with those merges appended to the bank, core's sweep); a new pair
+// replaces it on the job runner. The live answers run beside the job runner on the same loaded
+// model, one request at a time: a slider move while one runs replaces the pending α, and an
+// answer for an α the slider has left is dropped.
 #include <qcustomplot.h>
 #include <QComboBox>
 #include <QFutureWatcher>
 #include <QTabWidget>
-#include <QTimer>
+#include <QThreadPool>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <chrono>
@@ -67,14 +67,16 @@ struct InterpolateSession {
   std::shared_ptr<const InterpolateState> state;
   std::map<std::string, std::shared_ptr<const Adapter>> merges;  // by recipe and inputs
   QFutureWatcher<AnswersOutcome>* watcher = nullptr;
+  // Not Qt's global pool, which Qt's raster engine waits on while it paints (job_runner.h).
+  QThreadPool pool;
   double pending = 0;
   bool has_pending = false;
   bool running = false;
-  bool rerun = false;  // the pair changed while a job ran: compute its curve next
 };
 
 void MainWindow::build_interpolate_view() {
   interp_ = std::make_shared<InterpolateSession>();
+  interp_->pool.setMaxThreadCount(1);
   interp_->watcher = new QFutureWatcher<AnswersOutcome>(this);
   interpolate_ = new InterpolateView(this);
   tabs_->addTab(interpolate_, tr("Interpolate"));
@@ -87,27 +89,14 @@ void MainWindow::build_interpolate_view() {
   connect(interpolate_, &InterpolateView::pair_changed, this, [this] {
     interp_->state.reset();  // frees a model no other view holds
     interp_->has_pending = false;
-    // A teacher switching B between two merges sees the new curve without another click (or
-    // once the running job ends).
+    // A teacher switching B between two merges sees the new curve without another click: the
+    // job replaces the old pair's (queued or running).
     if (tabs_->currentWidget() == interpolate_ && !setup_.model.empty() && !setup_.tasks.empty() &&
-        interpolate_->endpoint_a() != interpolate_->endpoint_b()) {
-      if (jobs_->busy())
-        interp_->rerun = true;
-      else
-        run_interpolate();
-    }
+        interpolate_->endpoint_a() != interpolate_->endpoint_b())
+      run_interpolate();
   });
-  connect(jobs_, &JobRunner::busyChanged, interpolate_, &InterpolateView::set_busy);
   connect(jobs_, &JobRunner::busyChanged, this, [this](bool busy) {
-    if (busy) return;
-    if (interp_->rerun) {
-      interp_->rerun = false;
-      // After the finished job's own callbacks (its result may be the old pair's).
-      QTimer::singleShot(0, this, [this] {
-        if (!jobs_->busy() && !interpolate_->curve()) run_interpolate();
-      });
-    }
-    if (interp_->has_pending && !interp_->running) start_answers();
+    if (!busy && interp_->has_pending && !interp_->running) start_answers();
   });
   connect(this, &MainWindow::merge_finished, this, [this] { refresh_landscape_inputs(); });
   connect(interp_->watcher, &QFutureWatcher<AnswersOutcome>::finished, this, [this] {
@@ -188,64 +177,72 @@ void MainWindow::run_interpolate() {
   }
   const std::string label_a = interpolate_->endpoint_box(0)->currentText().toStdString();
   const std::string label_b = interpolate_->endpoint_box(1)->currentText().toStdString();
-  interpolate_->set_curve(std::nullopt);
-  interp_->state.reset();
-  jobs_->start(
-      tr("Interpolation curve"),
-      [cache = bench_, setup = setup_, set, included, needs, alphas, ka, kb, label_a,
-       label_b](jobs::Progress& p) {
-        auto out = std::make_shared<CurveOutcome>();
-        AdapterList bank = included;
-        std::map<std::string, size_t> merge_index;
-        for (const auto& need : needs) {
-          std::shared_ptr<const Adapter> m = need.have;
-          if (!m) {
-            p.report(0.0, "merging (" + std::string(method_name(need.recipe.method)) + ")");
-            m = std::make_shared<const Adapter>(merge(set, need.recipe, p));
-            out->merges[need.cache_key] = m;
-          }
-          merge_index[need.endpoint] = bank.size();
-          bank.push_back(m);
-        }
-        const auto bench = acquire_bench(*cache, setup, bank, p);
-        auto point_of = [&](const std::string& key) {
-          Point c(bank.size(), 0.0);  // "base": the zero point of the bank
-          if (key.rfind("adapter:", 0) == 0) {
-            const std::string name = key.substr(8);
-            size_t i = 0;
-            while (i < included.size() && included[i]->name != name)
-              ++i;
-            if (i == included.size())
-              throw InputError("adapter '" + name + "' is not in the included set");
-            c[i] = 1.0;
-          } else if (key != "base") {
-            c[merge_index.at(key)] = 1.0;
-          }
-          return c;
-        };
-        auto state = std::make_shared<InterpolateState>();
-        state->bench = bench;
-        state->a = point_of(ka);
-        state->b = point_of(kb);
-        // θ(α) = α θ_a + (1−α) θ_b: α = 1 is A (core/landscape/sweep.h).
-        out->curve = sweep(bench->evaluator(), Endpoint{label_a, state->a},
-                           Endpoint{label_b, state->b}, alphas, p);
-        state->prompts = interpolation_prompts(*bench, setup.split, 2);
-        out->state = state;
-        return std::any(out);
-      },
-      [this, ka, kb](const std::any& r) {
-        const auto out = std::any_cast<std::shared_ptr<CurveOutcome>>(r);
-        for (const auto& [key, m] : out->merges)
-          interp_->merges[key] = m;
-        if (interpolate_->endpoint_a().toStdString() != ka ||
-            interpolate_->endpoint_b().toStdString() != kb)
-          return;  // the pair changed while it ran: that pair's curve comes next (rerun)
-        interp_->state = out->state;
-        interpolate_->set_curve(out->curve);
-        emit interpolate_finished();
-        request_answers(interpolate_->alpha());
-      });
+  JobRunner::Job job;
+  job.kind = "interpolate";
+  nlohmann::json key = {{"a", ka}, {"b", kb}, {"alphas", alphas}};
+  for (const auto& need : needs)
+    key["merges"].push_back(need.have ? adapters_key({need.have}) : need.cache_key);
+  job.inputs = bench_key(setup_, included) + key.dump();
+  job.title = tr("Interpolation curve");
+  job.begin = [this] {
+    interpolate_->set_curve(std::nullopt);
+    interp_->state.reset();
+  };
+  job.work = [cache = bench_, setup = setup_, set, included, needs, alphas, ka, kb, label_a,
+              label_b](jobs::Progress& p) {
+    auto out = std::make_shared<CurveOutcome>();
+    AdapterList bank = included;
+    std::map<std::string, size_t> merge_index;
+    for (const auto& need : needs) {
+      std::shared_ptr<const Adapter> m = need.have;
+      if (!m) {
+        p.report(0.0, "merging (" + std::string(method_name(need.recipe.method)) + ")");
+        m = std::make_shared<const Adapter>(merge(set, need.recipe, p));
+        out->merges[need.cache_key] = m;
+      }
+      merge_index[need.endpoint] = bank.size();
+      bank.push_back(m);
+    }
+    const auto bench = acquire_bench(*cache, setup, bank, p);
+    auto point_of = [&](const std::string& key) {
+      Point c(bank.size(), 0.0);  // "base": the zero point of the bank
+      if (key.rfind("adapter:", 0) == 0) {
+        const std::string name = key.substr(8);
+        size_t i = 0;
+        while (i < included.size() && included[i]->name != name)
+          ++i;
+        if (i == included.size())
+          throw InputError("adapter '" + name + "' is not in the included set");
+        c[i] = 1.0;
+      } else if (key != "base") {
+        c[merge_index.at(key)] = 1.0;
+      }
+      return c;
+    };
+    auto state = std::make_shared<InterpolateState>();
+    state->bench = bench;
+    state->a = point_of(ka);
+    state->b = point_of(kb);
+    // θ(α) = α θ_a + (1−α) θ_b: α = 1 is A (core/landscape/sweep.h).
+    out->curve = sweep(bench->evaluator(), Endpoint{label_a, state->a}, Endpoint{label_b, state->b},
+                       alphas, p);
+    state->prompts = interpolation_prompts(*bench, setup.split, 2);
+    out->state = state;
+    return std::any(out);
+  };
+  job.done = [this, ka, kb](const std::any& r) {
+    const auto out = std::any_cast<std::shared_ptr<CurveOutcome>>(r);
+    for (const auto& [key, m] : out->merges)
+      interp_->merges[key] = m;
+    if (interpolate_->endpoint_a().toStdString() != ka ||
+        interpolate_->endpoint_b().toStdString() != kb)
+      return;  // the pair changed while it ran (on another tab): Run asks for the new one
+    interp_->state = out->state;
+    interpolate_->set_curve(out->curve);
+    emit interpolate_finished();
+    request_answers(interpolate_->alpha());
+  };
+  jobs_->enqueue(std::move(job));
 }
 
 void MainWindow::request_answers(double alpha) {
@@ -264,10 +261,11 @@ void MainWindow::start_answers() {
   interp_->running = true;
   const double alpha = interp_->pending;
   auto state = interp_->state;
-  interp_->watcher->setFuture(QtConcurrent::run([state, alpha]() {
+  interp_->watcher->setFuture(QtConcurrent::run(&interp_->pool, [state, alpha]() {
     AnswersOutcome o;
     o.state = state;
     o.alpha = alpha;
+    run_in_background();
     std::unique_lock<std::mutex> lock(model_lock(), std::try_to_lock);
     if (!lock.owns_lock()) {
       o.retry = true;

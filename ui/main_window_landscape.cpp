@@ -1,7 +1,8 @@
 // MainWindow: the landscape views (Connectivity, CKA, Multitask, Soup & surface) and their jobs.
 // Every job opens (or reuses) one Workbench — the base model with the included adapters as its
 // LoRA bank, the tokenizer and the evaluation set — on the worker thread, then asks core for
-// the analysis; results go to the views on the GUI thread and into the study.
+// the analysis; results go to the views on the GUI thread and into the study. Each view's job
+// is its own kind on the job runner, keyed by the setup, the bank and the view's options.
 #include <qcustomplot.h>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -36,14 +37,6 @@ namespace basin::ui {
 namespace fs = std::filesystem;
 namespace {
 
-std::string bench_key(const LandscapeSetup& setup, const AdapterList& adapters) {
-  std::string key = setup.to_json().dump();
-  // The cache holds the adapters, so an address cannot be reused while it is cached.
-  for (const auto& a : adapters)
-    key += "|" + std::to_string(reinterpret_cast<uintptr_t>(a.get()));
-  return key;
-}
-
 // Task spec files of a demo-kit-like layout: <model>/../tasks/*.json, sorted.
 std::vector<fs::path> default_tasks(const fs::path& model) {
   std::vector<fs::path> out;
@@ -70,6 +63,18 @@ fs::path base_model_of(const Adapter& a) {
 
 }  // namespace
 
+std::string adapters_key(const AdapterList& adapters) {
+  std::string key;
+  for (const auto& a : adapters)
+    key += "|" + std::to_string(reinterpret_cast<uintptr_t>(a.get()));
+  return key;
+}
+
+// The cache holds the adapters too, so an address cannot be reused while it is cached.
+std::string bench_key(const LandscapeSetup& setup, const AdapterList& adapters) {
+  return setup.to_json().dump() + adapters_key(adapters);
+}
+
 std::shared_ptr<Workbench> acquire_bench(BenchCache& cache, const LandscapeSetup& setup,
                                          const AdapterList& adapters, jobs::Progress& p) {
   std::lock_guard<std::mutex> lock(cache.mutex);
@@ -87,10 +92,6 @@ AdapterList adapter_list(const AdapterSet& set) {
   for (size_t i = 0; i < set.size(); ++i)
     out.push_back(set.ptr(i));
   return out;
-}
-
-QString busy_text() {
-  return QObject::tr("Another job is running; cancel it or wait.");
 }
 
 void MainWindow::build_landscape_views() {
@@ -125,10 +126,6 @@ void MainWindow::build_landscape_views() {
                                                      s.value("last_folder").toString() + "/soup");
     if (!dir.isEmpty()) save_soup(dir);
   });
-  connect(jobs_, &JobRunner::busyChanged, landscape_, &LandscapeView::set_busy);
-  connect(jobs_, &JobRunner::busyChanged, cka_, &CkaView::set_busy);
-  connect(jobs_, &JobRunner::busyChanged, multitask_, &MultitaskView::set_busy);
-  connect(jobs_, &JobRunner::busyChanged, soup_, &SoupView::set_busy);
 }
 
 void MainWindow::set_landscape_setup(const LandscapeSetup& s) {
@@ -175,10 +172,6 @@ void MainWindow::refresh_landscape_inputs() {
 }
 
 bool MainWindow::landscape_ready(const QString& what, size_t min_models) {
-  if (jobs_->busy()) {
-    show_error(tr("Busy"), busy_text());
-    return false;
-  }
   size_t n = 0;
   try {
     n = panel_->included_set().size();
@@ -208,62 +201,76 @@ void MainWindow::run_connectivity() {
     show_error(tr("Cannot run the sweeps"), QString::fromUtf8(e.what()));
     return;
   }
-  if (start_connectivity(adapter_list(panel_->included_set()), setup_, alphas,
-                         landscape_->include_base()))
-    landscape_->set_note(QString());  // this run follows the setup shown
+  // No note: this run follows the setup shown.
+  start_connectivity(adapter_list(panel_->included_set()), setup_, alphas,
+                     landscape_->include_base(), QString());
 }
 
-bool MainWindow::start_connectivity(const AdapterList& adapters, const LandscapeSetup& setup,
-                                    const std::vector<double>& alphas, bool base) {
-  landscape_->set_result(std::nullopt);
-  return jobs_->start(
-      tr("Connectivity sweeps"),
-      [this, cache = bench_, setup, adapters, alphas, base](jobs::Progress& p) {
-        const auto bench = acquire_bench(*cache, setup, adapters, p);
-        auto models = bank_endpoints(bench->labels);
-        if (base) models.insert(models.begin(), Endpoint{"base", Point(adapters.size(), 0.0)});
-        const PointEvaluator eval = bench->evaluator();
-        // Streams each finished pair to the heatmap: a copy, queued to the GUI thread (the
-        // window outlives the job: its destructor cancels and waits).
-        auto on_pair = [this](const ConnectivityResult& partial) {
-          auto copy = std::make_shared<const ConnectivityResult>(partial);
-          QMetaObject::invokeMethod(
-              this, [this, copy] { landscape_->show_partial(*copy); }, Qt::QueuedConnection);
-        };
-        return std::any(
-            std::make_shared<ConnectivityResult>(connectivity(eval, models, alphas, p, on_pair)));
-      },
-      [this](const std::any& r) {
-        landscape_->set_result(*std::any_cast<std::shared_ptr<ConnectivityResult>>(r));
-        emit connectivity_finished();
-      });
+void MainWindow::start_connectivity(const AdapterList& adapters, const LandscapeSetup& setup,
+                                    const std::vector<double>& alphas, bool base,
+                                    const QString& note) {
+  JobRunner::Job job;
+  job.kind = "connectivity";
+  job.inputs =
+      bench_key(setup, adapters) + nlohmann::json{{"alphas", alphas}, {"base", base}}.dump();
+  job.title = tr("Connectivity sweeps");
+  job.begin = [this, note] {
+    landscape_->set_result(std::nullopt);
+    landscape_->set_note(note);
+  };
+  job.work = [this, cache = bench_, setup, adapters, alphas, base](jobs::Progress& p) {
+    const auto bench = acquire_bench(*cache, setup, adapters, p);
+    auto models = bank_endpoints(bench->labels);
+    if (base) models.insert(models.begin(), Endpoint{"base", Point(adapters.size(), 0.0)});
+    const PointEvaluator eval = bench->evaluator();
+    // Streams each finished pair to the heatmap: a copy, queued to the GUI thread and dropped
+    // there if a newer request replaced this job (the window outlives the job: its destructor
+    // cancels and waits).
+    auto on_pair = [this, &p](const ConnectivityResult& partial) {
+      auto copy = std::make_shared<const ConnectivityResult>(partial);
+      JobRunner::post(p, [this, copy] { landscape_->show_partial(*copy); });
+    };
+    return std::any(
+        std::make_shared<ConnectivityResult>(connectivity(eval, models, alphas, p, on_pair)));
+  };
+  job.done = [this](const std::any& r) {
+    landscape_->set_result(*std::any_cast<std::shared_ptr<ConnectivityResult>>(r));
+    emit connectivity_finished();
+  };
+  jobs_->enqueue(std::move(job));
 }
 
 void MainWindow::run_cka() {
   if (!landscape_ready(tr("Cannot compute CKA"), 1)) return;
   const AdapterList adapters = adapter_list(panel_->included_set());
   const CkaOptions o = cka_->options();
-  jobs_->start(
-      tr("CKA"),
-      [cache = bench_, setup = setup_, adapters, o](jobs::Progress& p) {
-        const auto bench = acquire_bench(*cache, setup, adapters, p);
-        const auto inputs = select_inputs(bench->tasks, setup.split, o.inputs, o.seed);
-        // The base model is the zero point of the bank; each adapter its one-hot point.
-        std::vector<Point> points{Point(adapters.size(), 0.0)};
-        std::vector<std::string> labels{"base"};
-        for (const auto& e : bank_endpoints(bench->labels)) {
-          points.push_back(e.coeffs);
-          labels.push_back(e.label);
-        }
-        const auto features =
-            pooled_features(bench->model, bench->tokenizer, inputs, o.layer, points, p);
-        return std::any(
-            std::make_shared<PairwiseMatrix>(cka_matrix(features, labels, o.debiased, p)));
-      },
-      [this](const std::any& r) {
-        cka_->set_result(*std::any_cast<std::shared_ptr<PairwiseMatrix>>(r));
-        emit cka_finished();
-      });
+  JobRunner::Job job;
+  job.kind = "cka";
+  job.inputs = bench_key(setup_, adapters) + nlohmann::json{{"inputs", o.inputs},
+                                                            {"seed", o.seed},
+                                                            {"layer", o.layer},
+                                                            {"debiased", o.debiased}}
+                                                 .dump();
+  job.title = tr("CKA");
+  job.work = [cache = bench_, setup = setup_, adapters, o](jobs::Progress& p) {
+    const auto bench = acquire_bench(*cache, setup, adapters, p);
+    const auto inputs = select_inputs(bench->tasks, setup.split, o.inputs, o.seed);
+    // The base model is the zero point of the bank; each adapter its one-hot point.
+    std::vector<Point> points{Point(adapters.size(), 0.0)};
+    std::vector<std::string> labels{"base"};
+    for (const auto& e : bank_endpoints(bench->labels)) {
+      points.push_back(e.coeffs);
+      labels.push_back(e.label);
+    }
+    const auto features =
+        pooled_features(bench->model, bench->tokenizer, inputs, o.layer, points, p);
+    return std::any(std::make_shared<PairwiseMatrix>(cka_matrix(features, labels, o.debiased, p)));
+  };
+  job.done = [this](const std::any& r) {
+    cka_->set_result(*std::any_cast<std::shared_ptr<PairwiseMatrix>>(r));
+    emit cka_finished();
+  };
+  jobs_->enqueue(std::move(job));
 }
 
 void MainWindow::run_multitask() {
@@ -291,60 +298,73 @@ void MainWindow::run_multitask() {
   }
   const MultitaskOptions o = multitask_->options(static_cast<int>(adapters.size()));
   const AdapterList bank = adapter_list(set);
-  jobs_->start(
-      tr("Multitask study"),
-      [cache = bench_, setup = setup_, bank, adapters, task_names, o](jobs::Progress& p) {
-        const auto bench = acquire_bench(*cache, setup, bank, p);
-        std::vector<TaskSpec> tasks;
-        for (const auto& name : task_names) {
-          auto it = std::find_if(bench->tasks.begin(), bench->tasks.end(),
-                                 [&](const TaskSpec& t) { return t.name == name; });
-          if (it == bench->tasks.end())
-            throw InputError("task '" + name + "' is not among the setup's task files");
-          tasks.push_back(*it);
-        }
-        // multitask_study replaces the model's bank; put the shared one back whatever happens.
-        auto restore = [&] {
-          try {
-            bench->model.set_lora_bank(bench->adapters);
-          } catch (...) {
-            std::lock_guard<std::mutex> lock(cache->mutex);
-            cache->bench.reset();
-          }
-        };
-        std::shared_ptr<MultitaskResult> out;
-        try {
-          out = std::make_shared<MultitaskResult>(
-              multitask_study(bench->model, bench->tokenizer, tasks, adapters, o, p));
-        } catch (...) {
-          restore();
-          throw;
-        }
-        restore();
-        return std::any(out);
-      },
-      [this](const std::any& r) {
-        multitask_->set_result(*std::any_cast<std::shared_ptr<MultitaskResult>>(r));
-        emit multitask_finished();
-      });
+  JobRunner::Job job;
+  job.kind = "multitask";
+  // The view sets these fields of the options; the rest keep their defaults.
+  job.inputs = bench_key(setup_, bank) + adapters_key(adapters) +
+               nlohmann::json{{"tasks", task_names},
+                              {"methods", o.methods},
+                              {"task_counts", o.task_counts},
+                              {"split", o.split},
+                              {"limit", o.limit}}
+                   .dump();
+  job.title = tr("Multitask study");
+  job.work = [cache = bench_, setup = setup_, bank, adapters, task_names, o](jobs::Progress& p) {
+    const auto bench = acquire_bench(*cache, setup, bank, p);
+    std::vector<TaskSpec> tasks;
+    for (const auto& name : task_names) {
+      auto it = std::find_if(bench->tasks.begin(), bench->tasks.end(),
+                             [&](const TaskSpec& t) { return t.name == name; });
+      if (it == bench->tasks.end())
+        throw InputError("task '" + name + "' is not among the setup's task files");
+      tasks.push_back(*it);
+    }
+    // multitask_study replaces the model's bank; put the shared one back whatever happens.
+    auto restore = [&] {
+      try {
+        bench->model.set_lora_bank(bench->adapters);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(cache->mutex);
+        cache->bench.reset();
+      }
+    };
+    std::shared_ptr<MultitaskResult> out;
+    try {
+      out = std::make_shared<MultitaskResult>(
+          multitask_study(bench->model, bench->tokenizer, tasks, adapters, o, p));
+    } catch (...) {
+      restore();
+      throw;
+    }
+    restore();
+    return std::any(out);
+  };
+  job.done = [this](const std::any& r) {
+    multitask_->set_result(*std::any_cast<std::shared_ptr<MultitaskResult>>(r));
+    emit multitask_finished();
+  };
+  jobs_->enqueue(std::move(job));
 }
 
 void MainWindow::run_soup() {
   if (!landscape_ready(tr("Cannot make a soup"), 2)) return;
   const AdapterList adapters = adapter_list(panel_->included_set());
-  jobs_->start(
-      tr("Greedy soup"),
-      [cache = bench_, setup = setup_, adapters](jobs::Progress& p) {
-        const auto bench = acquire_bench(*cache, setup, adapters, p);
-        const PointEvaluator eval = bench->evaluator();
-        // Loss of a batch of soups; each batch only relays a cancel of the job.
-        const PointLossFn loss = evaluator_loss(eval, p);
-        return std::any(std::make_shared<SoupResult>(greedy_soup(bench->labels, loss, p)));
-      },
-      [this](const std::any& r) {
-        soup_->set_soup(*std::any_cast<std::shared_ptr<SoupResult>>(r));
-        emit soup_finished();
-      });
+  JobRunner::Job job;
+  job.kind = "soup";
+  job.inputs = bench_key(setup_, adapters);
+  job.title = tr("Greedy soup");
+  job.work = [cache = bench_, setup = setup_, adapters](jobs::Progress& p) {
+    const auto bench = acquire_bench(*cache, setup, adapters, p);
+    const PointEvaluator eval = bench->evaluator();
+    // Loss of a batch of soups; each batch only relays a cancel of the job.
+    const PointLossFn loss = evaluator_loss(eval, p);
+    return std::any(std::make_shared<SoupResult>(greedy_soup(bench->labels, loss, p)));
+  };
+  job.done = [this](const std::any& r) {
+    soup_->set_soup(*std::any_cast<std::shared_ptr<SoupResult>>(r));
+    emit soup_finished();
+  };
+  jobs_->enqueue(std::move(job));
 }
 
 void MainWindow::run_surface() {
@@ -357,32 +377,32 @@ void MainWindow::run_surface() {
     return;
   }
   const SurfaceOptions o = soup_->surface_options();
-  jobs_->start(
-      tr("Loss surface"),
-      [cache = bench_, setup = setup_, adapters, idx, o](jobs::Progress& p) {
-        const auto bench = acquire_bench(*cache, setup, adapters, p);
-        const auto ends = bank_endpoints(bench->labels);
-        std::array<Endpoint, 3> points;
-        for (size_t k = 0; k < 3; ++k)
-          points[k] = idx[k] == 0 ? Endpoint{"base", Point(adapters.size(), 0.0)}
-                                  : ends.at(static_cast<size_t>(idx[k] - 1));
-        const Eigen::MatrixXd gram = bank_gram(bench->adapters, p);
-        const PointEvaluator eval = bench->evaluator();
-        return std::any(std::make_shared<SurfaceResult>(loss_surface(eval, points, gram, o, p)));
-      },
-      [this](const std::any& r) {
-        soup_->set_surface(*std::any_cast<std::shared_ptr<SurfaceResult>>(r));
-        emit surface_finished();
-      });
+  JobRunner::Job job;
+  job.kind = "surface";
+  job.inputs = bench_key(setup_, adapters) +
+               nlohmann::json{{"anchors", idx}, {"grid", o.grid}, {"margin", o.margin}}.dump();
+  job.title = tr("Loss surface");
+  job.work = [cache = bench_, setup = setup_, adapters, idx, o](jobs::Progress& p) {
+    const auto bench = acquire_bench(*cache, setup, adapters, p);
+    const auto ends = bank_endpoints(bench->labels);
+    std::array<Endpoint, 3> points;
+    for (size_t k = 0; k < 3; ++k)
+      points[k] = idx[k] == 0 ? Endpoint{"base", Point(adapters.size(), 0.0)}
+                              : ends.at(static_cast<size_t>(idx[k] - 1));
+    const Eigen::MatrixXd gram = bank_gram(bench->adapters, p);
+    const PointEvaluator eval = bench->evaluator();
+    return std::any(std::make_shared<SurfaceResult>(loss_surface(eval, points, gram, o, p)));
+  };
+  job.done = [this](const std::any& r) {
+    soup_->set_surface(*std::any_cast<std::shared_ptr<SurfaceResult>>(r));
+    emit surface_finished();
+  };
+  jobs_->enqueue(std::move(job));
 }
 
 void MainWindow::save_soup(const QString& dir) {
   const auto& soup = soup_->soup();
   if (!soup) return;
-  if (jobs_->busy()) {
-    show_error(tr("Busy"), busy_text());
-    return;
-  }
   AdapterSet set;
   MergeRecipe recipe;
   try {
@@ -401,24 +421,27 @@ void MainWindow::save_soup(const QString& dir) {
   }
   const std::string out_dir = dir.toStdString();
   const double loss = soup->loss;
-  jobs_->start(
-      tr("Saving soup"),
-      [set, recipe, out_dir, loss](jobs::Progress& p) {
-        Adapter merged = merge(set, recipe, p);
-        p.check_cancelled();
-        p.report(1.0, "saving " + out_dir);
-        SaveOptions so;
-        so.overwrite = true;
-        so.metadata = merged.metadata;
-        so.metadata["basin.soup.loss"] = std::to_string(loss);
-        save_peft_adapter(merged, out_dir, so);
-        return std::any(out_dir);
-      },
-      [this](const std::any& r) {
-        const QString path = QString::fromStdString(std::any_cast<std::string>(r));
-        statusBar()->showMessage(tr("Soup saved to %1").arg(path), 8000);
-        emit soup_saved(path);
-      });
+  JobRunner::Job job;
+  job.kind = "save-soup:" + dir;  // saves to two folders both happen
+  job.inputs = adapters_key(adapter_list(set)) + recipe.to_json().dump();
+  job.title = tr("Saving soup");
+  job.work = [set, recipe, out_dir, loss](jobs::Progress& p) {
+    Adapter merged = merge(set, recipe, p);
+    p.check_cancelled();
+    p.report(1.0, "saving " + out_dir);
+    SaveOptions so;
+    so.overwrite = true;
+    so.metadata = merged.metadata;
+    so.metadata["basin.soup.loss"] = std::to_string(loss);
+    save_peft_adapter(merged, out_dir, so);
+    return std::any(out_dir);
+  };
+  job.done = [this](const std::any& r) {
+    const QString path = QString::fromStdString(std::any_cast<std::string>(r));
+    statusBar()->showMessage(tr("Soup saved to %1").arg(path), 8000);
+    emit soup_saved(path);
+  };
+  jobs_->enqueue(std::move(job));
 }
 
 void MainWindow::store_landscape(Study& st) const {

@@ -56,7 +56,6 @@ void MainWindow::build_start_page() {
     else
       open_adapters({p});
   });
-  connect(jobs_, &JobRunner::busyChanged, start_, &StartPage::set_busy);
   update_start_page();
 }
 
@@ -74,10 +73,6 @@ void MainWindow::open_demo_kit() {
     open_demo_study(dir);
     return;
   }
-  if (jobs_->busy()) {
-    show_error(tr("Busy"), tr("Another job is running; cancel it or wait."));
-    return;
-  }
   const QString size = qEnvironmentVariable("BASIN_KIT_SIZE", "small");
   if (size != "tiny" && size != "small") {
     show_error(tr("Cannot build the demo kit"),
@@ -88,23 +83,27 @@ void MainWindow::open_demo_kit() {
     show_error(tr("Cannot build the demo kit"), tr("Cannot create the folder '%1'.").arg(dir));
     return;
   }
-  start_->set_status(tr("Building the demo kit in %1…").arg(dir));
   DemoKitOptions o;
   o.out_dir = dir.toStdString();
   o.size = size.toStdString();
-  jobs_->start(
-      tr("Building the demo kit"),
-      [o](jobs::Progress& p) { return std::any(build_demo_kit(o, p)); },
-      [this, dir](const std::any&) {
-        start_->set_status(QString());
-        start_->set_demo_kit(dir, true);
-        statusBar()->showMessage(tr("Demo kit built in %1").arg(dir), 8000);
-        open_demo_study(dir);
-      });
-  // A cancelled or failed build leaves no kit.json: the next click starts over.
-  auto clear = [this] { start_->set_status(QString()); };
-  connect(jobs_, &JobRunner::cancelled, start_, clear, Qt::SingleShotConnection);
-  connect(jobs_, &JobRunner::failed, start_, clear, Qt::SingleShotConnection);
+  JobRunner::Job job;
+  job.kind = "demo-kit";
+  job.inputs = o.out_dir.string() + "|" + o.size;
+  job.title = tr("Building the demo kit");
+  job.work = [o](jobs::Progress& p) { return std::any(build_demo_kit(o, p)); };
+  job.done = [this, dir](const std::any&) {
+    start_->set_demo_kit(dir, true);
+    statusBar()->showMessage(tr("Demo kit built in %1").arg(dir), 8000);
+    open_demo_study(dir);
+  };
+  // Built, cancelled or failed (which leaves no kit.json: the next click starts over).
+  job.ended = [this] {
+    start_->set_status(QString());
+    start_->set_building(false);
+  };
+  if (jobs_->enqueue(std::move(job)) == JobRunner::Enqueued::kIgnored) return;
+  start_->set_status(tr("Building the demo kit in %1…").arg(dir));
+  start_->set_building(true);
 }
 
 }  // namespace basin::ui

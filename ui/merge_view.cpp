@@ -134,11 +134,6 @@ void MergeView::set_weights_text(const QString& text) {
   weights_->setText(text);
 }
 
-void MergeView::set_busy(bool busy) {
-  busy_ = busy;
-  update_enabled();
-}
-
 void MergeView::update_enabled() {
   const auto m = parse_method(method_->currentText().toStdString());
   density_->setEnabled(uses_density(m));
@@ -148,9 +143,8 @@ void MergeView::update_enabled() {
   clamp_on_->setEnabled(clampable);
   clamp_->setEnabled(clampable && clamp_on_->isChecked());
   rank_->setEnabled(m != MergeMethod::Cat && m != MergeMethod::Linear);
-  run_->setEnabled(!busy_);
-  save_->setEnabled(!busy_ && result_ != nullptr);
-  add_->setEnabled(!busy_ && result_ != nullptr);
+  save_->setEnabled(result_ != nullptr);
+  add_->setEnabled(result_ != nullptr);
 }
 
 void MergeView::clear_result() {

@@ -35,7 +35,6 @@ class MergeView : public QWidget {
   void show_result(std::shared_ptr<const Adapter> merged, const MergeRecord& record);
   void clear_result();
   std::shared_ptr<const Adapter> result() const { return result_; }
-  void set_busy(bool busy);
 
   QPushButton* run_button() const { return run_; }
   QComboBox* method_box() const { return method_; }
@@ -63,7 +62,6 @@ class MergeView : public QWidget {
   QLabel* summary_ = nullptr;
   QTableWidget* table_ = nullptr;
   std::shared_ptr<const Adapter> result_;
-  bool busy_ = false;
 };
 
 }  // namespace basin::ui

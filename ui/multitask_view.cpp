@@ -228,10 +228,6 @@ void MultitaskView::set_result(std::optional<MultitaskResult> result) {
   apply_theme(theme_);
 }
 
-void MultitaskView::set_busy(bool busy) {
-  run_->setEnabled(!busy);
-}
-
 void MultitaskView::set_message(const QString& text) {
   message_->setText(text);
 }

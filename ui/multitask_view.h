@@ -47,7 +47,6 @@ class MultitaskView : public QWidget {
   void set_result(std::optional<MultitaskResult> result);
   const std::optional<MultitaskResult>& result() const { return result_; }
 
-  void set_busy(bool busy);
   void set_message(const QString& text);
   void apply_theme(Theme t);
 

@@ -24,6 +24,7 @@ SimilarityView::SimilarityView(QWidget* parent) : QWidget(parent) {
   scope_->setMinimumContentsLength(28);
   bar->addWidget(scope_);
   message_ = new QLabel(this);
+  message_->setWordWrap(true);  // a long result line wraps instead of widening the window
   bar->addWidget(message_, 1);
   layout->addLayout(bar);
   auto* split = new QSplitter(Qt::Vertical, this);

@@ -48,6 +48,7 @@ SoupView::SoupView(QWidget* parent) : QWidget(parent) {
   soup_bar->addWidget(run_soup_);
   soup_bar->addWidget(save_);
   message_ = new QLabel(soup_box);
+  message_->setWordWrap(true);  // a long result line wraps instead of widening the window
   soup_bar->addWidget(message_, 1);
   soup_layout->addLayout(soup_bar);
   auto* soup_split = new QSplitter(Qt::Vertical, soup_box);
@@ -157,7 +158,7 @@ void SoupView::set_soup(std::optional<SoupResult> soup) {
   apply_plot_theme(soup_plot_, theme_);
   soup_plot_->replot();
   fill_table();
-  save_->setEnabled(soup_.has_value() && !busy_);
+  save_->setEnabled(soup_.has_value());
   if (soup_ && soup_->best_single() >= 0) {
     const auto best = static_cast<size_t>(soup_->best_single());
     set_message(tr("soup %1 · best single %2 (%3) · uniform %4")
@@ -201,13 +202,6 @@ void SoupView::set_surface(std::optional<SurfaceResult> surface) {
   apply_plot_theme(surface_plot_, theme_);
   surface_plot_->replot();
   if (surface_) grid_->setValue(static_cast<int>(surface_->x.size()));
-}
-
-void SoupView::set_busy(bool busy) {
-  busy_ = busy;
-  run_soup_->setEnabled(!busy);
-  run_surface_->setEnabled(!busy);
-  save_->setEnabled(!busy && soup_.has_value());
 }
 
 void SoupView::set_message(const QString& text) {

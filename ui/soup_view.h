@@ -43,7 +43,6 @@ class SoupView : public QWidget {
   void set_surface(std::optional<SurfaceResult> surface);
   const std::optional<SurfaceResult>& surface() const { return surface_; }
 
-  void set_busy(bool busy);
   void set_message(const QString& text);
   void apply_theme(Theme t);
 
@@ -77,7 +76,6 @@ class SoupView : public QWidget {
   std::optional<SoupResult> soup_;
   std::optional<SurfaceResult> surface_;
   Theme theme_ = Theme::Light;
-  bool busy_ = false;
 };
 
 }  // namespace basin::ui

@@ -93,10 +93,8 @@ void StartPage::set_demo_kit(const QString& kit_dir, bool built) {
                                   .arg(kit_dir));
 }
 
-void StartPage::set_busy(bool busy) {
-  for (QPushButton* b : {open_, demo_, study_})
-    b->setEnabled(!busy);
-  recent_->setEnabled(!busy);
+void StartPage::set_building(bool building) {
+  demo_->setEnabled(!building);
 }
 
 void StartPage::set_status(const QString& text) {

@@ -21,7 +21,8 @@ class StartPage : public QWidget {
   void set_recent(const QStringList& paths);
   // `kit_dir` is where the demo kit is (or will be built); `built` says whether it is there.
   void set_demo_kit(const QString& kit_dir, bool built);
-  void set_busy(bool busy);
+  // While the demo kit is being built (or waits to be), its button is off.
+  void set_building(bool building);
   void set_status(const QString& text);
 
   QPushButton* open_button() const { return open_; }

@@ -17,7 +17,6 @@
 
 #include "gates_view.h"
 #include "interpolate_view.h"
-#include "job_queue.h"
 #include "job_runner.h"
 #include "main_window.h"
 #include "merge_view.h"
@@ -130,14 +129,17 @@ void demo_screenshots(MainWindow& w, const std::function<void(const QString&)>& 
     w.show_view(4);
     shot("demo-multitask");
   });
-  QObject::connect(w.job_queue(), &basin::ui::JobQueue::finished, &w, [&w, shot] {
+  // The queue runs dry after the multitask study, the last of the demo's jobs.
+  QObject::connect(w.jobs(), &basin::ui::JobRunner::busyChanged, &w, [&w, shot](bool busy) {
+    if (busy || !w.multitask_view()->result()) return;
     w.show_view(2);
     QTimer::singleShot(200, &w, [shot] {
       shot("demo-study");
       QApplication::quit();
     });
   });
-  QObject::connect(w.job_queue(), &basin::ui::JobQueue::stopped, &w, [] { QApplication::exit(1); });
+  QObject::connect(w.jobs(), &basin::ui::JobRunner::cancelled, &w, [] { QApplication::exit(1); });
+  QObject::connect(w.jobs(), &basin::ui::JobRunner::failed, &w, [] { QApplication::exit(1); });
 }
 
 // Drives the window through its views and saves a screenshot of each (docs/screenshots).

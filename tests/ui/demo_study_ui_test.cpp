@@ -1,7 +1,8 @@
 // The demo study, offscreen (label ui): opened on a kit, the window fills the similarity view
 // at once, then the queued connectivity (over the kit's seed/rank family, or its task adapters),
-// CKA and multitask jobs fill their views by themselves; a cancel stops the queue. And the
-// multitask bars never put a raw metric beside scores relative to the oracle.
+// CKA and multitask jobs fill their views by themselves; a cancel (Esc) stops the running job and
+// drops the queued ones. And the multitask bars never put a raw metric beside scores relative to
+// the oracle.
 #include <gtest/gtest.h>
 #include <torch/torch.h>  // before Qt: no macro clashes (slots, emit)
 
@@ -19,7 +20,7 @@
 #include "cka_view.h"
 #include "demo_plan.h"
 #include "figures.h"
-#include "job_queue.h"
+#include "job_runner.h"
 #include "landscape_view.h"
 #include "multitask_view.h"
 #include "similarity_view.h"
@@ -42,15 +43,13 @@ void add_family(const fs::path& dir) {
     fs::copy(dir / "adapters" / "copy", dir / "adapters" / name, fs::copy_options::recursive);
 }
 
-// Spins the event loop until the queue has run every step (or stopped), or `ms` pass.
+// Spins the event loop until the job queue has run dry, or `ms` pass.
 bool wait_queue(MainWindow& w, int ms = 120000) {
-  QSignalSpy done(w.job_queue(), &ui::JobQueue::finished);
-  QSignalSpy stopped(w.job_queue(), &ui::JobQueue::stopped);
   QElapsedTimer t;
   t.start();
-  while (done.isEmpty() && stopped.isEmpty() && t.elapsed() < ms)
+  while (w.jobs()->busy() && t.elapsed() < ms)
     QTest::qWait(50);
-  return !done.isEmpty();
+  return !w.jobs()->busy();
 }
 
 }  // namespace
@@ -82,6 +81,7 @@ TEST(UiDemoStudy, ViewsFillByThemselvesAsTheQueuedJobsFinish) {
   w.show();
   QSignalSpy similarity(&w, &MainWindow::similarity_updated);
   QSignalSpy started(w.jobs(), &ui::JobRunner::started);
+  QSignalSpy cancelled(w.jobs(), &ui::JobRunner::cancelled);
   w.open_demo_study(QString::fromStdString(dir.path().string()));
   // Similarity comes first, before any queued job.
   ASSERT_TRUE(similarity.wait(60000));
@@ -95,7 +95,9 @@ TEST(UiDemoStudy, ViewsFillByThemselvesAsTheQueuedJobsFinish) {
     titles << args.at(0).toString();
   // Opening, similarity, then the queue's three jobs in order, one at a time.
   ASSERT_EQ(titles.size(), 5) << titles.join(", ").toStdString();
-  EXPECT_EQ(titles.mid(2), (QStringList{"Connectivity sweeps", "CKA", "Multitask study"}));
+  EXPECT_EQ(titles.mid(1),
+            (QStringList{"Cosine similarity", "Connectivity sweeps", "CKA", "Multitask study"}));
+  EXPECT_EQ(cancelled.count(), 0);
 
   // Connectivity: the family (3 adapters, no base), every pair swept at 7 points.
   const auto& conn = w.landscape_view()->result();
@@ -130,18 +132,21 @@ TEST(UiDemoStudy, CancelStopsTheQueue) {
   fail_on_dialog();
   MainWindow w;
   w.show();
-  QSignalSpy stopped(w.job_queue(), &ui::JobQueue::stopped);
+  QSignalSpy cancelled(w.jobs(), &ui::JobRunner::cancelled);
   QStringList titles;
   QObject::connect(w.jobs(), &ui::JobRunner::started, [&](const QString& t) {
     titles << t;
-    if (t == "Connectivity sweeps") w.jobs()->cancel();  // Esc as the first sweep starts
+    if (t == "Connectivity sweeps") {
+      EXPECT_EQ(w.jobs()->queued_titles(), (QStringList{"CKA", "Multitask study"}));
+      w.jobs()->cancel();  // Esc as the first sweep starts
+    }
   });
   w.open_demo_study(QString::fromStdString(dir.path().string()));
-  ASSERT_TRUE(stopped.wait(60000));
+  ASSERT_TRUE(cancelled.wait(60000));
   ASSERT_TRUE(wait_idle(w));
   QTest::qWait(500);  // a queued job would have started by now
   EXPECT_FALSE(w.jobs()->busy());
-  EXPECT_FALSE(w.job_queue()->active());
+  EXPECT_TRUE(w.jobs()->queued_titles().isEmpty());
   EXPECT_EQ(titles.last(), "Connectivity sweeps") << titles.join(", ").toStdString();
   EXPECT_FALSE(w.cka_view()->result().has_value());
   EXPECT_FALSE(w.multitask_view()->result().has_value());
