@@ -29,6 +29,7 @@
 #include "similarity_view.h"
 #include "soup_view.h"
 #include "util/runtime.h"
+#include "view_support.h"
 
 namespace basin::ui {
 
@@ -100,6 +101,7 @@ void MainWindow::build_status_bar() {
   // resized the window as jobs queued, and every plot redrew in new paint buffers.
   stage_ = new QLabel(tr("Ready"), this);
   stage_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  stage_->setMinimumWidth(200);
   jobs_label_ = new QLabel(this);
   jobs_label_->setObjectName("job_list");
   jobs_label_->setVisible(false);
@@ -131,7 +133,7 @@ void MainWindow::build_status_bar() {
   });
   connect(jobs_, &JobRunner::queueChanged, this, [this] {
     const QString text = jobs_->summary();
-    jobs_label_->setText(jobs_label_->fontMetrics().elidedText(text, Qt::ElideRight, 520));
+    set_elided_text(jobs_label_, text, 380);
     jobs_label_->setToolTip(text);
     jobs_label_->setVisible(!text.isEmpty());
   });

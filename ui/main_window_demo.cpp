@@ -15,6 +15,7 @@
 #include "main_window.h"
 #include "multitask_view.h"
 #include "util/errors.h"
+#include "view_support.h"
 
 namespace basin::ui {
 namespace {
@@ -83,7 +84,7 @@ void MainWindow::open_demo_study(const QString& kit_dir) {
                   .arg(plan.family_task)
                   .arg(conn_setup.limit)
             : QString();
-    queue_label_->setText(l.text());
+    set_elided_text(queue_label_, l.text(), 340);  // all of it in the tooltip
     queue_label_->setVisible(true);
     // Similarity first: the set change scheduled it for the next turn of the event loop, after
     // the jobs queued here.

@@ -113,4 +113,8 @@ void fill_matrix_table(QTableWidget* table, const PairwiseMatrix& m, int decimal
   table->resizeColumnsToContents();
 }
 
+void set_elided_text(QLabel* label, const QString& text, int max_width) {
+  label->setText(label->fontMetrics().elidedText(text, Qt::ElideRight, max_width));
+}
+
 }  // namespace basin::ui

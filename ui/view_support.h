@@ -9,6 +9,7 @@
 #include "analysis/pairwise_matrix.h"
 
 class QCustomPlot;
+class QLabel;
 class QTableWidget;
 class QWidget;
 
@@ -34,5 +35,9 @@ QString format_fixed(double v, int decimals);
 void set_empty_hint(QWidget* plot, const QString& text);
 // The hint `plot` shows now ("" when it shows its data).
 QString empty_hint(const QWidget* plot);
+
+// Shows `text` in `label` cut with "…" to `max_width` pixels: a status-bar text must not widen
+// the window (each widening re-lays out and redraws every plot).
+void set_elided_text(QLabel* label, const QString& text, int max_width);
 
 }  // namespace basin::ui
