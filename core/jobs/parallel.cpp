@@ -12,39 +12,25 @@
 namespace basin::jobs {
 namespace {
 
-// One compute thread while any parallel_tasks call runs, and the count from before the first
-// restored when the last ends: two calls on different threads (a study and the Interpolate
-// view's decoding) must not restore each other's setting.
-class OneComputeThread {
- public:
-  OneComputeThread() {
-    std::lock_guard<std::mutex> lock(mu());
-    if (active()++ == 0) saved() = compute_threads();
-    set_compute_threads(1);
-  }
-  ~OneComputeThread() {
-    std::lock_guard<std::mutex> lock(mu());
-    if (--active() == 0) set_compute_threads(saved());
-  }
-  OneComputeThread(const OneComputeThread&) = delete;
-  OneComputeThread& operator=(const OneComputeThread&) = delete;
-
- private:
-  static std::mutex& mu() {
-    static std::mutex m;
-    return m;
-  }
-  static int& active() {
-    static int n = 0;
-    return n;
-  }
-  static int& saved() {
-    static int n = 0;
-    return n;
-  }
-};
+std::mutex& scope_mutex() {
+  static std::mutex m;
+  return m;
+}
+int g_active_scopes = 0;  // OneComputeThread objects alive (guarded by scope_mutex)
+int g_saved_threads = 0;  // the count before the first of them
 
 }  // namespace
+
+OneComputeThread::OneComputeThread() {
+  std::lock_guard<std::mutex> lock(scope_mutex());
+  if (g_active_scopes++ == 0) g_saved_threads = compute_threads();
+  set_compute_threads(1);
+}
+
+OneComputeThread::~OneComputeThread() {
+  std::lock_guard<std::mutex> lock(scope_mutex());
+  if (--g_active_scopes == 0) set_compute_threads(g_saved_threads);
+}
 
 int parallel_tasks(size_t n, int workers,
                    const std::function<void(size_t i, const std::atomic<bool>& stop)>& task) {

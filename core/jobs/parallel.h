@@ -9,6 +9,18 @@
 
 namespace basin::jobs {
 
+// While one of these lives, compute (intra-op and BLAS) runs on one thread; the count from
+// before the first is restored when the last ends, so overlapping scopes on different threads
+// (a study and the Interpolate view's decoding) never restore each other's setting. For work
+// made of many small products, whose thread wake-ups cost more than they save.
+class OneComputeThread {
+ public:
+  OneComputeThread();
+  ~OneComputeThread();
+  OneComputeThread(const OneComputeThread&) = delete;
+  OneComputeThread& operator=(const OneComputeThread&) = delete;
+};
+
 // Runs task(i, stop) for every i in [0, n) on min(workers, n) threads, the caller's thread
 // being one of them, and returns the number of threads that ran.
 //  - workers <= 1 (or n <= 1): the tasks run in order on the caller's thread, whose compute

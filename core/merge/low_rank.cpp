@@ -6,12 +6,17 @@
 #include <climits>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <type_traits>
 
+#include "jobs/parallel.h"
 #include "util/errors.h"
 
 namespace basin {
 namespace {
+
+// Below this many Gram multiply-adds, (out + in)·R², a module's SVD runs on one thread.
+constexpr double kOneThreadFlops = 1e9;
 
 // The Fortran BLAS SYRKs of the BLAS LibTorch loaded (OpenBLAS on Debian), found at run time
 // like runtime.cpp's openblas_set_num_threads; a Gram product through one costs half a GEMM.
@@ -154,6 +159,10 @@ Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor
     total += Bs[i].size(1);
     if (coeffs[i] != 0.0) R += Bs[i].size(1);
   }
+  // The Grams and basis products of one module are small (4096 x 4096 at R = 128: 0.13 GFLOP):
+  // a second compute thread costs more in wake-ups than it saves (docs/PERFORMANCE.md).
+  std::optional<jobs::OneComputeThread> one;
+  if (double(out + in) * double(R) * double(R) < kOneThreadFlops) one.emplace();
   const int64_t k_all = std::min({out, in, total});
   const int64_t r = rank < 0 ? k_all : std::clamp<int64_t>(rank, 1, std::max<int64_t>(k_all, 1));
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);

@@ -1,9 +1,12 @@
 #include "merge/merge.h"
 
+#include <atomic>
 #include <cmath>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
+#include "jobs/parallel.h"
 #include "lora/peft_io.h"
 #include "merge/dense_merge.h"
 #include "merge/low_rank.h"
@@ -268,20 +271,31 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
   out.config.base_model_name_or_path = set[0].config.base_model_name_or_path;
   out.config.task_type = set[0].config.task_type;
   out.config.fan_in_fan_out = set[0].config.fan_in_fan_out;
-  out.modules.reserve(modules.size());
+  out.modules.resize(modules.size());
   const std::string stage = std::string("merging (") + method_name(recipe.method) + ")";
-  for (size_t mi = 0; mi < modules.size(); ++mi) {
-    progress.check_cancelled();
-    progress.report(double(mi) / double(modules.size()), stage);
-    std::vector<MergeInput> inputs;
-    for (size_t ai = 0; ai < set.size(); ++ai) {
-      const LoraModule* m = set[ai].find(modules[mi].name);
-      if (!m) continue;
-      inputs.push_back(
-          {m->A, m->B, m->scale, weights[ai], static_cast<uint64_t>(mi) * 1000003u + ai});
-    }
-    out.modules.push_back(merge_module(modules[mi].name, inputs, recipe, slot_rank, route));
-  }
+  // Modules are independent: merged side by side, each worker on one compute thread (a
+  // module's products are small enough that a second thread inside one costs more in
+  // wake-ups than it saves; docs/PERFORMANCE.md, SVD merge). The DARE masks are seeded per
+  // module and adapter, so the result does not depend on which worker takes a module.
+  size_t done = 0;
+  std::mutex done_mu;  // reports in order, whichever worker finishes
+  progress.report(0.0, stage);
+  jobs::parallel_tasks(modules.size(), compute_threads(),
+                       [&](size_t mi, const std::atomic<bool>& stop) {
+                         if (stop.load()) return;
+                         progress.check_cancelled();
+                         std::vector<MergeInput> inputs;
+                         for (size_t ai = 0; ai < set.size(); ++ai) {
+                           const LoraModule* m = set[ai].find(modules[mi].name);
+                           if (!m) continue;
+                           inputs.push_back({m->A, m->B, m->scale, weights[ai],
+                                             static_cast<uint64_t>(mi) * 1000003u + ai});
+                         }
+                         out.modules[mi] =
+                             merge_module(modules[mi].name, inputs, recipe, slot_rank, route);
+                         const std::lock_guard<std::mutex> lock(done_mu);
+                         progress.report(double(++done) / double(modules.size()), stage);
+                       });
   progress.report(1.0, stage);
   out.metadata = merge_provenance(set, recipe);
   // The config describes the merged modules as save_peft_adapter will write them.

@@ -12,6 +12,7 @@
 #include "merge/sparsify.h"
 #include "test_support.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 
 using namespace basin;
 
@@ -302,6 +303,92 @@ TEST(Merge, CancelStopsBetweenModules) {
   jobs::NullProgress p;
   p.request_cancel();
   EXPECT_THROW(merge(s, r, p), jobs::Cancelled);
+}
+
+// Six modules of different shapes, so that workers finish out of order.
+AdapterSet six_modules(bool nan_in_last = false) {
+  AdapterSet s;
+  for (int a = 0; a < 3; ++a) {
+    auto ad = std::make_shared<Adapter>();
+    ad->name = "a" + std::to_string(a);
+    ad->config.r = 2 + a;
+    ad->config.lora_alpha = 4.0;
+    for (int m = 0; m < 6; ++m) {
+      LoraModule mod;
+      mod.name = "model.layers." + std::to_string(m) + ".mlp.up_proj";
+      const int64_t r = 2 + a, out = 8 + 7 * m, in = 30 - 3 * m;
+      mod.A = test::randn({r, in}, 1000 * a + m);
+      mod.B = test::randn({out, r}, 1000 * a + m + 500);
+      if (nan_in_last && m == 5 && a == 1) mod.B[0][0] = std::nan("");
+      mod.alpha = 4.0;
+      mod.scale = 4.0 / double(r);
+      ad->modules.push_back(mod);
+    }
+    s.add(ad);
+  }
+  return s;
+}
+
+// Modules are merged side by side (one compute thread per worker): the same modules in the
+// same order as merging each alone, for a low-rank, a dense and a random-mask method. The
+// workers' BLAS runs on one thread and the reference's on whatever the machine picks, so ΔW
+// agrees to float32 rounding (kTol), not bit for bit.
+TEST(Merge, ModulesMergedSideBySideEqualEachMergedAlone) {
+  const auto s = six_modules();
+  const int before = compute_threads();
+  for (const auto method : {MergeMethod::Svd, MergeMethod::Ties, MergeMethod::DareTies}) {
+    MergeRecipe r;
+    r.method = method;
+    r.density = 0.5;
+    r.rank = 3;
+    set_compute_threads(3);
+    std::vector<double> fractions;
+    jobs::CallbackProgress p([&](double f, const std::string&) {
+      fractions.push_back(f);
+      return true;
+    });
+    const Adapter out = merge(s, r, p);
+    EXPECT_EQ(compute_threads(), 3) << "the caller's thread count is restored";
+    set_compute_threads(1);
+    ASSERT_EQ(out.modules.size(), 6u);
+    const auto w = r.effective_weights(s.size());
+    for (size_t mi = 0; mi < 6; ++mi) {
+      std::vector<MergeInput> in;
+      for (size_t ai = 0; ai < s.size(); ++ai) {
+        const LoraModule& m = s[ai].modules[mi];
+        in.push_back({m.A, m.B, m.scale, w[ai], static_cast<uint64_t>(mi) * 1000003u + ai});
+      }
+      const auto alone = merge_module(s[0].modules[mi].name, in, r);
+      EXPECT_EQ(out.modules[mi].name, alone.name);
+      const auto got = delta(out.modules[mi]), want = delta(alone);
+      EXPECT_LE((got - want).abs().max().item<double>(),
+                kTol * std::max(1.0, want.abs().max().item<double>()))
+          << method_name(method) << " module " << mi;
+    }
+    ASSERT_FALSE(fractions.empty());
+    EXPECT_TRUE(std::is_sorted(fractions.begin(), fractions.end())) << "progress never goes back";
+    EXPECT_DOUBLE_EQ(fractions.back(), 1.0);
+  }
+  set_compute_threads(before);
+}
+
+// A module that fails on one worker ends the merge with its error, named, from the caller.
+TEST(Merge, AFailingModuleOnAWorkerEndsTheMergeWithItsError) {
+  const auto s = six_modules(/*nan_in_last=*/true);
+  const int before = compute_threads();
+  set_compute_threads(2);
+  MergeRecipe r;
+  r.method = MergeMethod::Cat;
+  jobs::NullProgress p;
+  try {
+    merge(s, r, p);
+    ADD_FAILURE() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.layers.5.mlp.up_proj"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(compute_threads(), 2);
+  set_compute_threads(before);
 }
 
 TEST(MergeRecipe, RejectsBadValues) {
