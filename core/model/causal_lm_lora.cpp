@@ -95,10 +95,14 @@ at::Tensor CausalLM::linear(const std::string& name, int64_t layer, const at::Te
                             const Mix& mix) const {
   const auto& W = param(name + ".weight");
   const auto bias = params_.find(name + ".bias");
+  // x W^T (+ b) as one GEMM into a fresh [tokens, out]: the bias rides in as the GEMM's C.
   auto plain = [&] {
-    at::Tensor y = torch::matmul(x, W.t());
-    if (bias != params_.end()) y = y + bias->second;
-    return y;
+    const auto x2 = x.reshape({-1, W.size(1)});
+    at::Tensor y = bias != params_.end() ? torch::addmm(bias->second, x2, W.t())
+                                         : torch::mm(x2, W.t());
+    auto shape = x.sizes().vec();
+    shape.back() = W.size(0);
+    return y.view(shape);
   };
   if (!mix.coeffs.defined() && !mix.gate) return plain();
   const auto it = slots_.find(name);
@@ -152,7 +156,11 @@ at::Tensor CausalLM::linear(const std::string& name, int64_t layer, const at::Te
   // Per-sample weight of every rank row: C[b, owner(r)] · s_owner(r)   -> [B, R]
   const auto c = mix.coeffs.index_select(1, sp->owner) * sp->scale.unsqueeze(0);
   const auto h = torch::matmul(x, sp->A.t()) * c.unsqueeze(1);  // [B, T, R]
-  return plain() + torch::matmul(h, sp->B.t());
+  // The bank's product accumulates into the base output (GEMM with beta = 1): no second
+  // [tokens, out] tensor and no elementwise add over it.
+  at::Tensor y = plain();
+  y.view({-1, out}).addmm_(h.reshape({-1, R}), sp->B.t());
+  return y;
 }
 
 CausalLM::Slot CausalLM::active_slot(const Slot& s, const Mix& mix) const {
