@@ -8,6 +8,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"
+#include "model/rotary.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
 #include "util/strings.h"
@@ -38,9 +39,19 @@ std::map<std::string, std::vector<int64_t>> parameter_shapes(const ModelConfig& 
       s[p + "self_attn.k_proj.bias"] = {kv};
       s[p + "self_attn.v_proj.bias"] = {kv};
     }
+    if (c.o_proj_bias()) s[p + "self_attn.o_proj.bias"] = {d};
+    if (c.qk_norm()) {
+      s[p + "self_attn.q_norm.weight"] = {c.head_dim};
+      s[p + "self_attn.k_norm.weight"] = {c.head_dim};
+    }
     s[p + "mlp.gate_proj.weight"] = {I, d};
     s[p + "mlp.up_proj.weight"] = {I, d};
     s[p + "mlp.down_proj.weight"] = {d, I};
+    if (c.mlp_bias) {
+      s[p + "mlp.gate_proj.bias"] = {I};
+      s[p + "mlp.up_proj.bias"] = {I};
+      s[p + "mlp.down_proj.bias"] = {d};
+    }
   }
   return s;
 }
@@ -61,10 +72,8 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
   return xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps) * w;
 }
 
-// Rotary embedding (Su et al. 2021) in the rotate-half layout used by HF Llama/Qwen2.
-at::Tensor rotate_half(const at::Tensor& x) {
-  const int64_t h = x.size(-1) / 2;
-  return torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1);
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 }  // namespace
@@ -116,7 +125,16 @@ CausalLM CausalLM::load(const fs::path& dir, const std::string& device) {
     const SafetensorsReader reader(f);
     for (const auto& t : reader.tensors()) {
       const auto it = expected.find(t.name);
-      if (it == expected.end()) continue;  // e.g. rotary inv_freq buffers some exporters write
+      if (it == expected.end()) {
+        // Rotary inv_freq buffers some exporters write, and a tied head transformers ignores,
+        // change nothing; any other tensor means an architecture config.json does not describe.
+        if (ends_with(t.name, "rotary_emb.inv_freq") ||
+            (t.name == "lm_head.weight" && m.config_.tie_word_embeddings))
+          continue;
+        throw InputError("'" + f.string() + "': tensor '" + excerpt(t.name) + "' is not part of a " +
+                         m.config_.model_type +
+                         " model as config.json describes it (a key Basin does not know?)");
+      }
       if (t.shape != it->second)
         throw InputError("'" + f.string() + "': tensor '" + t.name + "' has shape " +
                          format_shape(t.shape) + " but config.json implies " +
@@ -194,11 +212,13 @@ at::Tensor CausalLM::last_layer_at(const at::Tensor& pos, const at::Tensor& h, c
   // Keys and values at every position; queries only at the picked ones.
   auto k = linear(p + "self_attn.k_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
   auto v = linear(p + "self_attn.v_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
-  k = k * cos + rotate_half(k) * sin;
+  if (c.qk_norm()) k = rms_norm(k, param(p + "self_attn.k_norm.weight"), c.rms_norm_eps);
+  k = apply_rotary(k, cos, sin);
   const auto xp = x.reshape({B * T, d}).index_select(0, pos).unsqueeze(1);  // [N, 1, d]
   auto q = linear(p + "self_attn.q_proj", l, xp, pm).view({N, H, 1, hd});
   const auto cp = pick(cos, hd).view({N, 1, 1, hd}), sp = pick(sin, hd).view({N, 1, 1, hd});
-  q = q * cp + rotate_half(q) * sp;
+  if (c.qk_norm()) q = rms_norm(q, param(p + "self_attn.q_norm.weight"), c.rms_norm_eps);
+  q = apply_rotary(q, cp, sp);
   k = k.index_select(0, rows);  // [N, KV, T, hd]
   v = v.index_select(0, rows);
   if (KV != H) {
@@ -278,32 +298,31 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   const int64_t P = cache ? cache->length : 0;  // position of the first new token
   if (cache && P > 0 && (cache->k.empty() || cache->k[0].size(0) != B))
     throw InputError("KV cache batch size does not match the input");
+  if (o.position_ids.defined() &&
+      (o.position_ids.dim() != 2 || o.position_ids.size(0) != B || o.position_ids.size(1) != T))
+    throw InputError("position_ids must be [batch, new tokens]");
+  if (o.attention_mask.defined() &&
+      (o.attention_mask.dim() != 2 || o.attention_mask.size(0) != B ||
+       o.attention_mask.size(1) != P + T))
+    throw InputError("attention_mask must be [batch, cached + new tokens]");
   // Rotary tables for positions P..P+T-1, or each row's own positions.
-  const auto inv_freq =
-      1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, fopts) / double(c.head_dim));
-  at::Tensor cos, sin;
-  if (o.position_ids.defined()) {
-    if (o.position_ids.dim() != 2 || o.position_ids.size(0) != B || o.position_ids.size(1) != T)
-      throw InputError("position_ids must be [batch, new tokens]");
-    const auto freqs = o.position_ids.to(dev, torch::kFloat32).unsqueeze(-1) * inv_freq;
-    const auto emb = torch::cat({freqs, freqs}, -1);  // [B, T, head_dim]
-    cos = emb.cos().unsqueeze(1);
-    sin = emb.sin().unsqueeze(1);
-  } else {
-    const auto freqs = torch::outer(torch::arange(P, P + T, fopts), inv_freq);
-    const auto emb = torch::cat({freqs, freqs}, -1);
-    cos = emb.cos().view({1, 1, T, c.head_dim});
-    sin = emb.sin().view({1, 1, T, c.head_dim});
-  }
-  // Causal mask over cached + new keys (query i sits at position P + i), plus key padding.
-  auto allowed = torch::ones({T, P + T}, torch::TensorOptions().dtype(torch::kBool).device(dev))
-                     .tril(P)
-                     .view({1, 1, T, P + T});
+  const auto rot = rotary_tables(
+      c, o.position_ids, B, P, T,
+      o.attention_mask.defined() ? o.attention_mask.narrow(1, P, T).ne(0) : at::Tensor(), fopts);
+  const auto &cos = rot.cos, &sin = rot.sin;
+  // Causal mask over cached + new keys (query i sits at index P + i), plus key padding.
+  const auto bopts = torch::TensorOptions().dtype(torch::kBool).device(dev);
+  auto allowed = torch::ones({T, P + T}, bopts).tril(P).view({1, 1, T, P + T});
+  // Sliding-window layers also drop keys window or more indices back (transformers'
+  // sliding_window_overlay: kv_idx > q_idx − window).
+  auto allowed_window =
+      c.sliding_window > 0
+          ? allowed & torch::ones({T, P + T}, bopts).triu(P - c.sliding_window + 1).view({1, 1, T, P + T})
+          : allowed;
   if (o.attention_mask.defined()) {
-    if (o.attention_mask.dim() != 2 || o.attention_mask.size(0) != B ||
-        o.attention_mask.size(1) != P + T)
-      throw InputError("attention_mask must be [batch, cached + new tokens]");
-    allowed = allowed & o.attention_mask.to(dev).to(torch::kBool).view({B, 1, 1, P + T});
+    const auto keys = o.attention_mask.to(dev).to(torch::kBool).view({B, 1, 1, P + T});
+    allowed = allowed & keys;
+    allowed_window = allowed_window & keys;
   }
   if (mix.gate) {
     const int64_t Pm = o.attention_mask.defined() ? o.attention_mask.size(1) - T : 0;
@@ -339,15 +358,20 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const auto x = rms_norm(h, param(p + "input_layernorm.weight"), c.rms_norm_eps);
+    const auto& ok = c.layer_slides(l) ? allowed_window : allowed;
     if (trim_last && l + 1 == c.num_hidden_layers) {
-      picked = last_layer_at(pos, h, x, cos, sin, allowed, mix, l);
+      picked = last_layer_at(pos, h, x, cos, sin, ok, mix, l);
       break;
     }
     auto q = linear(p + "self_attn.q_proj", l, x, mix).view({B, T, H, hd}).transpose(1, 2);
     auto k = linear(p + "self_attn.k_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
     auto v = linear(p + "self_attn.v_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
+    if (c.qk_norm()) {  // Qwen3: per-head RMSNorm before rotary
+      q = rms_norm(q, param(p + "self_attn.q_norm.weight"), c.rms_norm_eps);
+      k = rms_norm(k, param(p + "self_attn.k_norm.weight"), c.rms_norm_eps);
+    }
+    q = apply_rotary(q, cos, sin);
+    k = apply_rotary(k, cos, sin);
     if (cache) {
       auto& ck = cache->k[static_cast<size_t>(l)];
       auto& cv = cache->v[static_cast<size_t>(l)];
@@ -361,7 +385,7 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
       v = v.repeat_interleave(H / KV, 1);
     }
     auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(hd));
-    scores = scores.masked_fill(allowed.logical_not(), neg);
+    scores = scores.masked_fill(ok.logical_not(), neg);
     // Rows with no allowed key (a padded query) would be all -inf: give them zeros instead.
     auto probs = torch::softmax(scores, -1).nan_to_num(0.0);
     auto attn = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, H * hd});

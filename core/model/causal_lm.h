@@ -1,5 +1,6 @@
-// A Qwen2 / Llama-family decoder in LibTorch (RMSNorm, rotary embeddings, grouped-query
-// attention, SwiGLU MLP, optional q/k/v biases, tied or untied embeddings), with LoRA slots:
+// A Qwen2 / Qwen3 / Llama / Mistral decoder in LibTorch (RMSNorm, rotary embeddings and their
+// scalings, grouped-query attention, sliding windows, SwiGLU MLP, the families' biases and q/k
+// norms, tied or untied embeddings; docs/MODELS.md), with LoRA slots:
 // every target projection can hold a bank of K adapters and a per-sample coefficient matrix
 // C [batch, K], so that
 //     y = W x + b + Σ_k C[b,k] · s_k · B_k A_k x

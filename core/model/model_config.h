@@ -1,17 +1,30 @@
-// config.json of a Hugging Face decoder (Qwen2 / Llama / Mistral families): the fields the
-// forward pass needs, validated with errors that name the file and key.
+// config.json of a Hugging Face decoder (Qwen2 / Qwen3 / Llama / Mistral families): the fields
+// the forward pass needs, validated with errors that name the file and key. Every key that
+// changes the numerics is either implemented exactly or refused (docs/MODELS.md lists them);
+// keys that do not change the numerics are ignored.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 namespace basin {
 
+// Rotary frequency scaling: config.json's rope_scaling (or transformers 5's rope_parameters).
+struct RopeScaling {
+  std::string type = "default";  // default, linear, dynamic or llama3 (others are refused)
+  double factor = 1.0;           // linear: positions / factor; dynamic: NTK factor; llama3
+  double low_freq_factor = 1.0;   // llama3: wavelengths above original / low are divided
+  double high_freq_factor = 4.0;  // llama3: wavelengths below original / high are kept
+  int64_t original_max_position_embeddings = 8192;  // llama3: the pre-training context
+  bool operator==(const RopeScaling& o) const;
+};
+
 struct ModelConfig {
-  std::string model_type = "qwen2";  // qwen2, llama or mistral
+  std::string model_type = "qwen2";  // qwen2, qwen3, llama or mistral
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;        // d_model
   int64_t intermediate_size = 0;  // SwiGLU width
@@ -21,13 +34,31 @@ struct ModelConfig {
   int64_t head_dim = 0;             // hidden_size / heads unless given
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
-  int64_t max_position_embeddings = 32768;
+  RopeScaling rope_scaling;
+  int64_t max_position_embeddings = 32768;  // used by dynamic NTK scaling only
   bool tie_word_embeddings = false;
-  bool attention_bias = true;  // q/k/v biases: always for qwen2, config key for llama
+  // q/k/v biases: always for qwen2, the config key for llama and qwen3 (where it also biases
+  // o_proj, see o_proj_bias()), never for mistral.
+  bool attention_bias = true;
+  bool mlp_bias = false;  // llama: gate/up/down biases
+  // Sliding-window attention: a query attends to the keys fewer than sliding_window positions
+  // back (transformers' sliding_window_overlay). 0 = full attention everywhere.
+  int64_t sliding_window = 0;
+  // Per layer: whether it uses the window (size num_hidden_layers when sliding_window > 0).
+  std::vector<bool> sliding_layers;
   int64_t bos_token_id = -1, eos_token_id = -1, pad_token_id = -1;
 
+  bool o_proj_bias() const { return attention_bias && model_type != "qwen2"; }
+  // Qwen3: per-head RMSNorm of queries and keys (q_norm / k_norm, width head_dim) before rotary.
+  bool qk_norm() const { return model_type == "qwen3"; }
+  bool layer_slides(int64_t layer) const {
+    return sliding_window > 0 && layer >= 0 &&
+           layer < static_cast<int64_t>(sliding_layers.size()) &&
+           sliding_layers[static_cast<size_t>(layer)];
+  }
+
   // Throws InputError naming `label` and the key (unknown model_type, missing sizes, heads
-  // that do not divide, ...).
+  // that do not divide, a numerics key Basin does not implement, ...).
   static ModelConfig from_json(const nlohmann::json& j, const std::string& label);
   static ModelConfig load(const std::filesystem::path& model_dir);
   nlohmann::json to_json() const;  // as transformers writes it for this family

@@ -1,6 +1,7 @@
-// An independent reference forward pass of the Qwen2 / Llama decoder for tests: one sequence,
-// token by token, in float64, written from the formulas (RMSNorm, rotate-half RoPE, grouped-
-// query attention, SwiGLU) — no batching, no LoRA bank, no KV cache.
+// An independent reference forward pass of the Qwen2 / Qwen3 / Llama / Mistral decoder for tests:
+// one sequence, token by token, in float64, written from the formulas (RMSNorm, rotate-half RoPE
+// and its scalings, per-head q/k norms, grouped-query attention, sliding windows, SwiGLU) — no
+// batching, no LoRA bank, no KV cache.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,22 @@ at::Tensor D(const at::Tensor& t);  // as float64
 
 // ΔW [out, in] (float64) added to a projection's weight for one token (undefined = none).
 using TokenDeltas = std::function<at::Tensor(const std::string& module, int64_t token)>;
+
+// θ_i (i < head_dim / 2) in float64, straight from the formulas of the config's rotary scaling
+// (default, linear, dynamic NTK, llama3), for a sequence of seq_len tokens.
+std::vector<double> naive_inv_freq(const ModelConfig& c, int64_t seq_len);
+
+// Hidden states [T, d] (float64) after each layer (0 = embeddings; the last one after the final
+// norm, as CausalLM's output_layer gives it) and logits [T, V]. `positions`: each token's
+// rotary position (empty = 0 … T − 1). Covers q/k norms (qwen3), o_proj and MLP biases, and
+// sliding-window layers.
+struct NaiveForward {
+  std::vector<at::Tensor> hidden;
+  at::Tensor logits;
+};
+NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at::Tensor>& params,
+                           const std::vector<int64_t>& ids, const TokenDeltas& delta_at = {},
+                           const std::vector<int64_t>& positions = {});
 
 // Logits [T, V] (float64) of `ids` with per-token weight updates.
 at::Tensor naive_logits(const ModelConfig& c, const std::map<std::string, at::Tensor>& params,

@@ -1,0 +1,71 @@
+#include "model/rotary.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <torch/torch.h>
+
+namespace basin {
+
+at::Tensor rope_inv_freq(const ModelConfig& c, int64_t seq_len, const at::TensorOptions& o) {
+  const auto& s = c.rope_scaling;
+  const int64_t dim = c.head_dim;
+  double base = c.rope_theta;
+  if (s.type == "dynamic") {
+    // Dynamic NTK scaling (bloc97 / emozilla 2023, as transformers' _compute_dynamic_ntk_parameters):
+    // base · (factor · L / max_pos − (factor − 1))^(dim / (dim − 2)), L = max(seq_len, max_pos).
+    const double L = double(std::max(seq_len, c.max_position_embeddings));
+    const double m = double(c.max_position_embeddings);
+    base *= std::pow(s.factor * L / m - (s.factor - 1), double(dim) / double(dim - 2));
+  }
+  // θ_i = base^(−2i / dim) (Su et al. 2021, eq. 15), in float32 as transformers computes it.
+  auto inv = 1.0 / torch::pow(base, torch::arange(0, dim, 2, o.dtype(torch::kFloat32)) / double(dim));
+  if (s.type == "linear") return inv / s.factor;  // position interpolation: positions / factor
+  if (s.type != "llama3") return inv;
+  // Llama 3.1 (Meta's apply_scaling; transformers' _compute_llama3_parameters): wavelengths
+  // λ = 2π/θ longer than original/low_freq_factor are divided by factor, shorter than
+  // original/high_freq_factor kept, and between them θ blends as (1 − a) θ/factor + a θ with
+  // a = (original/λ − low_freq_factor) / (high_freq_factor − low_freq_factor).
+  const double orig = double(s.original_max_position_embeddings);
+  const double low_wavelen = orig / s.low_freq_factor, high_wavelen = orig / s.high_freq_factor;
+  const auto wavelen = (2 * M_PI) / inv;
+  const auto a = (orig / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+  const auto blended = (1 - a) * inv / s.factor + a * inv;
+  const auto scaled = torch::where(wavelen > low_wavelen, inv / s.factor, inv);
+  return torch::where((wavelen >= high_wavelen) & (wavelen <= low_wavelen), blended, scaled);
+}
+
+RotaryTables rotary_tables(const ModelConfig& c, const at::Tensor& position_ids, int64_t B,
+                           int64_t P, int64_t T, const at::Tensor& real,
+                           const at::TensorOptions& o) {
+  const auto fopts = o.dtype(torch::kFloat32);
+  const auto pos = position_ids.defined() ? position_ids.to(fopts.device(), torch::kFloat32)
+                                          : torch::arange(P, P + T, fopts).view({1, T});
+  at::Tensor inv;  // [B or 1, 1, head_dim / 2]
+  if (c.rope_scaling.type == "dynamic") {
+    // Each row's length: 1 + its largest position among real tokens.
+    auto p = (position_ids.defined() ? position_ids.to(torch::kCPU, torch::kLong)
+                                     : torch::arange(P, P + T, torch::kLong).view({1, T}))
+                 .expand({B, T})
+                 .clone();
+    if (real.defined()) p.masked_fill_(real.to(torch::kCPU, torch::kBool).logical_not(), -1);
+    const auto top = T > 0 ? std::get<0>(p.max(1)) : torch::full({B}, -1, torch::kLong);
+    const auto ta = top.accessor<int64_t, 1>();
+    std::vector<at::Tensor> rows;
+    for (int64_t b = 0; b < B; ++b)
+      rows.push_back(rope_inv_freq(c, ta[b] + 1, fopts));
+    inv = torch::stack(rows).unsqueeze(1);
+  } else {
+    inv = rope_inv_freq(c, 0, fopts).view({1, 1, -1});
+  }
+  const auto freqs = pos.unsqueeze(-1) * inv;  // [B or 1, T, head_dim / 2]
+  const auto emb = torch::cat({freqs, freqs}, -1);
+  return {emb.cos().unsqueeze(1), emb.sin().unsqueeze(1)};
+}
+
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t h = x.size(-1) / 2;
+  return x * cos + torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1) * sin;
+}
+
+}  // namespace basin
