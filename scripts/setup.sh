@@ -20,6 +20,9 @@ PACKAGES=(
   xvfb xauth
   # Real text for the demo kit's task data (core/demo/task_data.cpp, DATA.md).
   bsdgames r-cran-tm wordnet-base fortunes gettext
+  # The .deb and its check (scripts/check-package.sh): cpack's dependency scan (file,
+  # dpkg-shlibdeps from build-essential), desktop entry and AppStream validators, man page check.
+  file desktop-file-utils appstream groff-base
 )
 
 missing=()

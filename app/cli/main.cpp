@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli_common.h"
+#include "cli_docs.h"
 #include "jobs/progress.h"
 #include "util/errors.h"
 #include "util/runtime.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   register_cka(app, ctx, exit_code);
   register_studies(app, ctx, exit_code);
   register_gate(app, ctx, exit_code);
+  register_docs(app, exit_code);  // hidden: the man page and bash completion
 
   try {
     app.parse(argc, argv);
