@@ -12,6 +12,9 @@ PACKAGES=(
   libgl1-mesa-dev libxkbcommon-dev
   libtorch-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # libFuzzer targets (scripts/fuzz.sh): clang, its fuzzer/sanitizer runtimes, lld, and
+  # llvm-symbolizer (llvm-14) for readable sanitizer stacks.
+  clang-14 libclang-rt-14-dev lld-14 llvm-14
   # Tokenizer: Unicode regex (pre-tokenizer splits) and NFC normalization.
   libpcre2-dev libicu-dev
   # LibTorch calls the system BLAS/LAPACK: reference BLAS is ~27x slower than OpenBLAS.

@@ -1,6 +1,8 @@
 #include "data/task.h"
 
 #include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -166,14 +168,23 @@ std::vector<Example> TaskSpec::load_split(const std::string& split) const {
 std::vector<Example> read_jsonl(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError("cannot read '" + file.string() + "'");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return parse_jsonl(text, file.string());
+}
+
+std::vector<Example> parse_jsonl(std::string_view text, const std::string& label) {
   std::vector<Example> out;
-  std::string line;
   size_t n = 0;
-  while (std::getline(in, line)) {
+  // Lines end at '\n' (a last line without one counts), as std::getline splits them.
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
     ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const std::string where = file.string() + ":" + std::to_string(n);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    const std::string where = label + ":" + std::to_string(n);
     const nlohmann::json j = parse_json_text(line, where);
     if (!j.is_object())
       throw InputError("'" + where + "': expected a JSON object, got " + json_excerpt(j));

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -41,6 +42,8 @@ struct TaskSpec {
 
 // Reads a JSONL file: one object per line, blank lines skipped. Errors carry "file:line".
 std::vector<Example> read_jsonl(const std::filesystem::path& file);
+// The same for JSONL text already read; errors carry "label:line" (label is the file name).
+std::vector<Example> parse_jsonl(std::string_view text, const std::string& label);
 // Writes examples as JSONL atomically (keys sorted).
 void write_jsonl(const std::filesystem::path& file, const std::vector<Example>& examples);
 

@@ -554,13 +554,16 @@ Tokenizer Tokenizer::from_file(const std::filesystem::path& path) {
   if (std::filesystem::is_directory(path, ec)) file = path / "tokenizer.json";
   if (!std::filesystem::exists(file, ec))
     throw InputError("tokenizer file not found: '" + file.string() + "'");
+  return from_json(read_json_file(file, {kMaxTokenizerJsonBytes}), file.string());
+}
+
+Tokenizer Tokenizer::from_json(const nlohmann::json& j, const std::string& label) {
   auto impl = std::make_unique<Impl>();
-  impl->file = file;
-  const nlohmann::json j = read_json_file(file, {kMaxTokenizerJsonBytes});
+  impl->file = label;
   try {
     impl->parse(j);
   } catch (const nlohmann::json::exception& e) {  // a field of the wrong JSON type
-    throw InputError("'" + file.string() + "': unexpected value: " + e.what());
+    throw InputError("'" + label + "': unexpected value: " + e.what());
   }
   return Tokenizer(std::move(impl));
 }

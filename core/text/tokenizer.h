@@ -13,12 +13,17 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace basin {
 
 class Tokenizer {
  public:
   // Reads `path`: a tokenizer.json file, or a model folder that contains one.
   static Tokenizer from_file(const std::filesystem::path& path);
+  // Reads an already parsed tokenizer.json; errors name `label` (the file). from_file reads
+  // through this; the fuzz targets call it on bytes (tests/fuzz).
+  static Tokenizer from_json(const nlohmann::json& j, const std::string& label);
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
