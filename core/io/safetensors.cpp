@@ -1,6 +1,7 @@
 #include "io/safetensors.h"
 
 #include <cstring>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -137,8 +138,9 @@ void SafetensorsReader::parse(const std::byte* bytes, size_t size, const std::st
     uint64_t numel = 1;
     for (const auto& d : v["shape"]) {
       uint64_t dim;
-      if (!as_uint(d, dim))
-        bad(label, where + " has a shape entry that is not a non-negative integer");
+      // TensorInfo::shape is int64: a larger dim (possible beside a 0) would turn negative.
+      if (!as_uint(d, dim) || dim > uint64_t(std::numeric_limits<int64_t>::max()))
+        bad(label, where + " has a shape entry that is not a non-negative 64-bit integer");
       if (dim != 0 && numel > (uint64_t(1) << 62) / dim)
         bad(label, where + " has a shape that overflows");
       numel *= dim;

@@ -68,7 +68,8 @@ GateStats GateStats::from_json(const nlohmann::json& j) {
       s.usage.push_back(m);
     }
     s.routing_accuracy = numbers_from_json(j.at("routing_accuracy"));
-    s.trainable_parameters = j.at("trainable_parameters").get<int64_t>();
+    s.trainable_parameters =
+        json_integer<int64_t>(j.at("trainable_parameters"), "gates trainable_parameters");
     s.train_seconds = j.at("train_seconds").get<double>();
     s.losses = numbers_from_json(j.at("losses"));
   } catch (const nlohmann::json::exception& e) {

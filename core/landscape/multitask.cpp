@@ -106,7 +106,7 @@ MultitaskResult MultitaskResult::from_json(const nlohmann::json& j) {
     r.metrics = j.at("metrics").get<std::vector<std::string>>();
     for (const auto& t : j.at("tables")) {
       MultitaskTable table;
-      table.task_count = t.at("task_count").get<int>();
+      table.task_count = json_integer<int>(t.at("task_count"), "multitask task_count");
       if (table.task_count < 1 || size_t(table.task_count) > r.tasks.size())
         throw InputError("multitask result in JSON: bad task_count");
       for (const auto& row : t.at("rows")) {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_numbers.h"
 #include "util/errors.h"
 
 namespace basin {
@@ -101,14 +102,16 @@ SoupResult SoupResult::from_json(const nlohmann::json& j) {
   try {
     r.labels = j.at("labels").get<std::vector<std::string>>();
     r.single_loss = j.at("single_loss").get<std::vector<double>>();
-    r.order = j.at("order").get<std::vector<int>>();
+    if (!j.at("order").is_array()) throw InputError("soup result in JSON: 'order' is no array");
+    for (const auto& o : j.at("order"))
+      r.order.push_back(json_integer<int>(o, "soup order"));
     r.coeffs = j.at("coeffs").get<std::vector<double>>();
     r.loss = j.at("loss").get<double>();
     for (const auto& s : j.at("steps")) {
       SoupStep st;
       st.candidate = s.at("candidate").get<std::string>();
       st.tried = s.at("tried").get<std::vector<double>>();
-      st.accepted_k = s.at("accepted_k").get<int>();
+      st.accepted_k = json_integer<int>(s.at("accepted_k"), "soup accepted_k");
       st.loss = s.at("loss").get<double>();
       st.coeffs = s.at("coeffs").get<std::vector<double>>();
       r.steps.push_back(st);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/cosine_similarity.h"
+#include "io/json_numbers.h"
 #include "lora/adapter_set.h"
 #include "train/task_examples.h"
 #include "util/errors.h"
@@ -28,7 +29,7 @@ LandscapeSetup LandscapeSetup::from_json(const nlohmann::json& j) {
     for (const auto& t : j.at("tasks"))
       s.tasks.emplace_back(t.get<std::string>());
     s.split = j.value("split", s.split);
-    s.limit = j.value("limit", s.limit);
+    if (j.contains("limit")) s.limit = json_integer<size_t>(j["limit"], "landscape limit");
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("bad landscape setup in JSON: ") + e.what());
   }

@@ -4,6 +4,7 @@
 
 #include "io/json_excerpt.h"
 #include "io/json_file.h"
+#include "io/json_numbers.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
@@ -143,9 +144,12 @@ Study Study::from_json(const nlohmann::json& j, const fs::path& study_dir,
       r.recipe = MergeRecipe::from_json(m.at("recipe"));
       r.inputs = m.value("inputs", std::vector<std::string>{});
       r.saved_to = m.value("saved_to", "");
-      r.modules = m.value("modules", int64_t{0});
-      r.rank_min = m.value("rank_min", int64_t{0});
-      r.rank_max = m.value("rank_max", int64_t{0});
+      const auto count = [&](const char* key) {
+        return m.contains(key) ? json_integer<int64_t>(m[key], std::string("merges.") + key) : 0;
+      };
+      r.modules = count("modules");
+      r.rank_min = count("rank_min");
+      r.rank_max = count("rank_max");
       r.delta_norm = m.value("delta_norm", 0.0);
       r.seconds = m.value("seconds", 0.0);
       s.merges.push_back(r);

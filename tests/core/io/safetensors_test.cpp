@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"
@@ -145,6 +146,20 @@ TEST(Safetensors, RejectsDtypeShapeSizeMismatch) {
                   {"'a'", "needs 12 bytes", "span 8"});
   const std::string dt = R"({"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})";
   expect_bad_file(test::raw_with_header(dt, std::string(8, '\0')), {"unsupported dtype 'Q4'"});
+}
+
+// Found by tests/fuzz (regressions/safetensors/zero_size_tensor_dim_above_int64): beside a 0,
+// any dim keeps the size at 0 bytes, and a dim above 2^63 - 1 became a negative int64 dim.
+TEST(Safetensors, RejectsShapeEntryBeyondInt64EvenInAnEmptyTensor) {
+  const std::string h =
+      R"({"a":{"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[0,0]}})";
+  expect_bad_file(test::raw_with_header(h, ""), {"'a'", "64-bit integer"});
+  const std::string ok =
+      R"({"a":{"dtype":"F32","shape":[0,9223372036854775807],"data_offsets":[0,0]}})";
+  TempDir dir;
+  test::write_bytes(dir / "ok.safetensors", test::raw_with_header(ok, ""));
+  const SafetensorsReader r(dir / "ok.safetensors");
+  EXPECT_EQ(r.tensors().at(0).shape.at(1), std::numeric_limits<int64_t>::max());
 }
 
 TEST(Safetensors, RejectsNonUtf8Header) {
