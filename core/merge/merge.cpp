@@ -280,22 +280,21 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
   size_t done = 0;
   std::mutex done_mu;  // reports in order, whichever worker finishes
   progress.report(0.0, stage);
-  jobs::parallel_tasks(modules.size(), compute_threads(),
-                       [&](size_t mi, const std::atomic<bool>& stop) {
-                         if (stop.load()) return;
-                         progress.check_cancelled();
-                         std::vector<MergeInput> inputs;
-                         for (size_t ai = 0; ai < set.size(); ++ai) {
-                           const LoraModule* m = set[ai].find(modules[mi].name);
-                           if (!m) continue;
-                           inputs.push_back({m->A, m->B, m->scale, weights[ai],
-                                             static_cast<uint64_t>(mi) * 1000003u + ai});
-                         }
-                         out.modules[mi] =
-                             merge_module(modules[mi].name, inputs, recipe, slot_rank, route);
-                         const std::lock_guard<std::mutex> lock(done_mu);
-                         progress.report(double(++done) / double(modules.size()), stage);
-                       });
+  jobs::parallel_tasks(
+      modules.size(), compute_threads(), [&](size_t mi, const std::atomic<bool>& stop) {
+        if (stop.load()) return;
+        progress.check_cancelled();
+        std::vector<MergeInput> inputs;
+        for (size_t ai = 0; ai < set.size(); ++ai) {
+          const LoraModule* m = set[ai].find(modules[mi].name);
+          if (!m) continue;
+          inputs.push_back(
+              {m->A, m->B, m->scale, weights[ai], static_cast<uint64_t>(mi) * 1000003u + ai});
+        }
+        out.modules[mi] = merge_module(modules[mi].name, inputs, recipe, slot_rank, route);
+        const std::lock_guard<std::mutex> lock(done_mu);
+        progress.report(double(++done) / double(modules.size()), stage);
+      });
   progress.report(1.0, stage);
   out.metadata = merge_provenance(set, recipe);
   // The config describes the merged modules as save_peft_adapter will write them.

@@ -131,8 +131,8 @@ CausalLM CausalLM::load(const fs::path& dir, const std::string& device) {
         if (ends_with(t.name, "rotary_emb.inv_freq") ||
             (t.name == "lm_head.weight" && m.config_.tie_word_embeddings))
           continue;
-        throw InputError("'" + f.string() + "': tensor '" + excerpt(t.name) + "' is not part of a " +
-                         m.config_.model_type +
+        throw InputError("'" + f.string() + "': tensor '" + excerpt(t.name) +
+                         "' is not part of a " + m.config_.model_type +
                          " model as config.json describes it (a key Basin does not know?)");
       }
       if (t.shape != it->second)
@@ -301,9 +301,8 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   if (o.position_ids.defined() &&
       (o.position_ids.dim() != 2 || o.position_ids.size(0) != B || o.position_ids.size(1) != T))
     throw InputError("position_ids must be [batch, new tokens]");
-  if (o.attention_mask.defined() &&
-      (o.attention_mask.dim() != 2 || o.attention_mask.size(0) != B ||
-       o.attention_mask.size(1) != P + T))
+  if (o.attention_mask.defined() && (o.attention_mask.dim() != 2 || o.attention_mask.size(0) != B ||
+                                     o.attention_mask.size(1) != P + T))
     throw InputError("attention_mask must be [batch, cached + new tokens]");
   // Rotary tables for positions P..P+T-1, or each row's own positions.
   const auto rot = rotary_tables(
@@ -317,7 +316,8 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   // sliding_window_overlay: kv_idx > q_idx − window).
   auto allowed_window =
       c.sliding_window > 0
-          ? allowed & torch::ones({T, P + T}, bopts).triu(P - c.sliding_window + 1).view({1, 1, T, P + T})
+          ? allowed &
+                torch::ones({T, P + T}, bopts).triu(P - c.sliding_window + 1).view({1, 1, T, P + T})
           : allowed;
   if (o.attention_mask.defined()) {
     const auto keys = o.attention_mask.to(dev).to(torch::kBool).view({B, 1, 1, P + T});

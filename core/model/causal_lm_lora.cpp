@@ -98,8 +98,8 @@ at::Tensor CausalLM::linear(const std::string& name, int64_t layer, const at::Te
   // x W^T (+ b) as one GEMM into a fresh [tokens, out]: the bias rides in as the GEMM's C.
   auto plain = [&] {
     const auto x2 = x.reshape({-1, W.size(1)});
-    at::Tensor y = bias != params_.end() ? torch::addmm(bias->second, x2, W.t())
-                                         : torch::mm(x2, W.t());
+    at::Tensor y =
+        bias != params_.end() ? torch::addmm(bias->second, x2, W.t()) : torch::mm(x2, W.t());
     auto shape = x.sizes().vec();
     shape.back() = W.size(0);
     return y.view(shape);

@@ -97,8 +97,7 @@ bool rope_everywhere(const json& v, const ModelConfig&) {  // no_rope_layers: 1 
 const ForeignKey kForeignKeys[] = {
     {"attn_logit_softcapping", "attention logit soft-capping (Gemma 2) is not implemented",
      no_value},
-    {"final_logit_softcapping", "final logit soft-capping (Gemma 2) is not implemented",
-     no_value},
+    {"final_logit_softcapping", "final logit soft-capping (Gemma 2) is not implemented", no_value},
     {"query_pre_attn_scalar",
      "attention scaled by 1/sqrt(query_pre_attn_scalar) instead of 1/sqrt(head_dim) (Gemma) is "
      "not implemented",
@@ -150,8 +149,8 @@ RopeScaling parse_rope(const json& r, const std::string& key, const ModelConfig&
       refuse(label, key, r, "per-layer-type rotary parameters are not implemented");
   RopeScaling s;
   const bool has_rt = given(r, "rope_type"), has_t = given(r, "type");
-  if (has_rt && !r["rope_type"].is_string()) refuse(label, key + ".rope_type", r["rope_type"],
-                                                    "must be a string");
+  if (has_rt && !r["rope_type"].is_string())
+    refuse(label, key + ".rope_type", r["rope_type"], "must be a string");
   if (has_t && !r["type"].is_string()) refuse(label, key + ".type", r["type"], "must be a string");
   if (has_rt && has_t && r["rope_type"] != r["type"])
     refuse(label, key, r, "'rope_type' and 'type' disagree");
@@ -204,8 +203,8 @@ RopeScaling parse_rope(const json& r, const std::string& key, const ModelConfig&
     s.high_freq_factor = number("high_freq_factor", true, 0);
     const double orig = number("original_max_position_embeddings", true, 0);
     if (!(orig >= 1) || orig != double(int64_t(orig)))
-      refuse(label, key + ".original_max_position_embeddings", r["original_max_position_embeddings"],
-             "must be a positive integer");
+      refuse(label, key + ".original_max_position_embeddings",
+             r["original_max_position_embeddings"], "must be a positive integer");
     s.original_max_position_embeddings = int64_t(orig);
     if (!(s.low_freq_factor > 0) || !(s.high_freq_factor > s.low_freq_factor))
       refuse(label, key, r, "llama3 scaling needs 0 < low_freq_factor < high_freq_factor");
@@ -260,8 +259,9 @@ void parse_sliding(const json& j, ModelConfig& c, const std::string& label) {
       layers = given_layers;
     } else if (given_layers != (window > 0 ? layers : std::vector<bool>(layers.size(), false))) {
       refuse(label, "layer_types", lt,
-             "transformers' " + c.model_type + " model does not read it and it disagrees with "
-             "sliding_window; Basin refuses rather than guess");
+             "transformers' " + c.model_type +
+                 " model does not read it and it disagrees with "
+                 "sliding_window; Basin refuses rather than guess");
     }
   }
   bool any = false;
@@ -279,10 +279,9 @@ bool RopeScaling::operator==(const RopeScaling& o) const {
   if (type != o.type) return false;
   if (type == "default") return true;
   if (factor != o.factor) return false;
-  return type != "llama3" || (low_freq_factor == o.low_freq_factor &&
-                              high_freq_factor == o.high_freq_factor &&
-                              original_max_position_embeddings ==
-                                  o.original_max_position_embeddings);
+  return type != "llama3" ||
+         (low_freq_factor == o.low_freq_factor && high_freq_factor == o.high_freq_factor &&
+          original_max_position_embeddings == o.original_max_position_embeddings);
 }
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& label) {
@@ -389,8 +388,9 @@ void ModelConfig::validate(const std::string& label) const {
   if (!(r.factor > 0)) throw InputError("'" + label + "': rope_scaling.factor must be positive");
   if (r.type == "dynamic" && head_dim <= 2)
     throw InputError("'" + label + "': dynamic rotary scaling needs head_dim > 2");
-  if (r.type == "llama3" && (!(r.low_freq_factor > 0) || !(r.high_freq_factor > r.low_freq_factor) ||
-                             r.original_max_position_embeddings <= 0))
+  if (r.type == "llama3" &&
+      (!(r.low_freq_factor > 0) || !(r.high_freq_factor > r.low_freq_factor) ||
+       r.original_max_position_embeddings <= 0))
     throw InputError("'" + label + "': llama3 rotary scaling needs 0 < low_freq_factor < " +
                      "high_freq_factor and a positive original_max_position_embeddings");
   if (model_type == "qwen2" && !attention_bias)

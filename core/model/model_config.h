@@ -15,8 +15,8 @@ namespace basin {
 
 // Rotary frequency scaling: config.json's rope_scaling (or transformers 5's rope_parameters).
 struct RopeScaling {
-  std::string type = "default";  // default, linear, dynamic or llama3 (others are refused)
-  double factor = 1.0;           // linear: positions / factor; dynamic: NTK factor; llama3
+  std::string type = "default";   // default, linear, dynamic or llama3 (others are refused)
+  double factor = 1.0;            // linear: positions / factor; dynamic: NTK factor; llama3
   double low_freq_factor = 1.0;   // llama3: wavelengths above original / low are divided
   double high_freq_factor = 4.0;  // llama3: wavelengths below original / high are kept
   int64_t original_max_position_embeddings = 8192;  // llama3: the pre-training context

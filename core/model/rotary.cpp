@@ -12,14 +12,16 @@ at::Tensor rope_inv_freq(const ModelConfig& c, int64_t seq_len, const at::Tensor
   const int64_t dim = c.head_dim;
   double base = c.rope_theta;
   if (s.type == "dynamic") {
-    // Dynamic NTK scaling (bloc97 / emozilla 2023, as transformers' _compute_dynamic_ntk_parameters):
-    // base · (factor · L / max_pos − (factor − 1))^(dim / (dim − 2)), L = max(seq_len, max_pos).
+    // Dynamic NTK scaling (bloc97 / emozilla 2023, as transformers'
+    // _compute_dynamic_ntk_parameters): base · (factor · L / max_pos − (factor − 1))^(dim / (dim −
+    // 2)), L = max(seq_len, max_pos).
     const double L = double(std::max(seq_len, c.max_position_embeddings));
     const double m = double(c.max_position_embeddings);
     base *= std::pow(s.factor * L / m - (s.factor - 1), double(dim) / double(dim - 2));
   }
   // θ_i = base^(−2i / dim) (Su et al. 2021, eq. 15), in float32 as transformers computes it.
-  auto inv = 1.0 / torch::pow(base, torch::arange(0, dim, 2, o.dtype(torch::kFloat32)) / double(dim));
+  auto inv =
+      1.0 / torch::pow(base, torch::arange(0, dim, 2, o.dtype(torch::kFloat32)) / double(dim));
   if (s.type == "linear") return inv / s.factor;  // position interpolation: positions / factor
   if (s.type != "llama3") return inv;
   // Llama 3.1 (Meta's apply_scaling; transformers' _compute_llama3_parameters): wavelengths

@@ -29,7 +29,8 @@ std::vector<int64_t> range(int64_t first, int64_t n) {
 // Largest relative error over hidden states after layer 1 and after the last layer (normed) and
 // the logits, Basin vs the naive reference, for one sequence at `positions`, without LoRA and
 // with a bank of one adapter on every projection at coefficient 0.8.
-double worst_error(CausalLM m, const std::vector<int64_t>& ids, const std::vector<int64_t>& positions) {
+double worst_error(CausalLM m, const std::vector<int64_t>& ids,
+                   const std::vector<int64_t>& positions) {
   const auto& c = m.config();
   const auto x = torch::tensor(ids).view({1, -1});
   const auto adapter = test::random_lora(m, "a", 2, 4.0, 77);
@@ -119,8 +120,8 @@ TEST(CausalLMArchitectures, DynamicScalingTakesEachRowsOwnRealLength) {
                        .view({2, 7});
   o.attention_mask =
       torch::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}).view({2, 7});
-  const auto ids = torch::tensor(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 9, 8, 7, 0, 0, 0, 0})
-                       .view({2, 7});
+  const auto ids =
+      torch::tensor(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 9, 8, 7, 0, 0, 0, 0}).view({2, 7});
   const auto got = m.logits(ids, o);
   const auto want_a = test::naive_forward(c, m.parameters(), a, {}, range(100, 7)).logits;
   const auto want_b = test::naive_forward(c, m.parameters(), b).logits;
@@ -129,9 +130,9 @@ TEST(CausalLMArchitectures, DynamicScalingTakesEachRowsOwnRealLength) {
   // Had the pads counted (length 7 > 4), row 1 would be scaled.
   auto longer = b;
   longer.insert(longer.end(), {0, 0, 0, 0});
-  EXPECT_GT(test::rel_err(test::naive_forward(c, m.parameters(), longer).logits.narrow(0, 0, 3),
-                          want_b),
-            1e-3);
+  EXPECT_GT(
+      test::rel_err(test::naive_forward(c, m.parameters(), longer).logits.narrow(0, 0, 3), want_b),
+      1e-3);
 }
 
 TEST(CausalLMArchitectures, Qwen3QkNormsAndExplicitHeadDim) {
@@ -200,7 +201,8 @@ TEST(CausalLMArchitectures, SlidingWindowWithKvCacheEqualsRecomputing) {
   CausalLM m = test::tiny_decoder(c, 21);
   GenerateOptions o;
   o.max_new_tokens = 8;
-  const auto got = greedy_generate(m, torch::tensor(std::vector<int64_t>{5, 6, 7}).view({1, -1}), o)[0];
+  const auto got =
+      greedy_generate(m, torch::tensor(std::vector<int64_t>{5, 6, 7}).view({1, -1}), o)[0];
   std::vector<int64_t> seq{5, 6, 7}, want;  // 11 tokens > the window of 3
   for (int i = 0; i < 8; ++i) {
     const auto logits = m.logits(torch::tensor(seq).view({1, -1}))[0];
@@ -222,8 +224,7 @@ TEST(CausalLMArchitectures, TensorsConfigDoesNotDescribeAreRefused) {
     CausalLM::load(dir / "m");
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("_norm.weight' is not part of a llama"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("_norm.weight' is not part of a llama"), std::string::npos)
         << e.what();
   }
 }

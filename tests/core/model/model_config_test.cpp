@@ -138,7 +138,7 @@ TEST(ModelConfig, HarmlessValuesOfNumericsKeysAreAccepted) {
   j["partial_rotary_factor"] = 1.0;
   j["attn_logit_softcapping"] = nullptr;
   j["hidden_act"] = "swish";
-  j["sliding_window"] = 32768;  // ≥ max_position_embeddings: never narrower than a sequence
+  j["sliding_window"] = 32768;   // ≥ max_position_embeddings: never narrower than a sequence
   j["attention_dropout"] = 0.1;  // training only
   j["no_rope_layers"] = {1, 1};
   j["some_future_key"] = {{"anything", 1}};
@@ -167,14 +167,21 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
       {"llama", "rope_scaling", {{"rope_type", "longrope"}}, "'longrope' is not implemented"},
       {"llama", "rope_scaling", {{"factor", 2.0}}, "names no rope_type"},
       {"llama", "rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}}, "low_freq_factor"},
-      {"llama", "rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}, {"attention_factor", 0.5}},
+      {"llama",
+       "rope_scaling",
+       {{"rope_type", "linear"}, {"factor", 2.0}, {"attention_factor", 0.5}},
        "rope_scaling.attention_factor"},
-      {"llama", "rope_scaling",
+      {"llama",
+       "rope_scaling",
        {{"rope_type", "dynamic"}, {"factor", 2.0}, {"original_max_position_embeddings", 4096}},
        "ignores it and uses max_position_embeddings"},
-      {"llama", "rope_scaling", {{"type", "linear"}, {"rope_type", "dynamic"}, {"factor", 2.0}},
+      {"llama",
+       "rope_scaling",
+       {{"type", "linear"}, {"rope_type", "dynamic"}, {"factor", 2.0}},
        "disagree"},
-      {"llama", "rope_parameters", {{"full_attention", {{"rope_type", "default"}}}},
+      {"llama",
+       "rope_parameters",
+       {{"full_attention", {{"rope_type", "default"}}}},
        "per-layer-type"},
       {"llama", "hidden_act", "gelu_pytorch_tanh", "SiLU"},
       {"llama", "hidden_activation", "gelu_pytorch_tanh", "SiLU"},
@@ -216,7 +223,8 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
   EXPECT_NE(refusal(j).find("key 'rope_theta'"), std::string::npos);
   // A huge value is quoted in a bounded excerpt.
   j = tiny("llama");
-  j["rope_scaling"] = {{"rope_type", "longrope"}, {"long_factor", std::vector<double>(100000, 1.5)}};
+  j["rope_scaling"] = {{"rope_type", "longrope"},
+                       {"long_factor", std::vector<double>(100000, 1.5)}};
   const auto msg = refusal(j);
   EXPECT_NE(msg.find("longrope"), std::string::npos);
   EXPECT_LT(msg.size(), 400u) << msg;

@@ -56,9 +56,9 @@ TEST(RopeScaling, DynamicNtkRescalesTheBaseOnlyPastMaxPositions) {
   const auto c = config_with(r);  // max positions 64, head_dim 8
   const auto opts = torch::TensorOptions();
   // Up to 64 tokens: the plain frequencies; 107 tokens: base · (2·107/64 − 1)^(8/6).
-  EXPECT_LT(test::rel_err(rope_inv_freq(c, 64, opts),
-                          rope_inv_freq(config_with(RopeScaling{}), 0, opts)),
-            1e-7);
+  EXPECT_LT(
+      test::rel_err(rope_inv_freq(c, 64, opts), rope_inv_freq(config_with(RopeScaling{}), 0, opts)),
+      1e-7);
   const double base = 1e4 * std::pow(2.0 * 107 / 64 - 1, 8.0 / 6.0);
   const auto got = rope_inv_freq(c, 107, opts);
   for (int i = 0; i < 4; ++i)
