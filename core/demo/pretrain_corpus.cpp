@@ -4,6 +4,7 @@
 #include <random>
 
 #include "data/task.h"
+#include "demo/debian_packages.h"
 #include "demo/task_data.h"
 #include "demo/text_sources.h"
 #include "util/errors.h"
@@ -29,16 +30,6 @@ struct Budget {
   }
 };
 
-std::vector<fs::path> files_in(const fs::path& dir) {
-  std::vector<fs::path> files;
-  if (!fs::is_directory(dir)) return files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() != ".dat" && e.path().extension() != ".u8")
-      files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // Groups short texts into documents of about `chars` characters.
 std::vector<std::string> paragraphs(const std::vector<std::string>& items, size_t chars,
                                     const char* sep) {
@@ -59,10 +50,15 @@ PretrainCorpus build_pretrain_corpus(const PretrainCorpusOptions& o) {
   PretrainCorpus c;
   // General text, interleaved by source so that a smaller budget still sees every kind.
   std::vector<std::vector<std::string>> sources(4);
-  for (const fs::path dir :
-       {fs::path("/usr/share/games/fortunes"), fs::path("/usr/share/common-licenses")})
-    for (const auto& f : files_in(dir)) {
-      const std::string t = read_source_file(f, "fortunes");
+  // Only the files these packages own: another fortunes package adds files to the same folder,
+  // and the corpus must not depend on what else a machine has installed.
+  const std::pair<fs::path, std::vector<std::string>> kGeneral[] = {
+      {"/usr/share/games/fortunes", {"fortunes", "fortunes-min"}},
+      {"/usr/share/common-licenses", {"base-files"}}};
+  for (const auto& [dir, packages] : kGeneral)
+    for (const auto& f : files_owned_by(dir, packages, o.dpkg_status)) {
+      if (f.extension() == ".dat" || f.extension() == ".u8") continue;  // strfile indexes
+      const std::string t = read_source_file(f, packages.front());
       if (is_valid_utf8(t)) sources[0].push_back(t);
     }
   if (sources[0].empty())
@@ -70,9 +66,8 @@ PretrainCorpus build_pretrain_corpus(const PretrainCorpusOptions& o) {
         "no pre-training text found: install the Debian packages 'fortunes' and base-files "
         "(scripts/setup.sh)");
   std::vector<std::string> descriptions;
-  if (fs::exists(o.dpkg_status))
-    for (const auto& p : read_package_descriptions(o.dpkg_status))
-      descriptions.push_back(p.text);  // the long text only: synopses are the headline targets
+  for (const auto& p : demo_package_descriptions(o.dpkg_status))
+    descriptions.push_back(p.text);  // the long text only: synopses are the headline targets
   sources[1] = paragraphs(descriptions, 2000, "\n\n");
   std::vector<std::string> german;
   for (const auto& [en, de] : read_gettext_pairs())

@@ -5,7 +5,10 @@
 #include <random>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "data/task.h"
+#include "demo/debian_packages.h"
 #include "demo/text_sources.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
@@ -33,12 +36,13 @@ Rng task_rng(uint64_t seed, std::string_view task) {
   return Rng(seed ^ h);
 }
 
-// Summarisation: an installed package's extended description → its synopsis line. Synopses
+// Summarisation: a package's extended description → its synopsis line, for the packages of the
+// fixed closure (debian_packages.h), so that the task is the same on every set-up machine. Synopses
 // reuse the description's words (a lead-10 baseline reaches ROUGE-L ≈ 0.2), so a small model
 // can learn the task by copying and compressing.
 std::vector<Example> headline_examples(const fs::path& status) {
   std::vector<Example> out;
-  for (const auto& p : read_package_descriptions(status))
+  for (const auto& p : demo_package_descriptions(status))
     out.push_back({{"description", first_words(p.text, 48)}, {"summary", p.synopsis}});
   return out;
 }

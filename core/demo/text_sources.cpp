@@ -179,43 +179,6 @@ std::vector<std::pair<std::string, std::string>> read_gettext_pairs() {
   return out;
 }
 
-// ---------------------------------------------------------------- Debian package descriptions
-
-std::vector<PackageDescription> read_package_descriptions(const fs::path& status) {
-  std::istringstream in(read_source_file(status, "dpkg"));
-  std::vector<PackageDescription> out;
-  PackageDescription cur;
-  bool in_description = false;
-  auto flush = [&] {
-    cur.text = squeeze(cur.text);
-    if (!cur.package.empty() && !cur.synopsis.empty() && !cur.text.empty() &&
-        is_valid_utf8(cur.synopsis) && is_valid_utf8(cur.text))
-      out.push_back(cur);
-    cur = {};
-    in_description = false;
-  };
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) {
-      flush();
-      continue;
-    }
-    if (line[0] == ' ' || line[0] == '\t') {
-      // deb-control(5): " ." is an empty line of the extended description.
-      if (in_description && line != " .") cur.text += " " + line;
-      continue;
-    }
-    in_description = false;
-    if (line.starts_with("Package: ")) cur.package = squeeze(line.substr(9));
-    if (line.starts_with("Description: ")) {
-      cur.synopsis = squeeze(line.substr(13));
-      in_description = true;
-    }
-  }
-  flush();
-  return out;
-}
-
 // ---------------------------------------------------------------- fortunes
 
 std::vector<std::string> read_fortunes(const std::string& category) {

@@ -26,14 +26,6 @@ struct Article {
 };
 std::vector<Article> read_reuters();
 
-// Installed Debian packages' descriptions (/var/lib/dpkg/status): synopsis line and the
-// extended description as one paragraph. Packages without an extended description are skipped.
-struct PackageDescription {
-  std::string package, synopsis, text;
-};
-std::vector<PackageDescription> read_package_descriptions(
-    const std::filesystem::path& status = "/var/lib/dpkg/status");
-
 // The entries of one fortunes file (/usr/share/games/fortunes/<category>), squeezed.
 std::vector<std::string> read_fortunes(const std::string& category);
 

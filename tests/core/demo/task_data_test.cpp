@@ -237,25 +237,6 @@ TEST(TaskData, ReadsHandBuiltMoCatalogInBothByteOrders) {
   EXPECT_THROW(read_mo_file(dir / "short.mo"), InputError);
 }
 
-TEST(TaskData, PackageDescriptionsFromAStatusFile) {
-  // deb-control(5): the first Description line is the synopsis, indented lines follow, " ." is
-  // an empty line; a package without an extended description is skipped.
-  test::TempDir dir;
-  test::write_bytes(dir / "status",
-                    "Package: alpha\nStatus: install ok installed\nDescription: the alpha tool\n"
-                    " Alpha does one thing.\n .\n It does it   well.\nHomepage: x\n\n"
-                    "Package: beta\nDescription: no long text\n\n"
-                    "Package: gamma\nDescription: gamma library\n Gamma helps.\n");
-  const auto list = read_package_descriptions(dir / "status");
-  ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].package, "alpha");
-  EXPECT_EQ(list[0].synopsis, "the alpha tool");
-  EXPECT_EQ(list[0].text, "Alpha does one thing. It does it well.");
-  EXPECT_EQ(list[1].package, "gamma");
-  EXPECT_EQ(list[1].text, "Gamma helps.");
-  EXPECT_THROW(read_package_descriptions(dir / "missing"), InputError);
-}
-
 TEST(TaskData, QuizAnswersTakeFirstAlternativeAndDropOptionalParts) {
   EXPECT_EQ(quiz_canonical("[Paris|paris]", false), "Paris");
   EXPECT_EQ(quiz_canonical("{the }Nile", false), "Nile");
