@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include "cli_run.h"

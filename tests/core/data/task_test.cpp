@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "data/task.h"
 #include "test_support.h"
 #include "util/errors.h"

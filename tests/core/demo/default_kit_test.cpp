@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "data/task.h"
 #include "demo/demo_kit.h"
 #include "eval/bootstrap.h"
