@@ -1,6 +1,6 @@
 #include "interpolate_answers.h"
 
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <map>
 #include <utility>
@@ -39,7 +39,7 @@ std::vector<std::string> greedy_answers(const Workbench& bench,
   if (static_cast<int64_t>(point.size()) != K)
     throw InputError("a point has " + std::to_string(point.size()) +
                      " coefficients; the LoRA bank holds " + std::to_string(K));
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   const auto dev = model.parameters().at("model.embed_tokens.weight").device();
   // Rows that can decode together: same prompt length (no padding) and same budget.
   std::map<std::pair<size_t, int64_t>, std::vector<size_t>> groups;
@@ -48,7 +48,7 @@ std::vector<std::string> greedy_answers(const Workbench& bench,
   std::vector<std::string> answers(prompts.size());
   for (const auto& [shape, rows] : groups) {
     const auto B = static_cast<int64_t>(rows.size()), T = static_cast<int64_t>(shape.first);
-    auto ids = torch::empty({B, T}, torch::kInt64);
+    auto ids = at::empty({B, T}, at::kLong);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < T; ++t)
         ids[b][t] = prompts[rows[static_cast<size_t>(b)]].ids[static_cast<size_t>(t)];
@@ -56,7 +56,7 @@ std::vector<std::string> greedy_answers(const Workbench& bench,
     o.max_new_tokens = shape.second;
     o.eos_token_id = model.config().eos_token_id;
     if (K > 0) {
-      auto c = torch::empty({1, K}, torch::kFloat32);
+      auto c = at::empty({1, K}, at::kFloat);
       for (int64_t k = 0; k < K; ++k)
         c[0][k] = static_cast<float>(point[static_cast<size_t>(k)]);
       o.lora_coeffs = c.expand({B, K}).contiguous().to(dev);

@@ -3,8 +3,8 @@
 // CKA and multitask jobs fill their views by themselves; a cancel (Esc) stops the running job and
 // drops the queued ones. And the multitask bars never put a raw metric beside scores relative to
 // the oracle.
+#include <ATen/ATen.h>  // before Qt: no macro clashes (slots, emit)
 #include <gtest/gtest.h>
-#include <torch/torch.h>  // before Qt: no macro clashes (slots, emit)
 
 #include <qcustomplot.h>
 #include <QApplication>

@@ -1,8 +1,8 @@
 // The Gates view, offscreen (label ui): Arrow routing and a MoLE gate trained as a job fill the
 // usage heatmap with core's statistics for the same gate, the loss curve gets one point per
 // step, the gate saves as a folder that loads, and a saved study reopens with the statistics.
+#include <ATen/ATen.h>  // before Qt: no macro clashes (slots, emit)
 #include <gtest/gtest.h>
-#include <torch/torch.h>  // before Qt: no macro clashes (slots, emit)
 
 #include <QApplication>
 #include <QComboBox>

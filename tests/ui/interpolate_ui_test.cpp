@@ -1,8 +1,8 @@
 // The Interpolate view, offscreen (label ui): its loss curve at α = 0 and α = 1 is each endpoint
 // evaluated alone — an adapter, the base model, a TIES merge — computed here independently
 // through core's evaluator with a bank of that one adapter; the live answers follow the slider.
+#include <ATen/ATen.h>  // before Qt: no macro clashes (slots, emit)
 #include <gtest/gtest.h>
-#include <torch/torch.h>  // before Qt: no macro clashes (slots, emit)
 
 #include <QApplication>
 #include <QSignalSpy>

@@ -3,8 +3,8 @@
 // one whose inputs changed; a failed job shows its error while the queue goes on, and Esc drops
 // the queue; and an event-loop latency probe reports the GUI thread's longest stall while real
 // jobs run in the window.
+#include <ATen/ATen.h>  // before Qt: no macro clashes (slots, emit)
 #include <gtest/gtest.h>
-#include <torch/torch.h>  // before Qt: no macro clashes (slots, emit)
 
 #include <QApplication>
 #include <QComboBox>

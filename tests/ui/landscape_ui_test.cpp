@@ -2,8 +2,8 @@
 // heatmap and ends holding core's matrix, a cell click shows its curve; CKA, greedy soup, the
 // loss surface and the multitask study fill their views; a saved study reopens with every view
 // filled and no job started. Everything runs on a tiny random model written by the test.
+#include <ATen/ATen.h>  // before Qt: no macro clashes (slots, emit)
 #include <gtest/gtest.h>
-#include <torch/torch.h>  // before Qt: no macro clashes (slots, emit)
 
 #include <QApplication>
 #include <QComboBox>

@@ -2,8 +2,8 @@
 // page, and the demo kit button opens a finished kit's task adapters; every view without data
 // shows its hint instead of empty axes; values never print "-0.000"; non-negative metrics get
 // a sequential colour scale; legends stay outside the axis rect.
+#include <ATen/ATen.h>  // before Qt: no macro clashes (slots, emit)
 #include <gtest/gtest.h>
-#include <torch/torch.h>  // before Qt: no macro clashes (slots, emit)
 
 #include <QApplication>
 #include <QListWidget>

@@ -3,6 +3,7 @@
 // "copy", "swap", "other"), waiting for the job runner, and failing on error dialogs.
 #pragma once
 
+#include <ATen/ATen.h>  // before Qt: no macro clashes (slots, emit)
 #include <gtest/gtest.h>
 
 #include <QApplication>

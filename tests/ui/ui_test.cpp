@@ -2,8 +2,8 @@
 // heatmap holds core's matrix, merge through the Merge view and load the saved folder in core,
 // cancel a running job, refuse an incompatible adapter with a dialog, export figures, and
 // reopen a study without recomputing.
+#include <ATen/ATen.h>  // before Qt: no macro clashes (slots, emit)
 #include <gtest/gtest.h>
-#include <torch/torch.h>  // before Qt: no macro clashes (slots, emit)
 
 #include <QApplication>
 #include <QComboBox>
@@ -61,7 +61,7 @@ void close_next_dialog(QString* text) {
 }
 
 at::Tensor delta(const LoraModule& m) {
-  return m.B.to(torch::kFloat64).mm(m.A.to(torch::kFloat64)) * m.scale;
+  return m.B.to(at::kDouble).mm(m.A.to(at::kDouble)) * m.scale;
 }
 
 bool wait_idle(MainWindow& w, int ms = 60000) {
