@@ -62,7 +62,7 @@ for kind in mole moa arrow; do
     --json -o "$out/gate-$kind.json" --plot "$out/gate-$kind.png"
 done
 # 9. Model size: the multitask study of step 7 on the kit's medium model (built beside the
-#    small kit on first use: about half an hour on 2 cores).
+#    small kit on first use: about 20 minutes on 2 cores).
 "$cli" demo-kit --size medium -o "$kit"
 ads_medium=()
 for t in "${tasks[@]}"; do
