@@ -1,8 +1,8 @@
 // An N×N matrix (cosine similarity, CKA, convexity gap) or any rows × columns grid (gate usage:
 // tasks × experts) as a QCustomPlot heatmap: QCPColorMap + colour scale, labels on both axes,
 // the value in each cell, a hover tooltip. The colour scale follows the metric's sign: a range
-// that starts at 0 or above (CKA, loss barrier, gate weight) gets a sequential scale, a range
-// that straddles 0 (cosine similarity, convexity gap) a diverging one with white at its middle.
+// that starts at 0 or above (CKA, loss barrier, convexity gap, gate weight) gets a sequential
+// scale, a range that straddles 0 (cosine similarity) a diverging one with white at its middle.
 #pragma once
 
 #include <qcustomplot.h>

@@ -204,10 +204,10 @@ void LandscapeView::refresh() {
     if (std::isfinite(m.values.data()[i])) top = std::max(top, std::abs(m.values.data()[i]));
   if (top <= 0) top = 1e-3;
   heatmap_->set_title(metric_title(metric()));
-  // Barriers are maxima of (loss − chord) over a path that includes its ends, so never below 0:
-  // a sequential scale. The convexity gap is shown signed around white 0.
-  const bool signed_metric = metric() == "convexity_gap";
-  heatmap_->set_matrix(m, signed_metric ? -top : 0.0, top);
+  // Every metric here is ≥ 0: barriers are maxima of (loss − chord) over a path that includes
+  // its ends, the convexity gap the largest rise above the lower convex hull (Juneja et al.
+  // 2022). So a sequential scale from 0, as the report's figure (issue 11, point 6).
+  heatmap_->set_matrix(m, 0.0, top);
 }
 
 bool LandscapeView::select_pair(int i, int j) {

@@ -87,6 +87,8 @@ TEST(UiLandscape, SweepStreamsIntoTheHeatmapAndEndsWithCoresMatrix) {
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 3; ++j)
         EXPECT_NEAR(view->heatmap()->cell_value(i, j), m.values(i, j), 1e-9) << which;
+    // None of the three can be negative: a sequential colour scale (issue 11, point 6).
+    EXPECT_TRUE(view->heatmap()->sequential()) << which;
   }
   // A cell click shows that pair's curve: loss, chord, hull and token error over 9 points.
   const QPoint cell(view->heatmap()->xAxis->coordToPixel(2),

@@ -45,11 +45,11 @@ TEST(UiEmptyStates, NegativeZeroNeverPrints) {
   EXPECT_EQ(ui::format_value(std::nan("")), "—");
   EXPECT_EQ(ui::format_fixed(std::numeric_limits<double>::infinity(), 3), "—");
 
-  // The heatmap's cells use it: a convexity gap of −4e-5 reads 0.000.
+  // The heatmap's cells use it: a cosine of −4e-5 reads 0.000.
   ui::HeatmapPlot plot;
   Eigen::MatrixXd v(2, 2);
   v << 0.0, -4e-5, -4e-5, 0.0;
-  plot.set_matrix(PairwiseMatrix{"convexity gap", {"a", "b"}, v}, -1.0, 1.0);
+  plot.set_matrix(PairwiseMatrix{"cosine", {"a", "b"}, v}, -1.0, 1.0);
   EXPECT_EQ(plot.cell_text(0, 1), "0.000");
   EXPECT_FALSE(plot.sequential());  // a signed range stays diverging
   plot.set_matrix(PairwiseMatrix{"cka", {"a", "b"}, v.cwiseAbs()}, 0.0, 1.0);
