@@ -65,13 +65,24 @@ std::vector<DebianPackage> read_dpkg_status(const fs::path& status) {
   return out;
 }
 
-std::vector<PackageDescription> read_package_descriptions(const fs::path& status) {
+namespace {
+
+// Installed packages with an extended description, in `packages`' order, those not in `keep`
+// (when given) left out.
+std::vector<PackageDescription> descriptions_of(std::vector<DebianPackage> packages,
+                                                const std::set<std::string>* keep = nullptr) {
   std::vector<PackageDescription> out;
-  for (auto& p : read_dpkg_status(status))
+  for (auto& p : packages)
     if (p.installed && !p.synopsis.empty() && !p.text.empty() && is_valid_utf8(p.synopsis) &&
-        is_valid_utf8(p.text))
+        is_valid_utf8(p.text) && (!keep || keep->count(p.name)))
       out.push_back({std::move(p.name), std::move(p.synopsis), std::move(p.text)});
   return out;
+}
+
+}  // namespace
+
+std::vector<PackageDescription> read_package_descriptions(const fs::path& status) {
+  return descriptions_of(read_dpkg_status(status));
 }
 
 const std::vector<std::string>& demo_root_packages() {
@@ -137,12 +148,10 @@ std::vector<std::string> dependency_closure(const std::vector<DebianPackage>& pa
 }
 
 std::vector<PackageDescription> demo_package_descriptions(const fs::path& status) {
-  const auto packages = read_dpkg_status(status);
+  auto packages = read_dpkg_status(status);  // read and parsed once
   const auto names = dependency_closure(packages, demo_root_packages());
   const std::set<std::string> keep(names.begin(), names.end());
-  std::vector<PackageDescription> out;
-  for (auto& d : read_package_descriptions(status))
-    if (keep.count(d.package)) out.push_back(std::move(d));
+  auto out = descriptions_of(std::move(packages), &keep);
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.package < b.package; });
   return out;

@@ -15,8 +15,8 @@ struct DebianPackage {
   std::string name, synopsis, text;  // text: the extended description as one paragraph
   std::string priority;
   bool installed = false;  // Status: install ok installed
-  std::vector<std::string>
-      depends;  // Depends and Pre-Depends, names only, choices "a | b" left out
+  // Depends and Pre-Depends, names only, choices "a | b" left out.
+  std::vector<std::string> depends;
 };
 // Every stanza, in file order. Throws InputError when the file is missing.
 std::vector<DebianPackage> read_dpkg_status(const std::filesystem::path& status);
