@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 build=build/fuzz
 seconds="${BASIN_FUZZ_SECONDS:-20}"
 parallel="${BASIN_FUZZ_PARALLEL:-2}"
-all_targets=(safetensors adapter_config model_config tokenizer task study)
+all_targets=(safetensors adapter_config model_config tokenizer task study kit_manifest)
 
 do_build=1
 if [ "${1:-}" = "--no-build" ]; then do_build=0; shift; fi

@@ -7,9 +7,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
-#include "io/json_file.h"
+#include "demo/kit_manifest.h"
 #include "util/errors.h"
 
 namespace basin::ui {
@@ -40,12 +39,11 @@ QString DemoLimits::text() const {
 QStringList kit_task_adapters(const QString& kit) {
   QStringList out;
   try {
-    const auto j = read_json_file(fs::path(kit.toStdString()) / "kit.json");
-    for (const auto& t : j.at("tasks")) {
-      const QString a = kit + "/adapters/" + QString::fromStdString(t.get<std::string>());
+    for (const auto& t : KitManifest::read(fs::path(kit.toStdString())).tasks) {
+      const QString a = kit + "/adapters/" + QString::fromStdString(t);
       if (QFileInfo(a + "/adapter_config.json").isFile()) out << a;
     }
-  } catch (const std::exception&) {
+  } catch (const InputError&) {
     // An unreadable manifest: open every adapter folder instead.
   }
   if (out.isEmpty())

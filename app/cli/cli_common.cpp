@@ -74,6 +74,16 @@ void install_interrupt_handler() {
   std::signal(SIGTERM, on_sigint);
 }
 
+const CLI::Validator& writable_output() {
+  static const CLI::Validator v(
+      [](std::string& path) {
+        if (!path.empty() && path != "-") check_output_location(path);
+        return std::string();
+      },
+      "", "writable output");
+  return v;
+}
+
 void write_output(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {
     std::cout << text;

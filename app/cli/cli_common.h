@@ -43,6 +43,12 @@ void install_interrupt_handler();
 void register_cancel_slice(jobs::Progress* p);
 void unregister_cancel_slice(jobs::Progress* p);
 
+// The check of every -o/--output: the output can be written (check_output_location), or it is
+// "-" (standard output). It runs while the command line is parsed, so a read-only, full or
+// missing folder is refused before any work, and it throws InputError (exit 1, as for any bad
+// input) rather than reporting a usage error.
+const CLI::Validator& writable_output();
+
 // Writes text to `path` atomically, or to stdout when path is empty or "-".
 void write_output(const std::string& path, const std::string& text);
 

@@ -6,12 +6,12 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <regex>
 
 #include <nlohmann/json.hpp>
 
 #include "analysis/cosine_similarity.h"
 #include "cli_common.h"
+#include "demo/kit_manifest.h"
 #include "demo/kit_sizes.h"
 #include "io/json_file.h"
 #include "lora/adapter_set.h"
@@ -158,29 +158,31 @@ void write_summary(const AdapterSet& set, const std::string& input_text, const f
 
 // The report of a demo kit: the seven task adapters, and the task with seeds and ranks
 // ("<task>-seedN", "<task>-rN") as the family of the uniformity figures.
-ReportPlan kit_plan(const fs::path& kit, const nlohmann::json& manifest, const ReportLimits& l) {
+// `name` is `stem` followed by one or more digits ("sentiment-seed2" for "sentiment-seed"); a
+// plain comparison, since task names may hold regex metacharacters.
+bool numbered(const std::string& name, const std::string& stem) {
+  return name.size() > stem.size() && name.compare(0, stem.size(), stem) == 0 &&
+         name.find_first_not_of("0123456789", stem.size()) == std::string::npos;
+}
+
+ReportPlan kit_plan(const fs::path& kit, const KitManifest& manifest, const ReportLimits& l) {
   ReportPlan p;
   p.title = "Basin study report: the demo kit";
   p.model = kit / "model";
   p.limits = l;
-  std::vector<std::string> names;
-  for (const auto& t : manifest.at("tasks")) {
-    const std::string name = t.get<std::string>();
-    names.push_back(name);
+  const std::vector<std::string>& names = manifest.tasks;
+  for (const auto& name : names) {
     p.tasks.push_back(kit / "tasks" / (name + ".json"));
     p.task_adapters.push_back((kit / "adapters" / name).string());
   }
   p.cosine = p.cka = p.task_adapters;
-  std::vector<std::string> all;
-  for (const auto& a : manifest.value("adapters", nlohmann::json::array()))
-    all.push_back(a.get<std::string>());
+  const std::vector<std::string>& all = manifest.adapters;
   size_t best = 0;
   for (const auto& task : names) {
     std::vector<std::string> seeds, ranks;
-    const std::regex seed("^" + task + "-seed[0-9]+$"), rank("^" + task + "-r[0-9]+$");
     for (const auto& a : all) {
-      if (std::regex_match(a, seed)) seeds.push_back((kit / "adapters" / a).string());
-      if (std::regex_match(a, rank)) ranks.push_back((kit / "adapters" / a).string());
+      if (numbered(a, task + "-seed")) seeds.push_back((kit / "adapters" / a).string());
+      if (numbered(a, task + "-r")) ranks.push_back((kit / "adapters" / a).string());
     }
     if (seeds.size() + ranks.size() <= best) continue;
     best = seeds.size() + ranks.size();
@@ -194,23 +196,22 @@ ReportPlan kit_plan(const fs::path& kit, const nlohmann::json& manifest, const R
     p.surface.clear();
     if (p.soup.size() >= 3) p.surface = {p.soup[0], p.soup[1], p.soup[2]};
   }
-  p.kit_scores = OracleVsBase::from_kit(manifest, kit / "kit.json");
+  p.kit_scores = OracleVsBase::from_kit(manifest.json, kit / "kit.json");
   // The larger model beside the kit (demo-kit --size medium), for the model-size figure.
-  const std::string size = manifest.value("size", std::string("?"));
+  const std::string& size = manifest.size;
   p.model_name = size;
   std::string larger_size;
   for (const auto& s : kit_sizes())
     if (kit_size_spec(s).parent == size) larger_size = s;
   const fs::path big = kit / kLargerKitDir;
   if (fs::exists(big / "kit.json")) {
-    const auto m = read_json_file(big / "kit.json");
-    const auto big_tasks = m.value("tasks", std::vector<std::string>{});
-    if (big_tasks != names)
-      throw InputError("'" + (big / "kit.json").string() + "' has tasks " + join(big_tasks, ", ") +
+    const KitManifest m = KitManifest::read(big);
+    if (m.tasks != names)
+      throw InputError("'" + (big / "kit.json").string() + "' has tasks " + join(m.tasks, ", ") +
                        ", the kit has " + join(names, ", ") + "; rebuild it with basin-cli " +
-                       "demo-kit --force --size " + m.value("size", larger_size));
+                       "demo-kit --force --size " + m.size);
     ReportModel r;
-    r.name = m.value("size", std::string(kLargerKitDir));
+    r.name = m.size;
     r.model = big / "model";
     for (const auto& n : names)
       r.task_adapters.push_back((big / "adapters" / n).string());
@@ -228,7 +229,7 @@ ReportPlan kit_plan(const fs::path& kit, const nlohmann::json& manifest, const R
   }
   p.intro.push_back("The default study on the demo kit in " + kit.string() + ": " +
                     std::to_string(names.size()) + " task adapters (" + join(names, ", ") +
-                    ") on its " + manifest.value("size", std::string("?")) +
+                    ") on its " + manifest.size +
                     " Qwen2-architecture model, trained on this machine from real text.");
   p.intro.push_back(
       "Each figure is drawn from this run's results; its caption states what it shows on "
@@ -250,7 +251,8 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
     ReportLimits limits;
   };
   auto a = std::make_shared<Args>();
-  sub->add_option("-o,--out", a->out, "output folder (default: basin-out)");
+  sub->add_option("-o,--out", a->out, "output folder (default: basin-out)")
+      ->check(writable_output());
   sub->add_option("--adapters", a->adapters,
                   "sample adapter folder (default: OUT/sample-adapters)");
   sub->add_option("--layers", a->layers, "layers of the sample set (0 = all 24)")
@@ -268,7 +270,7 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
       if (!fs::exists(kit / "kit.json"))
         throw InputError("'" + kit.string() +
                          "' is not a finished demo kit (no kit.json); run basin-cli demo-kit");
-      const auto manifest = read_json_file(kit / "kit.json");
+      const KitManifest manifest = KitManifest::read(kit);
       const ReportPlan plan = kit_plan(kit, manifest, a->limits);
       check_replaceable_output(out);
       AdapterSet set;
@@ -277,8 +279,7 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
       const std::string input_text =
           std::to_string(set.size()) +
           " LoRA adapters (one per task) that the demo kit trained on real text, on its " +
-          manifest.value("size", std::string("?")) + " Qwen2-architecture model, in `" +
-          (kit / "adapters").string() + "`";
+          manifest.size + " Qwen2-architecture model, in `" + (kit / "adapters").string() + "`";
       // Everything appears at once: a cancel or a failure leaves no output folder behind.
       write_folder_atomic(out, /*overwrite=*/true, [&](const fs::path& tmp) {
         write_summary(set, input_text, tmp, out, /*with_report=*/true, 0.0, 0.08);
@@ -295,6 +296,7 @@ void register_demo(CLI::App& app, Context& ctx, int& exit_code) {
       return;
     }
 
+    check_output_location(out);  // the default -o too
     fs::create_directories(out);
     const fs::path adir = a->adapters.empty() ? out / "sample-adapters" : fs::path(a->adapters);
     SampleSetOptions so;

@@ -110,7 +110,9 @@ void register_train(CLI::App& gate, Context& ctx, int& exit_code) {
       ->expected(0, -1);
   sub->add_option("ADAPTERS", a->adapters, "expert PEFT adapter folders, in order")
       ->expected(0, -1);
-  sub->add_option("-o,--output", a->output, "gate folder to write")->required();
+  sub->add_option("-o,--output", a->output, "gate folder to write")
+      ->required()
+      ->check(writable_output());
   sub->add_option("--granularity", a->granularity, "mole: a gate per module or per block")
       ->capture_default_str();
   sub->add_option("--temperature", a->temperature, "τ of the gate softmax")->capture_default_str();
@@ -267,7 +269,8 @@ void register_inspect_gate(CLI::App& gate, Context& ctx, int& exit_code) {
   sub->add_option("--limit", a->limit, "inputs per task (0 = all)")->capture_default_str();
   sub->add_flag("--json", a->out.json, "JSON output");
   sub->add_flag("--csv", a->out.csv, "CSV output");
-  sub->add_option("-o,--output", a->out.output, "write the output to this file");
+  sub->add_option("-o,--output", a->out.output, "write the output to this file")
+      ->check(writable_output());
   sub->add_option("--plot", a->out.plot,
                   "draw the usage heatmap (tasks × experts; the router's confusion matrix)");
   sub->add_option("--layer", a->layer, "plot this layer's usage instead of all sites");

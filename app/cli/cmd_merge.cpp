@@ -46,7 +46,9 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
   auto* sub = app.add_subcommand("merge", "Merge adapters with one method and save a PEFT adapter");
   auto a = std::make_shared<MergeArgs>();
   sub->add_option("ADAPTER", a->adapters, "PEFT adapter folders")->required();
-  sub->add_option("-o,--output", a->output, "output folder (created atomically)")->required();
+  sub->add_option("-o,--output", a->output, "output folder (created atomically)")
+      ->required()
+      ->check(writable_output());
   sub->add_option(
          "-m,--method", a->method,
          "cat, linear, task_arithmetic, svd, ties, dare_linear, dare_ties, magnitude_prune")

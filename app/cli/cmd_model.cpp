@@ -22,6 +22,7 @@
 #include "text/tokenizer.h"
 #include "train/task_examples.h"
 #include "train/trainer.h"
+#include "util/atomic_file.h"
 #include "util/errors.h"
 #include "util/runtime.h"
 #include "util/strings.h"
@@ -196,7 +197,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
                                    "adapters train N at a time, each on one thread)");
     auto o = std::make_shared<DemoKitOptions>();
     auto out = std::make_shared<std::string>("basin-kit");
-    sub->add_option("-o,--out", *out, "kit folder (default: basin-kit)");
+    sub->add_option("-o,--out", *out, "kit folder (default: basin-kit)")->check(writable_output());
     sub->add_option("--size", o->size,
                     "tiny (about a minute), small (the demo), or medium: a larger model with its "
                     "own task adapters in OUT/medium beside the small kit (built first if "
@@ -207,6 +208,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     sub->add_flag("-f,--force", o->force, "rebuild even if a finished kit is there");
     sub->callback([&ctx, &exit_code, o, out] {
       start(ctx);
+      check_output_location(*out);  // the default -o too
       o->out_dir = *out;
       o->threads = ctx.threads;  // cores: adapters train this many at a time
       const auto r = build_demo_kit(*o, progress());
@@ -325,7 +327,9 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     sub->add_option("--field", a->field, "field of each JSONL object to embed (default: text)");
     sub->add_option("--layer", a->layer,
                     "layer whose output is pooled (default: the last, after the final norm)");
-    sub->add_option("-o,--output", a->output, "features file [N, d] (safetensors)")->required();
+    sub->add_option("-o,--output", a->output, "features file [N, d] (safetensors)")
+        ->required()
+        ->check(writable_output());
     sub->callback([&ctx, &exit_code, a] {
       start(ctx);
       const auto l = load_model(a->model, a->adapter, a->gate);
@@ -384,7 +388,9 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
     sub->add_option("--model", a->model, "Hugging Face model folder (with tokenizer.json)")
         ->required();
     sub->add_option("--task", a->task, "task spec JSON (train split)")->required();
-    sub->add_option("-o,--output", a->output, "adapter folder to write")->required();
+    sub->add_option("-o,--output", a->output, "adapter folder to write")
+        ->required()
+        ->check(writable_output());
     sub->add_option("--targets", a->targets,
                     "comma-separated target modules (default q_proj,v_proj)");
     sub->add_option("--rank", a->lora.rank, "LoRA rank")->check(CLI::PositiveNumber);

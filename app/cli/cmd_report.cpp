@@ -70,7 +70,8 @@ void register_report(CLI::App& app, Context& ctx, int& exit_code) {
       ->required()
       ->expected(1, -1);
   sub->add_option("ADAPTER", a->adapters, "PEFT adapter folders");
-  sub->add_option("-o,--out", a->out, "output folder (default: basin-report)");
+  sub->add_option("-o,--out", a->out, "output folder (default: basin-report)")
+      ->check(writable_output());
   sub->add_option("--larger-model", a->larger_model,
                   "a second (larger) base model: adds the model-size figure (needs "
                   "--larger-adapters)");

@@ -16,7 +16,9 @@ void register_sample(CLI::App& app, Context& ctx, int& exit_code) {
     SampleSetOptions o;
   };
   auto a = std::make_shared<Args>();
-  sub->add_option("-o,--output", a->out, "folder to create the adapter folders in")->required();
+  sub->add_option("-o,--output", a->out, "folder to create the adapter folders in")
+      ->required()
+      ->check(writable_output());
   sub->add_option("--shape", a->o.shape, "qwen2-0.5b, qwen2-1.5b or tiny")
       ->check(CLI::IsMember(model_shape_names()));
   sub->add_option("-n,--adapters", a->o.adapters, "number of adapters")->check(CLI::Range(1, 64));

@@ -75,7 +75,8 @@ void register_similarity(CLI::App& app, Context& ctx, int& exit_code) {
   auto* csv = sub->add_flag("--csv", a->csv, "CSV output");
   auto* json = sub->add_flag("--json", a->json, "JSON output");
   csv->excludes(json);
-  sub->add_option("-o,--output", a->output, "write to this file instead of stdout");
+  sub->add_option("-o,--output", a->output, "write to this file instead of stdout")
+      ->check(writable_output());
   sub->add_option("--plot", a->plot,
                   "also write the overall heatmap (PNG, SVG or PDF by extension; GUI build)");
   sub->callback([&ctx, &exit_code, a] {

@@ -61,7 +61,8 @@ void add_output_options(CLI::App* sub, OutputArgs& o, const std::string& plot_he
   auto* csv = sub->add_flag("--csv", o.csv, "CSV output");
   auto* json = sub->add_flag("--json", o.json, "JSON output");
   csv->excludes(json);
-  sub->add_option("-o,--output", o.output, "write the output to this file instead of stdout");
+  sub->add_option("-o,--output", o.output, "write the output to this file instead of stdout")
+      ->check(writable_output());
   sub->add_option("--plot", o.plot, plot_help + " (PNG, SVG or PDF by extension; GUI build)");
 }
 

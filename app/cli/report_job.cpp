@@ -117,6 +117,7 @@ std::vector<size_t> positions(const std::vector<std::string>& subset,
 }  // namespace
 
 void check_replaceable_output(const fs::path& dir) {
+  check_output_location(dir);  // also for the default -o, which the option's check never sees
   std::error_code ec;
   if (!fs::exists(dir, ec)) return;
   if (!fs::is_directory(dir)) throw InputError("output '" + dir.string() + "' is a file");

@@ -192,6 +192,8 @@ std::vector<Example> parse_jsonl(std::string_view text, const std::string& label
     for (const auto& [k, v] : j.items()) {
       if (v.is_string())
         ex[k] = v.get<std::string>();
+      else if (v.is_number_unsigned())  // before the signed read: 2^63 and above stay positive
+        ex[k] = std::to_string(v.get<uint64_t>());
       else if (v.is_number_integer())
         ex[k] = std::to_string(v.get<int64_t>());
       else if (v.is_number())

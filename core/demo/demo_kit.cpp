@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/task.h"
+#include "demo/kit_manifest.h"
 #include "demo/kit_sizes.h"
 #include "demo/pretrain_corpus.h"
 #include "demo/task_data.h"
@@ -61,9 +62,12 @@ class Laps {
 // A finished kit of this size and seed (and design version) at `dir`.
 bool finished(const fs::path& dir, const std::string& size, uint64_t seed) {
   if (!fs::exists(dir / "kit.json")) return false;
-  const auto j = read_json_file(dir / "kit.json");
-  return j.value("size", "") == size && j.value("seed", uint64_t{1} + seed) == seed &&
-         j.value("version", 0) == kKitVersion;
+  try {
+    const auto m = KitManifest::read(dir);
+    return m.size == size && m.seed == seed && m.version == kKitVersion;
+  } catch (const InputError&) {
+    return false;  // a damaged manifest: the kit is built again
+  }
 }
 
 // A kit folder is replaced only when it is missing, empty or holds a kit's own entries: never a
@@ -336,15 +340,13 @@ DemoKitReport build_larger(const KitSizeSpec& spec, const DemoKitOptions& o,
   if (!o.force && finished(dir, spec.name, o.seed)) {
     DemoKitReport report;
     report.reused = true;
-    report.adapters =
-        read_json_file(dir / "kit.json").value("adapters", std::vector<std::string>{});
+    report.adapters = KitManifest::read(dir).adapters;
     return report;
   }
   Laps laps;
   double from = 0.0;
   if (fs::exists(o.out_dir / "kit.json")) {
-    const auto parent = read_json_file(o.out_dir / "kit.json");
-    const std::string size = parent.value("size", "");
+    const std::string size = KitManifest::read(o.out_dir).size;
     if (size != spec.parent)
       throw InputError("'" + o.out_dir.string() + "' holds a " + size + " demo kit; --size " +
                        spec.name + " adds a larger model to a " + spec.parent + " kit");
@@ -358,7 +360,7 @@ DemoKitReport build_larger(const KitSizeSpec& spec, const DemoKitOptions& o,
     from = 0.4;
     laps.lap("parent_kit");
   }
-  const auto parent = read_json_file(o.out_dir / "kit.json");
+  const KitManifest parent = KitManifest::read(o.out_dir);
   check_replaceable(dir);
   DemoKitReport report;
   // Built in a temporary folder beside it and renamed into place when finished: a cancel or
@@ -370,9 +372,8 @@ DemoKitReport build_larger(const KitSizeSpec& spec, const DemoKitOptions& o,
       return std::string(std::istreambuf_iterator<char>(in), {});
     }());
     const nlohmann::json manifest = {{"parent_size", spec.parent}, {"tasks_dir", "../tasks"}};
-    report = train_and_score(spec, o, tmp, o.out_dir / "tasks",
-                             parent.at("tasks").get<std::vector<std::string>>(), laps, from,
-                             progress, manifest);
+    report = train_and_score(spec, o, tmp, o.out_dir / "tasks", parent.tasks, laps, from, progress,
+                             manifest);
   });
   return report;
 }
@@ -386,8 +387,7 @@ DemoKitReport build_demo_kit(const DemoKitOptions& o, jobs::Progress& progress) 
   if (!o.force && finished(o.out_dir, o.size, o.seed)) {
     DemoKitReport report;
     report.reused = true;
-    report.adapters =
-        read_json_file(o.out_dir / "kit.json").value("adapters", std::vector<std::string>{});
+    report.adapters = KitManifest::read(o.out_dir).adapters;
     return report;
   }
   Laps laps;

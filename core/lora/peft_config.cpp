@@ -1,7 +1,9 @@
 #include "lora/peft_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <regex>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,11 +17,87 @@ namespace {
 // std::regex compiles and matches recursively, one stack frame per pattern element: a long
 // pattern from a config file would overflow the stack. PEFT's patterns are module names.
 constexpr size_t kMaxPatternLength = 1000;
+// libstdc++ expands a{n} into n copies of the atom, and reads repetition counts and
+// back-reference numbers into a long without an overflow check: both are bounded before compiling.
+constexpr int64_t kMaxExpandedElements = 10000;
+
+// Refuses what std::regex would overflow on: the size of the pattern once every {m,n} is
+// expanded (nested groups multiply), counts of more than 9 digits, back-references.
+void check_expansion(const std::string& pattern, const std::string& what) {
+  const auto refuse = [&](const std::string& why) {
+    throw InputError(what + " '" + excerpt(pattern) + "' " + why);
+  };
+  struct Group {
+    int64_t total = 0;  // elements so far, every repetition expanded
+    int64_t last = 0;   // elements of the last atom, the one a quantifier repeats
+  };
+  std::vector<Group> groups(1);
+  const size_t n = pattern.size();
+  const auto atom = [&](int64_t size) {
+    groups.back().total += size;
+    groups.back().last = size;
+  };
+  const auto count = [&](size_t& i) {  // digits at i, leaves i on the first non-digit
+    const size_t from = i;
+    while (i < n && pattern[i] >= '0' && pattern[i] <= '9')
+      ++i;
+    if (i - from > 9) refuse("repeats an element more than 999999999 times");
+    return i == from ? int64_t{-1} : std::stoll(pattern.substr(from, i - from));
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      if (i + 1 < n && pattern[i + 1] >= '1' && pattern[i + 1] <= '9')
+        refuse("uses a back-reference (\\" + std::string(1, pattern[i + 1]) +
+               "), which Basin does not support in module patterns");
+      ++i;
+      atom(1);
+    } else if (c == '[') {  // a class is one element; ']' first in it is a literal
+      size_t j = i + 1;
+      if (j < n && pattern[j] == '^') ++j;
+      if (j < n && pattern[j] == ']') ++j;
+      while (j < n && pattern[j] != ']')
+        j += pattern[j] == '\\' ? 2 : 1;
+      i = j;
+      atom(1);
+    } else if (c == '(') {
+      groups.emplace_back();
+    } else if (c == ')' && groups.size() > 1) {
+      const int64_t size = groups.back().total;
+      groups.pop_back();
+      atom(size);
+    } else if (c == '{') {
+      size_t j = i + 1;
+      const int64_t low = count(j);
+      int64_t high = low;
+      if (j < n && pattern[j] == ',') {
+        ++j;
+        high = count(j);
+        if (high < 0) high = low + 1;  // {m,}: m copies and a star
+      }
+      if (low < 0 || j >= n || pattern[j] != '}') {
+        atom(1);  // not a quantifier; std::regex reports what is wrong with it
+        continue;
+      }
+      i = j;
+      Group& g = groups.back();
+      const int64_t times = std::max<int64_t>(high, 1);
+      g.total += g.last * (times - 1);
+      g.last *= times;
+    } else if (c != '|' && c != '*' && c != '+' && c != '?' && c != '^' && c != '$') {
+      atom(1);
+    }
+    if (groups.back().total > kMaxExpandedElements)
+      refuse("expands to more than " + std::to_string(kMaxExpandedElements) +
+             " elements once its repetition counts are written out");
+  }
+}
 
 std::regex compile(const std::string& pattern, const std::string& what) {
   if (pattern.size() > kMaxPatternLength)
     throw InputError(what + " '" + excerpt(pattern) + "' is longer than " +
                      std::to_string(kMaxPatternLength) + " characters");
+  check_expansion(pattern, what);
   try {
     return std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

@@ -1,5 +1,8 @@
 // Atomic file and folder output: write to a temporary name in the same folder, then rename,
 // so a reader never sees a half-written file and a failure or cancel leaves nothing behind.
+// A process killed mid-write (SIGKILL, a power cut) cannot clean up: its temporary names its
+// pid and machine, and the next write to the same target on that machine removes temporaries
+// whose writer is dead (and puts back a previous version a dead writer had moved aside).
 #pragma once
 
 #include <filesystem>
@@ -35,5 +38,11 @@ class AtomicFileWriter {
 // succeeded; without it, an existing non-empty `dir` is an InputError.
 void write_folder_atomic(const std::filesystem::path& dir, bool overwrite,
                          const std::function<void(const std::filesystem::path& tmp_dir)>& fill);
+
+// Refuses, before any work, an output that cannot be written: the folder that will hold it (its
+// nearest existing ancestor, for outputs whose folders are created on the way) must be a folder
+// in which a file can be created. A probe file is created and removed; InputError names the
+// folder and the reason (a read-only filesystem, no permission, no space).
+void check_output_location(const std::filesystem::path& output);
 
 }  // namespace basin

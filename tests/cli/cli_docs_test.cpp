@@ -15,20 +15,6 @@ using namespace basin::test::cli;
 
 namespace {
 
-// stdout and stderr of a shell command, and its exit code.
-Result shell(const std::string& command) {
-  Result r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 // What `basin-cli PATH --help` lists: subcommands, option names, positional names.
 struct Help {
   std::vector<std::string> commands, options, positionals;

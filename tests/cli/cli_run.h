@@ -25,20 +25,32 @@ struct Result {
   std::string out, err;
 };
 
-inline Result run(const std::string& args, const std::filesystem::path& dir) {
-  const std::filesystem::path err_file = dir / ".stderr";
-  const std::string cmd = std::string(BASIN_CLI) + " " + args + " 2>" + err_file.string();
+// Runs `command` through /bin/sh: its stdout and exit code (-1 when it did not exit normally).
+inline Result run_shell_stdout(const std::string& command) {
   Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return r;
   char buf[4096];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
     r.out.append(buf, n);
   const int status = ::pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// basin-cli ARGS, run in a shell: exit code, stdout, stderr (kept in a file of `dir` meanwhile).
+inline Result run(const std::string& args, const std::filesystem::path& dir) {
+  const std::filesystem::path err_file = dir / ".stderr";
+  Result r = run_shell_stdout(std::string(BASIN_CLI) + " " + args + " 2>" + err_file.string());
   r.err = basin::test::read_bytes(err_file);
   std::filesystem::remove(err_file);
   return r;
+}
+
+// A shell command's stdout and stderr together (in `out`), and its exit code.
+inline Result shell(const std::string& command) {
+  return run_shell_stdout(command + " 2>&1");
 }
 
 inline Result run(const std::string& args, const basin::test::TempDir& dir) {

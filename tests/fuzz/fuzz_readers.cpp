@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/task.h"
+#include "demo/kit_manifest.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "lora/peft_config.h"
@@ -133,6 +134,16 @@ void read_study(std::string_view d) {
   (void)Study::from_json(parse_json_text(d, label), "/fuzz", label);
 }
 
+// kit.json of a demo kit (basin-cli demo --kit, the GUI's Demo kit button, demo-kit reuse).
+void read_kit_manifest(std::string_view d) {
+  const KitManifest m =
+      KitManifest::from_json(parse_json_text(d, "fuzz/kit.json"), "fuzz/kit.json");
+  for (const auto* names : {&m.tasks, &m.adapters})
+    for (const std::string& n : *names)
+      require(!n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos,
+              "kit names are plain folder names");
+}
+
 }  // namespace
 
 const std::vector<FuzzReader>& fuzz_readers() {
@@ -143,6 +154,7 @@ const std::vector<FuzzReader>& fuzz_readers() {
       {"tokenizer", read_tokenizer},
       {"task", read_task},
       {"study", read_study},
+      {"kit_manifest", read_kit_manifest},
   };
   return readers;
 }

@@ -212,3 +212,16 @@ put("study", "every_section", js(study))
 put("study", "minimal", js({"basin_study": 1, "adapters": []}))
 put("study", "adapters_only", js({"basin_study": 1, "adapters": [
     {"path": "a", "included": True, "weight": 2}, {"path": "b"}], "merges": []}))
+
+# ---------------------------------------------------------------- kit.json
+# The fields demo_kit writes (core/demo/demo_kit.cpp), values from a small kit.
+kit = {"version": 4, "size": "small", "seed": 1, "basin_version": "0.1.0",
+       "tasks": ["headline", "translate", "qa", "sentiment"],
+       "adapters": ["headline", "translate", "qa", "sentiment", "sentiment-seed2", "sentiment-r4"],
+       "adapter_details": [{"name": "sentiment", "seed": 1, "loss_first": 3.2, "loss_last": 0.4}],
+       "parameters": 1234567, "pretrain_loss_first": 8.3, "pretrain_loss_last": 2.1,
+       "scores": {"qa": {"metric": "exact_match", "base": 0.0, "oracle": 0.235, "n": 98}},
+       "seconds": 499.1, "phase_seconds": {"pretrain": 300.5}}
+put("kit_manifest", "small_kit", js(kit))
+put("kit_manifest", "minimal", js({"version": 4, "size": "tiny", "seed": 7, "tasks": [],
+                                   "adapters": []}))

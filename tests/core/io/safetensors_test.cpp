@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "input_error.h"
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"
 #include "test_support.h"
@@ -15,25 +16,13 @@ using basin::test::TempDir;
 
 namespace {
 
-// Expects an InputError whose message contains every fragment.
-template <typename F>
-void expect_input_error(F&& f, std::vector<std::string> fragments) {
-  try {
-    f();
-    FAIL() << "expected InputError";
-  } catch (const InputError& e) {
-    for (const auto& frag : fragments)
-      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << frag << "'";
-  }
-}
-
+// The file `bytes` is refused with a message naming it and holding every fragment.
 void expect_bad_file(const std::string& bytes, std::vector<std::string> fragments) {
   TempDir dir;
   const auto p = dir / "bad.safetensors";
   test::write_bytes(p, bytes);
   fragments.push_back("bad.safetensors");
-  expect_input_error([&] { SafetensorsReader r(p); }, fragments);
+  test::expect_input_error([&] { SafetensorsReader r(p); }, fragments);
 }
 
 const std::string kOneTensor = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
@@ -93,14 +82,14 @@ TEST(Safetensors, WriterFollowsThePublicLayoutAndRoundTripsBitIdentically) {
 TEST(Safetensors, WriterRejectsBadInputAndWritesNothing) {
   TempDir dir;
   const auto a = test::randn({2}, 1);
-  expect_input_error(
+  test::expect_input_error(
       [&] {
         write_safetensors(dir / "o.safetensors", {tensor_bytes("x", a), tensor_bytes("x", a)});
       },
       {"duplicate tensor name 'x'"});
   auto bad = tensor_bytes("y", a);
   bad.nbytes = 4;
-  expect_input_error([&] { write_safetensors(dir / "o.safetensors", {bad}); }, {"'y'"});
+  test::expect_input_error([&] { write_safetensors(dir / "o.safetensors", {bad}); }, {"'y'"});
   EXPECT_TRUE(test::list_files(dir.path()).empty());
 }
 
@@ -181,6 +170,6 @@ TEST(Safetensors, RejectsUncoveredBytes) {
 }
 
 TEST(Safetensors, MissingFileIsNamed) {
-  expect_input_error([] { SafetensorsReader r("/nonexistent/basin/x.safetensors"); },
-                     {"file not found", "/nonexistent/basin/x.safetensors"});
+  test::expect_input_error([] { SafetensorsReader r("/nonexistent/basin/x.safetensors"); },
+                           {"file not found", "/nonexistent/basin/x.safetensors"});
 }

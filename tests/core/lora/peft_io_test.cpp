@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "input_error.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "lora/peft_io.h"
@@ -16,18 +17,6 @@ using basin::test::TempDir;
 using basin::test::TestModule;
 
 namespace {
-
-template <typename F>
-void expect_input_error(F&& f, std::vector<std::string> fragments) {
-  try {
-    f();
-    FAIL() << "expected InputError";
-  } catch (const InputError& e) {
-    for (const auto& frag : fragments)
-      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << frag << "'";
-  }
-}
 
 std::vector<TestModule> two_modules(int64_t r_q = 8, int64_t r_v = 8) {
   return {{"model.layers.0.self_attn.q_proj", test::randn({r_q, 16}, 1), test::randn({16, r_q}, 2)},
@@ -70,18 +59,20 @@ TEST(PeftIo, TargetModulesAsRegexString) {
                            R"J({"target_modules": ".*\\.(q_proj|v_proj)"})J");
   EXPECT_EQ(load_peft_adapter(dir / "a")->modules.size(), 2u);
   test::write_peft_adapter(dir / "b", two_modules(), R"({"target_modules": ".*\\.q_proj"})");
-  expect_input_error([&] { load_peft_adapter(dir / "b"); }, {"v_proj", "target_modules"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "b"); }, {"v_proj", "target_modules"});
 }
 
 TEST(PeftIo, MissingConfigOrWeights) {
   TempDir dir;
   test::write_peft_adapter(dir / "a", two_modules(), "");
   fs::remove(dir / "a" / "adapter_config.json");
-  expect_input_error([&] { load_peft_adapter(dir / "a"); }, {"missing adapter_config.json", "a"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "a"); },
+                           {"missing adapter_config.json", "a"});
   test::write_peft_adapter(dir / "b", two_modules(), "");
   fs::remove(dir / "b" / "adapter_model.safetensors");
-  expect_input_error([&] { load_peft_adapter(dir / "b"); }, {"missing adapter_model.safetensors"});
-  expect_input_error([&] { load_peft_adapter(dir / "nope"); }, {"adapter folder not found"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "b"); },
+                           {"missing adapter_model.safetensors"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "nope"); }, {"adapter folder not found"});
 }
 
 TEST(PeftIo, MissingLoraBForLoraA) {
@@ -92,14 +83,14 @@ TEST(PeftIo, MissingLoraBForLoraA) {
                     test::raw_safetensors_bytes({test::raw_f32(
                         "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
                         test::randn({8, 16}, 1))}));
-  expect_input_error([&] { load_peft_adapter(dir / "a"); },
-                     {"model.layers.0.self_attn.q_proj", "no lora_B.weight"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "a"); },
+                           {"model.layers.0.self_attn.q_proj", "no lora_B.weight"});
 }
 
 TEST(PeftIo, RefusesDoraEmbeddingAndBias) {
   TempDir dir;
   test::write_peft_adapter(dir / "dora_cfg", two_modules(), R"({"use_dora": true})");
-  expect_input_error([&] { load_peft_adapter(dir / "dora_cfg"); }, {"use_dora", "DoRA"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "dora_cfg"); }, {"use_dora", "DoRA"});
 
   auto with_extra = [&](const std::string& name, const std::string& key) {
     test::write_peft_adapter(dir / name, {}, "");
@@ -112,19 +103,19 @@ TEST(PeftIo, RefusesDoraEmbeddingAndBias) {
     test::write_bytes(dir / name / "adapter_model.safetensors", test::raw_safetensors_bytes(raw));
     return dir / name;
   };
-  expect_input_error(
+  test::expect_input_error(
       [&] {
         load_peft_adapter(with_extra(
             "dora", "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector"));
       },
       {"DoRA", "lora_magnitude_vector"});
-  expect_input_error(
+  test::expect_input_error(
       [&] {
         load_peft_adapter(
             with_extra("emb", "base_model.model.model.embed_tokens.lora_embedding_A"));
       },
       {"embedding LoRA"});
-  expect_input_error(
+  test::expect_input_error(
       [&] {
         load_peft_adapter(
             with_extra("bias", "base_model.model.model.layers.0.self_attn.q_proj.lora_B.bias"));
@@ -135,23 +126,24 @@ TEST(PeftIo, RefusesDoraEmbeddingAndBias) {
 TEST(PeftIo, RejectsRankDisagreementAndNonFiniteValues) {
   TempDir dir;
   test::write_peft_adapter(dir / "a", two_modules(8, 4), R"({"r": 8})");
-  expect_input_error([&] { load_peft_adapter(dir / "a"); }, {"v_proj", "rank 4", "r=8"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "a"); }, {"v_proj", "rank 4", "r=8"});
 
   auto mods = two_modules();
   mods[1].B[2][3] = std::numeric_limits<float>::quiet_NaN();
   test::write_peft_adapter(dir / "nan", mods, "");
-  expect_input_error([&] { load_peft_adapter(dir / "nan"); },
-                     {"base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight", "NaN/Inf"});
+  test::expect_input_error(
+      [&] { load_peft_adapter(dir / "nan"); },
+      {"base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight", "NaN/Inf"});
 }
 
 TEST(PeftIo, RejectsBadConfigValues) {
   TempDir dir;
   test::write_peft_adapter(dir / "a", two_modules(), R"({"r": 0})");
-  expect_input_error([&] { load_peft_adapter(dir / "a"); }, {"'r'", "positive integer"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "a"); }, {"'r'", "positive integer"});
   test::write_peft_adapter(dir / "b", two_modules(), "");
   test::write_bytes(dir / "b" / "adapter_config.json", "{\"r\": 8,");
-  expect_input_error([&] { load_peft_adapter(dir / "b"); },
-                     {"adapter_config.json", "not valid JSON"});
+  test::expect_input_error([&] { load_peft_adapter(dir / "b"); },
+                           {"adapter_config.json", "not valid JSON"});
 }
 
 TEST(PeftIo, SaveRoundTripsBitIdenticallyAndKeepsEveryScale) {
@@ -193,7 +185,7 @@ TEST(PeftIo, SaveNeverOverwritesSilentlyAndLeavesNoTemporaryFolder) {
   test::write_peft_adapter(dir / "a", two_modules(), "");
   const auto a = load_peft_adapter(dir / "a");
   const auto before = test::list_files(dir.path());
-  expect_input_error([&] { save_peft_adapter(*a, dir / "a"); }, {"exists", "--force"});
+  test::expect_input_error([&] { save_peft_adapter(*a, dir / "a"); }, {"exists", "--force"});
   EXPECT_EQ(test::list_files(dir.path()), before);
   SaveOptions so;
   so.overwrite = true;
