@@ -21,6 +21,15 @@ constexpr size_t kMaxPatternLength = 1000;
 // back-reference numbers into a long without an overflow check: both are bounded before compiling.
 constexpr int64_t kMaxExpandedElements = 10000;
 
+// libstdc++ matches by backtracking unless told otherwise, exponential in the module name's
+// length for patterns such as (.*.*)*x (which never finishes on a 32-character module name);
+// its polynomial mode (a Thompson NFA, no back-references) bounds the time.
+#ifdef __GLIBCXX__
+constexpr auto kPolynomial = std::regex_constants::__polynomial;
+#else
+constexpr auto kPolynomial = std::regex_constants::syntax_option_type{};
+#endif
+
 // Refuses what std::regex would overflow on: the size of the pattern once every {m,n} is
 // expanded (nested groups multiply), counts of more than 9 digits, back-references.
 void check_expansion(const std::string& pattern, const std::string& what) {
@@ -99,7 +108,7 @@ std::regex compile(const std::string& pattern, const std::string& what) {
                      std::to_string(kMaxPatternLength) + " characters");
   check_expansion(pattern, what);
   try {
-    return std::regex(pattern, std::regex::ECMAScript);
+    return std::regex(pattern, std::regex::ECMAScript | kPolynomial);
   } catch (const std::regex_error& e) {
     throw InputError(what + " '" + excerpt(pattern) +
                      "' is not a valid regular expression: " + e.what());
