@@ -90,7 +90,7 @@ std::vector<Eigen::MatrixXd> pooled_features(const CausalLM& model, const Tokeni
     if (fast) {
       const int64_t L0 = int64_t(ids[input_of(r)].size());
       B = std::min<int64_t>({std::max<int64_t>(batch, 4096 / L0), 8192 / L0,
-                             int64_t(4 << 20) / (L0 * L0), N - r % N});
+                             int64_t(1 << 20) / (L0 * L0), N - r % N});
       B = std::max<int64_t>(B, 1);
     }
     batches.emplace_back(r, B);

@@ -93,7 +93,7 @@ std::vector<PointScore> PointEvaluator::evaluate(const std::vector<Point>& point
   const auto dev = model_.parameters().at("model.embed_tokens.weight").device();
   const auto& ex = data_.examples;
   const int64_t P = static_cast<int64_t>(points.size());
-  constexpr int64_t kTokenBudget = 8192;  // rows × length per batch: activations stay small
+  constexpr int64_t kTokenBudget = 4096;  // rows × length per batch: activations stay small
   // A batch is one run of examples of similar length (longest first; each at least 3/4 of the
   // run's longest or at most 8 tokens shorter, so padding stays small) at G points, rows point
   // by point: the model may then merge each point's ΔW into its weights once per batch
