@@ -73,10 +73,13 @@ KitSizeSpec kit_size_spec(const std::string& size) {
 
 int64_t parameter_count(const ModelConfig& c) {
   const int64_t d = c.hidden_size, hd = c.head_dim;
-  const int64_t attn = d * c.num_attention_heads * hd * 2 + d * c.num_key_value_heads * hd * 2 +
-                       (c.num_attention_heads + 2 * c.num_key_value_heads) * hd;  // q/k/v biases
-  const int64_t mlp = 3 * d * c.intermediate_size;
-  const int64_t layer = attn + mlp + 2 * d;  // two RMSNorm weights
+  const int64_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
+  int64_t attn = 2 * d * q + 2 * d * kv;
+  if (c.attention_bias) attn += q + 2 * kv;  // q/k/v biases
+  if (c.o_proj_bias()) attn += d;
+  int64_t mlp = 3 * d * c.intermediate_size;
+  if (c.mlp_bias) mlp += 2 * c.intermediate_size + d;  // gate/up, down
+  const int64_t layer = attn + mlp + 2 * d;            // two RMSNorm weights
   const int64_t embed = c.vocab_size * d * (c.tie_word_embeddings ? 1 : 2);
   return c.num_hidden_layers * layer + embed + d;  // final norm
 }

@@ -383,11 +383,26 @@ TEST(ReportModelSizes, ParameterCountMatchesTheModelsTensors) {
   // By hand, per layer: q 16 + 4, k 8 + 2, v 8 + 2, o 16, MLP 3·4·6 = 72, norms 8 → 136;
   // 2 layers, embedding 40, final norm 4 → 316.
   EXPECT_EQ(parameter_count(c), 316);
-  const CausalLM m = CausalLM::random(c, 0);
-  int64_t n = 0;
-  for (const auto& [name, t] : m.parameters())
-    n += t.numel();
-  EXPECT_EQ(parameter_count(c), n);
+  const auto tensors = [](const ModelConfig& config) {
+    const CausalLM m = CausalLM::random(config, 0);
+    int64_t n = 0;
+    for (const auto& [name, t] : m.parameters())
+      n += t.numel();
+    return n;
+  };
+  EXPECT_EQ(parameter_count(c), tensors(c));
+  // Every bias setting the architectures have, and untied embeddings: the model's own tensors.
+  for (const bool attention_bias : {false, true})
+    for (const bool mlp_bias : {false, true})
+      for (const bool tie : {false, true}) {
+        ModelConfig l = c;
+        l.model_type = "llama";
+        l.attention_bias = attention_bias;  // llama: q/k/v and o_proj biases
+        l.mlp_bias = mlp_bias;
+        l.tie_word_embeddings = tie;
+        EXPECT_EQ(parameter_count(l), tensors(l))
+            << "attention_bias " << attention_bias << ", mlp_bias " << mlp_bias << ", tied " << tie;
+      }
   // The kit's sizes: medium has more weights than small.
   ModelConfig small = kit_size_spec("small").model, medium = kit_size_spec("medium").model;
   small.vocab_size = medium.vocab_size = 2048;
