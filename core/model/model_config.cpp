@@ -298,6 +298,10 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& label) {
   c.hidden_size = get_int(j, "hidden_size", label);
   c.intermediate_size = get_int(j, "intermediate_size", label);
   c.num_hidden_layers = get_int(j, "num_hidden_layers", label);
+  // Per-layer tables (sliding layers, layer_types) are sized from it before validate() runs.
+  if (c.num_hidden_layers > kMaxLayers)
+    refuse(label, "num_hidden_layers", j["num_hidden_layers"],
+           "is more than Basin handles (at most " + std::to_string(kMaxLayers) + " layers)");
   c.num_attention_heads = get_int(j, "num_attention_heads", label);
   c.num_key_value_heads = get_int(j, "num_key_value_heads", label, c.num_attention_heads);
   // Qwen3Config's default head_dim is 128, not hidden / heads: ask for it rather than guess.
@@ -369,6 +373,9 @@ void ModelConfig::validate(const std::string& label) const {
   positive(hidden_size, "hidden_size");
   positive(intermediate_size, "intermediate_size");
   positive(num_hidden_layers, "num_hidden_layers");
+  if (num_hidden_layers > kMaxLayers)
+    throw InputError("'" + label + "': num_hidden_layers " + std::to_string(num_hidden_layers) +
+                     " is more than Basin handles (at most " + std::to_string(kMaxLayers) + ")");
   positive(num_attention_heads, "num_attention_heads");
   positive(num_key_value_heads, "num_key_value_heads");
   positive(head_dim, "head_dim");

@@ -23,6 +23,10 @@ struct RopeScaling {
   bool operator==(const RopeScaling& o) const;
 };
 
+// The most layers a config may declare: real models have at most a few hundred, and a config
+// asking for billions would size per-layer tables from it (found by tests/fuzz).
+inline constexpr int64_t kMaxLayers = 10000;
+
 struct ModelConfig {
   std::string model_type = "qwen2";  // qwen2, qwen3, llama or mistral
   int64_t vocab_size = 0;

@@ -202,6 +202,8 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
       {"qwen2", "layer_types", {"full_attention", "chunked_attention"}, "chunked_attention"},
       {"mistral", "layer_types", {"full_attention", "full_attention"}, "disagrees"},
       {"qwen2", "sliding_window", 0, "positive integer"},
+      // Found by tests/fuzz: per-layer tables were sized from it (2.7 GB) before any check.
+      {"qwen2", "num_hidden_layers", int64_t{21474836482}, "at most 10000 layers"},
   };
   for (const auto& k : cases) {
     auto j = tiny(k.type);
