@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/json_file.h"
+#include "text/byte_level.h"
 #include "text/tokenizer.h"
 #include "util/errors.h"
 

@@ -1,8 +1,9 @@
 // Reader for Hugging Face tokenizer.json files with a byte-level BPE model (GPT-2, Qwen2/Qwen3).
-// Supported: model.type "BPE" (merges as ["a","b"] pairs or legacy "a b" strings), normalizer
-// NFC or null, pre_tokenizer ByteLevel or Sequence[Split(regex), ByteLevel], ByteLevel decoder,
-// added_tokens (matched on the raw text before normalization, longest first). Anything else is
-// refused with an InputError naming the file and the key.
+// Supported: model.type "BPE" (merges as ["a","b"] pairs or legacy "a b" strings, bpe_model.h),
+// normalizer NFC or null (normalizer.h), pre_tokenizer ByteLevel or Sequence[Split(regex),
+// ByteLevel] (pre_tokenizer.h), ByteLevel decoder (decoder.h), added_tokens (matched on the raw
+// text before normalization, longest first). Anything else is refused with an InputError naming
+// the file and the key.
 #pragma once
 
 #include <cstdint>
@@ -48,12 +49,5 @@ class Tokenizer {
   explicit Tokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// GPT-2 byte-level pre-tokenization (the ByteLevel use_regex pattern): the pieces of `text`,
-// each written in the byte-level alphabet. Used by the BPE trainer so that training and
-// encoding split text identically.
-std::vector<std::string> byte_level_pretokenize(std::string_view text);
-// The 256 byte-level symbols, indexed by byte value (GPT-2 bytes_to_unicode).
-std::vector<std::string> byte_level_alphabet();
 
 }  // namespace basin
