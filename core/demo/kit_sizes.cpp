@@ -77,9 +77,12 @@ int64_t parameter_count(const ModelConfig& c) {
   int64_t attn = 2 * d * q + 2 * d * kv;
   if (c.attention_bias) attn += q + 2 * kv;  // q/k/v biases
   if (c.o_proj_bias()) attn += d;
+  // Phi-3's fused qkv_proj and gate_up_proj hold the same weights as the separate projections.
   int64_t mlp = 3 * d * c.intermediate_size;
   if (c.mlp_bias) mlp += 2 * c.intermediate_size + d;  // gate/up, down
-  const int64_t layer = attn + mlp + 2 * d;            // two RMSNorm weights
+  int64_t norms = (c.gemma() ? 4 : 2) * d;             // Gemma: pre/post-feedforward norms too
+  if (c.qk_norm()) norms += 2 * hd;                    // Qwen3, Gemma 3: q_norm, k_norm
+  const int64_t layer = attn + mlp + norms;
   const int64_t embed = c.vocab_size * d * (c.tie_word_embeddings ? 1 : 2);
   return c.num_hidden_layers * layer + embed + d;  // final norm
 }

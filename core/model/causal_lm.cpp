@@ -30,6 +30,17 @@ std::map<std::string, std::vector<int64_t>> parameter_shapes(const ModelConfig& 
     const std::string p = "model.layers." + std::to_string(l) + ".";
     s[p + "input_layernorm.weight"] = {d};
     s[p + "post_attention_layernorm.weight"] = {d};
+    if (c.gemma()) {  // Gemma 2 / 3: the MLP's input and output norms
+      s[p + "pre_feedforward_layernorm.weight"] = {d};
+      s[p + "post_feedforward_layernorm.weight"] = {d};
+    }
+    if (c.fused_projections()) {  // Phi-3 (no biases)
+      s[p + "self_attn.qkv_proj.weight"] = {q + 2 * kv, d};
+      s[p + "self_attn.o_proj.weight"] = {d, q};
+      s[p + "mlp.gate_up_proj.weight"] = {2 * I, d};
+      s[p + "mlp.down_proj.weight"] = {d, I};
+      continue;
+    }
     s[p + "self_attn.q_proj.weight"] = {q, d};
     s[p + "self_attn.k_proj.weight"] = {kv, d};
     s[p + "self_attn.v_proj.weight"] = {kv, d};
@@ -66,12 +77,6 @@ torch::Device to_device(const std::string& d) {
   return torch::Device(torch::kCPU);
 }
 
-// RMSNorm (Zhang & Sennrich 2019): x / sqrt(mean(x²) + eps) · w, computed in float32.
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
-  const auto xf = x.to(torch::kFloat32);
-  return xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps) * w;
-}
-
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -88,6 +93,12 @@ std::vector<std::string> CausalLM::lora_targets() const {
   std::vector<std::string> out;
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
+    if (config_.fused_projections()) {  // Phi-3: PEFT targets the fused layers by these names
+      for (const char* m :
+           {"self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj"})
+        out.push_back(p + m);
+      continue;
+    }
     for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
                           "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"})
       out.push_back(p + m);
@@ -162,7 +173,7 @@ CausalLM CausalLM::random(const ModelConfig& config, uint64_t seed, const std::s
   for (const auto& [name, shape] : parameter_shapes(config)) {
     at::Tensor t;
     if (name.find("norm") != std::string::npos)
-      t = torch::ones(shape);
+      t = config.gemma() ? torch::zeros(shape) : torch::ones(shape);  // Gemma scales by 1 + w
     else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0)
       t = torch::zeros(shape);
     else
@@ -209,15 +220,20 @@ at::Tensor CausalLM::last_layer_at(const at::Tensor& pos, const at::Tensor& h, c
         .reshape({B * T, -1})
         .index_select(0, pos);
   };
-  // Keys and values at every position; queries only at the picked ones.
-  auto k = linear(p + "self_attn.k_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
-  auto v = linear(p + "self_attn.v_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
-  if (c.qk_norm()) k = rms_norm(k, param(p + "self_attn.k_norm.weight"), c.rms_norm_eps);
+  // Keys and values at every position; queries only at the picked ones (Phi-3's fused
+  // projection gives them everywhere: the picked rows are taken from it).
+  const auto [qf, kf, vf] = project_qkv(p, l, x, mix, false);
+  auto k = kf.view({B, T, KV, hd}).transpose(1, 2);
+  auto v = vf.view({B, T, KV, hd}).transpose(1, 2);
+  if (c.qk_norm()) k = norm(k, p + "self_attn.k_norm.weight");
   k = apply_rotary(k, cos, sin);
   const auto xp = x.reshape({B * T, d}).index_select(0, pos).unsqueeze(1);  // [N, 1, d]
-  auto q = linear(p + "self_attn.q_proj", l, xp, pm).view({N, H, 1, hd});
-  const auto cp = pick(cos, hd).view({N, 1, 1, hd}), sp = pick(sin, hd).view({N, 1, 1, hd});
-  if (c.qk_norm()) q = rms_norm(q, param(p + "self_attn.q_norm.weight"), c.rms_norm_eps);
+  auto q = (qf.defined() ? qf.reshape({B * T, H * hd}).index_select(0, pos)
+                         : linear(p + "self_attn.q_proj", l, xp, pm))
+               .view({N, H, 1, hd});
+  const int64_t rd = cos.size(-1);  // rotary dims
+  const auto cp = pick(cos, rd).view({N, 1, 1, rd}), sp = pick(sin, rd).view({N, 1, 1, rd});
+  if (c.qk_norm()) q = norm(q, p + "self_attn.q_norm.weight");
   q = apply_rotary(q, cp, sp);
   k = k.index_select(0, rows);  // [N, KV, T, hd]
   v = v.index_select(0, rows);
@@ -226,18 +242,13 @@ at::Tensor CausalLM::last_layer_at(const at::Tensor& pos, const at::Tensor& h, c
     v = v.repeat_interleave(H / KV, 1);
   }
   const auto ok = allowed.expand({B, 1, T, T}).reshape({B * T, T}).index_select(0, pos);
-  auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(hd));  // [N, H, 1, T]
+  auto scores = attention_scores(q, k);  // [N, H, 1, T]
   scores = scores.masked_fill(ok.view({N, 1, 1, T}).logical_not(),
                               -std::numeric_limits<float>::infinity());
   const auto probs = torch::softmax(scores, -1).nan_to_num(0.0);
   const auto attn = torch::matmul(probs, v).reshape({N, 1, H * hd});
-  auto hp = h.reshape({B * T, d}).index_select(0, pos).unsqueeze(1) +
-            linear(p + "self_attn.o_proj", l, attn, pm);
-  const auto y = rms_norm(hp, param(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
-  const auto mlp =
-      torch::silu(linear(p + "mlp.gate_proj", l, y, pm)) * linear(p + "mlp.up_proj", l, y, pm);
-  hp = hp + linear(p + "mlp.down_proj", l, mlp, pm);
-  return hp.squeeze(1);
+  const auto hp = h.reshape({B * T, d}).index_select(0, pos).unsqueeze(1);
+  return finish_block(p, l, hp, attn, pm).squeeze(1);
 }
 
 CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
@@ -305,10 +316,18 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
                                      o.attention_mask.size(1) != P + T))
     throw InputError("attention_mask must be [batch, cached + new tokens]");
   // Rotary tables for positions P..P+T-1, or each row's own positions.
-  const auto rot = rotary_tables(
-      c, o.position_ids, B, P, T,
-      o.attention_mask.defined() ? o.attention_mask.narrow(1, P, T).ne(0) : at::Tensor(), fopts);
-  const auto &cos = rot.cos, &sin = rot.sin;
+  const auto real =
+      o.attention_mask.defined() ? o.attention_mask.narrow(1, P, T).ne(0) : at::Tensor();
+  const auto rot = rotary_tables(c, o.position_ids, B, P, T, real, fopts);
+  // Gemma 3's sliding layers: plain RoPE at rope_local_base_freq (transformers' rotary_emb_local,
+  // a copy of the config with that theta and no scaling).
+  RotaryTables rot_local = rot;
+  if (c.rope_local_base_freq > 0) {
+    ModelConfig local = c;
+    local.rope_theta = c.rope_local_base_freq;
+    local.rope_scaling = RopeScaling{};
+    rot_local = rotary_tables(local, o.position_ids, B, P, T, real, fopts);
+  }
   // Causal mask over cached + new keys (query i sits at index P + i), plus key padding.
   const auto bopts = torch::TensorOptions().dtype(torch::kBool).device(dev);
   auto allowed = torch::ones({T, P + T}, bopts).tril(P).view({1, 1, T, P + T});
@@ -339,6 +358,9 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   ForwardResult r;
   auto h =
       param("model.embed_tokens.weight").index_select(0, ids.flatten()).view({B, T, c.hidden_size});
+  // Gemma: embeddings times sqrt(hidden_size), that factor rounded to the compute dtype first
+  // (transformers' normalizer / embed_scale; float32 here).
+  if (c.gemma()) h = h * double(static_cast<float>(std::sqrt(double(c.hidden_size))));
   if (o.output_layer == 0) r.hidden = h;
   const int64_t H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.head_dim;
   at::Tensor pos;  // the picked positions, checked
@@ -357,18 +379,21 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   at::Tensor picked;  // [N, d]: the last layer's output at the picked positions
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    const auto x = rms_norm(h, param(p + "input_layernorm.weight"), c.rms_norm_eps);
+    const auto x = norm(h, p + "input_layernorm.weight");
     const auto& ok = c.layer_slides(l) ? allowed_window : allowed;
+    const auto& cos = c.layer_slides(l) ? rot_local.cos : rot.cos;
+    const auto& sin = c.layer_slides(l) ? rot_local.sin : rot.sin;
     if (trim_last && l + 1 == c.num_hidden_layers) {
       picked = last_layer_at(pos, h, x, cos, sin, ok, mix, l);
       break;
     }
-    auto q = linear(p + "self_attn.q_proj", l, x, mix).view({B, T, H, hd}).transpose(1, 2);
-    auto k = linear(p + "self_attn.k_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
-    auto v = linear(p + "self_attn.v_proj", l, x, mix).view({B, T, KV, hd}).transpose(1, 2);
-    if (c.qk_norm()) {  // Qwen3: per-head RMSNorm before rotary
-      q = rms_norm(q, param(p + "self_attn.q_norm.weight"), c.rms_norm_eps);
-      k = rms_norm(k, param(p + "self_attn.k_norm.weight"), c.rms_norm_eps);
+    const auto [qf, kf, vf] = project_qkv(p, l, x, mix);
+    auto q = qf.view({B, T, H, hd}).transpose(1, 2);
+    auto k = kf.view({B, T, KV, hd}).transpose(1, 2);
+    auto v = vf.view({B, T, KV, hd}).transpose(1, 2);
+    if (c.qk_norm()) {  // Qwen3, Gemma 3: per-head RMSNorm before rotary
+      q = norm(q, p + "self_attn.q_norm.weight");
+      k = norm(k, p + "self_attn.k_norm.weight");
     }
     q = apply_rotary(q, cos, sin);
     k = apply_rotary(k, cos, sin);
@@ -384,17 +409,12 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
       k = k.repeat_interleave(H / KV, 1);
       v = v.repeat_interleave(H / KV, 1);
     }
-    auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(hd));
+    auto scores = attention_scores(q, k);
     scores = scores.masked_fill(ok.logical_not(), neg);
     // Rows with no allowed key (a padded query) would be all -inf: give them zeros instead.
     auto probs = torch::softmax(scores, -1).nan_to_num(0.0);
     auto attn = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, H * hd});
-    h = h + linear(p + "self_attn.o_proj", l, attn, mix);
-    const auto y = rms_norm(h, param(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
-    // SwiGLU MLP (Shazeer 2020): down(silu(gate(y)) · up(y))
-    const auto mlp =
-        torch::silu(linear(p + "mlp.gate_proj", l, y, mix)) * linear(p + "mlp.up_proj", l, y, mix);
-    h = h + linear(p + "mlp.down_proj", l, mlp, mix);
+    h = finish_block(p, l, h, attn, mix);
     if (o.output_layer == l + 1 && l + 1 < c.num_hidden_layers) {
       r.hidden = h;
       // Only this hidden state is wanted (no logits, no cache to fill): stop here.
@@ -407,18 +427,22 @@ CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
   if (cache) cache->length += T;
   const auto& head =
       c.tie_word_embeddings ? param("model.embed_tokens.weight") : param("lm_head.weight");
+  // Gemma 2's final soft-capping cap · tanh(logits / cap), after the head.
+  const auto softcap = [&](at::Tensor z) {
+    const double cap = c.final_logit_softcapping;
+    return cap > 0 ? torch::tanh(z / cap) * cap : z;
+  };
   if (pos.defined()) {
     // Only the wanted positions go through the final norm and the head ([N, V]).
     if (!picked.defined()) picked = h.reshape({B * T, c.hidden_size}).index_select(0, pos);
-    const auto hn = rms_norm(picked, param("model.norm.weight"), c.rms_norm_eps);
-    if (o.output_layer == c.num_hidden_layers)
-      r.hidden = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);
-    r.logits = torch::matmul(hn, head.t());
+    const auto hn = norm(picked, "model.norm.weight");
+    if (o.output_layer == c.num_hidden_layers) r.hidden = norm(h, "model.norm.weight");
+    r.logits = softcap(torch::matmul(hn, head.t()));
     return r;
   }
-  h = rms_norm(h, param("model.norm.weight"), c.rms_norm_eps);
+  h = norm(h, "model.norm.weight");
   if (o.output_layer == c.num_hidden_layers) r.hidden = h;
-  r.logits = torch::matmul(h, head.t());
+  r.logits = softcap(torch::matmul(h, head.t()));
   return r;
 }
 

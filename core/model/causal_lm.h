@@ -1,5 +1,7 @@
-// A Qwen2 / Qwen3 / Llama / Mistral decoder in LibTorch (RMSNorm, rotary embeddings and their
-// scalings, grouped-query attention, sliding windows, SwiGLU MLP, the families' biases and q/k
+// A Qwen2 / Qwen3 / Llama / Mistral / Gemma 2 / Gemma 3 (text) / Phi-3 decoder in LibTorch
+// (RMSNorm and Gemma's (1 + w) variant, rotary embeddings and their scalings, partial rotary,
+// grouped-query attention, sliding windows and Gemma's alternating local/global layers,
+// soft-capping, SwiGLU / GeGLU MLP, Phi-3's fused projections, the families' biases and q/k
 // norms, tied or untied embeddings; docs/MODELS.md), with LoRA slots:
 // every target projection can hold a bank of K adapters and a per-sample coefficient matrix
 // C [batch, K], so that
@@ -8,6 +10,7 @@
 // copying any weight (DESIGN.md, "Performance principles").
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -72,8 +75,8 @@ class CausalLM {
   // model.safetensors.index.json. F32/F16/BF16 weights are converted to float32 on `device`.
   // Missing or mis-shaped tensors are an InputError naming them.
   static CausalLM load(const std::filesystem::path& dir, const std::string& device = "cpu");
-  // A randomly initialised model (normal(0, 0.02) weights, unit norms), for tests and the demo
-  // kit's pre-training.
+  // A randomly initialised model (normal(0, 0.02) weights, unit norms: weights 1, or 0 for
+  // Gemma's (1 + w)), for tests and the demo kit's pre-training.
   static CausalLM random(const ModelConfig& config, uint64_t seed,
                          const std::string& device = "cpu");
   // Writes config.json + model.safetensors (float32) atomically into `dir`.
@@ -136,6 +139,19 @@ class CausalLM {
                            const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& allowed,
                            const Mix& mix, int64_t l) const;
   const at::Tensor& param(const std::string& name) const;
+  // One decoder block's parts, as each family computes them (causal_lm_block.cpp).
+  // RMSNorm with the weight named `weight` ((1 + w) for Gemma), in float32.
+  at::Tensor norm(const at::Tensor& x, const std::string& weight) const;
+  // Queries, keys and values [..., heads · head_dim] of layer l (prefix p), split from
+  // qkv_proj for Phi-3. The queries are left undefined when !need_q and not fused.
+  std::array<at::Tensor, 3> project_qkv(const std::string& p, int64_t l, const at::Tensor& x,
+                                        const Mix& mix, bool need_q = true) const;
+  // q·kᵀ / sqrt(attention_scalar), soft-capped when the config says so (before any mask).
+  at::Tensor attention_scores(const at::Tensor& q, const at::Tensor& k) const;
+  // The rest of a block after attention: h + o_proj(attn) (normed first for Gemma), then the
+  // gated MLP on its normed input (normed again for Gemma) added to that.
+  at::Tensor finish_block(const std::string& p, int64_t l, const at::Tensor& h,
+                          const at::Tensor& attn, const Mix& mix) const;
 
   ModelConfig config_;
   std::map<std::string, at::Tensor> params_;

@@ -6,212 +6,21 @@
 
 #include "io/json_excerpt.h"
 #include "io/json_file.h"
+#include "model/config_keys.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
 namespace basin {
 namespace {
 
-using nlohmann::json;
+using namespace config_keys;
 
-[[noreturn]] void refuse(const std::string& label, const std::string& key, const json& value,
-                         const std::string& why) {
-  throw InputError("'" + label + "': key '" + key + "' = " + json_excerpt(value) + ": " + why);
-}
+const char* const kModelTypes = "qwen2, qwen3, llama, mistral, gemma2, gemma3_text or phi3";
 
-bool given(const json& j, const char* key) {
-  return j.contains(key) && !j[key].is_null();
+bool known_type(const std::string& t) {
+  return t == "qwen2" || t == "qwen3" || t == "llama" || t == "mistral" || t == "gemma2" ||
+         t == "gemma3_text" || t == "phi3";
 }
-
-int64_t get_int(const json& j, const char* key, const std::string& label, int64_t def = -1) {
-  if (!given(j, key)) {
-    if (def >= 0) return def;
-    throw InputError("'" + label + "': key '" + key + "' is missing");
-  }
-  if (!j[key].is_number_integer())
-    throw InputError("'" + label + "': key '" + key + "' must be an integer, got " +
-                     json_excerpt(j[key]));
-  return j[key].get<int64_t>();
-}
-
-double get_number(const json& j, const char* key, const std::string& label, double def) {
-  if (!given(j, key)) return def;
-  if (!j[key].is_number()) refuse(label, key, j[key], "must be a number");
-  return j[key].get<double>();
-}
-
-bool get_bool(const json& j, const char* key, const std::string& label, bool def) {
-  if (!given(j, key)) return def;
-  if (!j[key].is_boolean()) refuse(label, key, j[key], "must be true or false");
-  return j[key].get<bool>();
-}
-
-int64_t first_token_id(const json& j, const char* key) {
-  if (!given(j, key)) return -1;
-  if (j[key].is_number_integer()) return j[key].get<int64_t>();
-  if (j[key].is_array() && !j[key].empty() && j[key][0].is_number_integer())
-    return j[key][0].get<int64_t>();
-  return -1;
-}
-
-// Keys of other architectures that change the numerics: refused unless their value is one that
-// changes nothing (transformers' Llama / Qwen2 / Qwen3 / Mistral never read them, so a config
-// carrying one describes a model these classes would compute wrongly).
-struct ForeignKey {
-  const char* key;
-  const char* what;
-  bool (*harmless)(const json& v, const ModelConfig& c);
-};
-bool no_value(const json& v, const ModelConfig&) {
-  return v.is_null();
-}
-bool null_or_false(const json& v, const ModelConfig&) {
-  return v.is_null() || (v.is_boolean() && !v.get<bool>());
-}
-bool null_or_true(const json& v, const ModelConfig&) {
-  return v.is_null() || (v.is_boolean() && v.get<bool>());
-}
-bool null_or_one(const json& v, const ModelConfig&) {
-  return v.is_null() || (v.is_number() && v.get<double>() == 1.0);
-}
-bool null_or_zero(const json& v, const ModelConfig&) {
-  return v.is_null() || (v.is_number() && v.get<double>() == 0.0);
-}
-bool null_or_head_dim(const json& v, const ModelConfig& c) {
-  return v.is_null() || (v.is_number() && v.get<double>() == double(c.head_dim));
-}
-bool no_qk_norm(const json& v, const ModelConfig& c) {  // qwen3 has them anyway
-  return c.qk_norm() || null_or_false(v, c);
-}
-bool null_or_silu(const json& v, const ModelConfig&) {
-  return v.is_null() || (v.is_string() && (v == "silu" || v == "swish"));
-}
-bool rope_everywhere(const json& v, const ModelConfig&) {  // no_rope_layers: 1 = rotary used
-  if (v.is_null()) return true;
-  if (!v.is_array()) return false;
-  for (const auto& e : v)
-    if (!e.is_number() || e.get<double>() == 0.0) return false;
-  return true;
-}
-
-const ForeignKey kForeignKeys[] = {
-    {"attn_logit_softcapping", "attention logit soft-capping (Gemma 2) is not implemented",
-     no_value},
-    {"final_logit_softcapping", "final logit soft-capping (Gemma 2) is not implemented", no_value},
-    {"query_pre_attn_scalar",
-     "attention scaled by 1/sqrt(query_pre_attn_scalar) instead of 1/sqrt(head_dim) (Gemma) is "
-     "not implemented",
-     null_or_head_dim},
-    {"hidden_activation", "only the SiLU (SwiGLU) MLP is implemented", null_or_silu},
-    {"partial_rotary_factor", "rotary embedding on part of each head is not implemented",
-     null_or_one},
-    {"rotary_pct", "rotary embedding on part of each head is not implemented", null_or_one},
-    {"rotary_dim", "rotary embedding on part of each head is not implemented", null_or_head_dim},
-    {"use_qk_norm", "query/key norms are implemented for qwen3 only", no_qk_norm},
-    {"qk_layernorm", "query/key norms are implemented for qwen3 only", no_qk_norm},
-    {"qk_norm", "query/key norms are implemented for qwen3 only", no_qk_norm},
-    {"no_rope_layers", "layers without rotary embedding are not implemented", rope_everywhere},
-    {"nope_layer_interval", "layers without rotary embedding are not implemented", no_value},
-    {"use_rope", "a decoder without rotary embedding is not implemented", null_or_true},
-    {"attn_temperature_tuning", "attention temperature tuning (Llama 4) is not implemented",
-     null_or_false},
-    {"attention_multiplier", "Granite's scale factors are not implemented", null_or_one},
-    {"embedding_multiplier", "Granite's scale factors are not implemented", null_or_one},
-    {"residual_multiplier", "Granite's scale factors are not implemented", null_or_one},
-    {"logits_scaling", "Granite's scale factors are not implemented", null_or_one},
-    {"scale_emb", "MiniCPM's scale factors are not implemented", null_or_one},
-    {"scale_depth", "MiniCPM's scale factors are not implemented", null_or_one},
-    {"dim_model_base", "MiniCPM's scale factors are not implemented", no_value},
-    {"logit_scale", "logit scaling (Cohere) is not implemented", null_or_one},
-    {"clip_qkv", "query/key/value clipping (OLMo) is not implemented", no_value},
-    {"use_parallel_residual", "parallel attention/MLP residuals are not implemented",
-     null_or_false},
-    {"num_local_experts", "mixture-of-experts MLPs are not implemented", null_or_zero},
-    {"num_experts", "mixture-of-experts MLPs are not implemented", null_or_zero},
-    {"n_routed_experts", "mixture-of-experts MLPs are not implemented", null_or_zero},
-    {"sliding_window_pattern", "alternating local/global attention (Gemma 3) is not implemented",
-     no_value},
-    {"rope_local_base_freq", "per-layer rotary bases (Gemma 3) are not implemented", no_value},
-    {"use_mrope", "multimodal rotary embedding (Qwen2-VL) is not implemented", null_or_false},
-    {"quantization_config", "quantised checkpoints are not supported (Basin reads float weights)",
-     no_value},
-};
-
-const char* const kRopeTypes = "default, linear, dynamic and llama3";
-
-// rope_scaling / rope_parameters: the types Basin implements exactly, every other refused.
-// `theta` receives rope_parameters' rope_theta when it names one.
-RopeScaling parse_rope(const json& r, const std::string& key, const ModelConfig& c,
-                       const std::string& label, double* theta) {
-  if (!r.is_object()) refuse(label, key, r, "must be an object");
-  for (const auto& [k, v] : r.items())
-    if (v.is_object())
-      refuse(label, key, r, "per-layer-type rotary parameters are not implemented");
-  RopeScaling s;
-  const bool has_rt = given(r, "rope_type"), has_t = given(r, "type");
-  if (has_rt && !r["rope_type"].is_string())
-    refuse(label, key + ".rope_type", r["rope_type"], "must be a string");
-  if (has_t && !r["type"].is_string()) refuse(label, key + ".type", r["type"], "must be a string");
-  if (has_rt && has_t && r["rope_type"] != r["type"])
-    refuse(label, key, r, "'rope_type' and 'type' disagree");
-  if (has_rt || has_t) {
-    s.type = (has_rt ? r["rope_type"] : r["type"]).get<std::string>();
-  } else {
-    for (const auto& [k, v] : r.items())
-      if (k != "rope_theta" && k != "partial_rotary_factor")
-        refuse(label, key, r, "names no rope_type, so its scaling is ambiguous");
-  }
-  if (s.type != "default" && s.type != "linear" && s.type != "dynamic" && s.type != "llama3")
-    refuse(label, key, r,
-           "rotary scaling '" + excerpt(s.type) + "' is not implemented (Basin implements " +
-               kRopeTypes + ")");
-  const auto number = [&](const char* k, bool required, double def) {
-    if (!given(r, k)) {
-      if (required)
-        refuse(label, key, r, "rope type '" + s.type + "' needs '" + std::string(k) + "'");
-      return def;
-    }
-    if (!r[k].is_number()) refuse(label, key + "." + k, r[k], "must be a number");
-    return r[k].get<double>();
-  };
-  for (const auto& [k, v] : r.items()) {
-    const bool known =
-        k == "rope_type" || k == "type" || k == "rope_theta" || k == "partial_rotary_factor" ||
-        (s.type != "default" && k == "factor") ||
-        (s.type == "llama3" && (k == "low_freq_factor" || k == "high_freq_factor")) ||
-        ((s.type == "llama3" || s.type == "dynamic") && k == "original_max_position_embeddings");
-    if (!known)
-      refuse(label, key + "." + k, v,
-             "not used by rotary scaling '" + s.type +
-                 "' (transformers ignores it with a warning); Basin refuses rather than guess");
-  }
-  if (number("partial_rotary_factor", false, 1.0) != 1.0)
-    refuse(label, key + ".partial_rotary_factor", r["partial_rotary_factor"],
-           "rotary embedding on part of each head is not implemented");
-  if (given(r, "rope_theta")) *theta = number("rope_theta", true, 0.0);
-  if (s.type == "default") return s;
-  s.factor = number("factor", true, 1.0);
-  if (!(s.factor > 0)) refuse(label, key + ".factor", r["factor"], "must be positive");
-  if (s.type == "dynamic" && given(r, "original_max_position_embeddings") &&
-      number("original_max_position_embeddings", true, 0) != double(c.max_position_embeddings))
-    refuse(label, key + ".original_max_position_embeddings", r["original_max_position_embeddings"],
-           "transformers' dynamic scaling ignores it and uses max_position_embeddings (" +
-               std::to_string(c.max_position_embeddings) +
-               "); the two disagree, so Basin refuses rather than guess");
-  if (s.type == "llama3") {
-    s.low_freq_factor = number("low_freq_factor", true, 0);
-    s.high_freq_factor = number("high_freq_factor", true, 0);
-    const double orig = number("original_max_position_embeddings", true, 0);
-    if (!(orig >= 1) || orig != double(int64_t(orig)))
-      refuse(label, key + ".original_max_position_embeddings",
-             r["original_max_position_embeddings"], "must be a positive integer");
-    s.original_max_position_embeddings = int64_t(orig);
-    if (!(s.low_freq_factor > 0) || !(s.high_freq_factor > s.low_freq_factor))
-      refuse(label, key, r, "llama3 scaling needs 0 < low_freq_factor < high_freq_factor");
-  }
-  return s;
-}
-
 // sliding_window's value: absent = the family's default, null = none, else a positive integer.
 int64_t window_value(const json& j, const std::string& label, int64_t def) {
   if (!j.contains("sliding_window")) return def;
@@ -223,19 +32,35 @@ int64_t window_value(const json& j, const std::string& label, int64_t def) {
 
 // Which layers use the sliding window, exactly as transformers' config classes derive it:
 // Qwen2 / Qwen3 only with use_sliding_window, on layers ≥ max_window_layers unless layer_types
-// says otherwise; Mistral on every layer while sliding_window is set; Llama never.
+// says otherwise; Mistral and Phi-3 on every layer while sliding_window is set; Gemma 2 on the
+// even layers, Gemma 3 on all but every sliding_window_pattern-th (both unless layer_types says
+// otherwise); Llama never.
 void parse_sliding(const json& j, ModelConfig& c, const std::string& label) {
   const int64_t L = c.num_hidden_layers;
   std::vector<bool> layers(static_cast<size_t>(L), false);
   int64_t window = 0;
+  const bool own_types = c.model_type == "qwen2" || c.model_type == "qwen3" || c.gemma();
   if (c.model_type == "qwen2" || c.model_type == "qwen3") {
     const int64_t first = get_int(j, "max_window_layers", label, 28);
     if (get_bool(j, "use_sliding_window", label, false)) window = window_value(j, label, 4096);
     for (int64_t l = std::max<int64_t>(first, 0); l < L; ++l)
       layers[static_cast<size_t>(l)] = true;
-  } else if (c.model_type == "mistral") {
-    window = window_value(j, label, 4096);
+  } else if (c.model_type == "mistral" || c.model_type == "phi3") {
+    window = window_value(j, label, c.model_type == "mistral" ? 4096 : 0);
     layers.assign(static_cast<size_t>(L), true);
+  } else if (c.gemma()) {
+    window = window_value(j, label, 4096);
+    if (window == 0)
+      refuse(label, "sliding_window", j["sliding_window"],
+             "Gemma's local layers need a window (transformers' " + c.model_type +
+                 " has no meaning for null); Basin refuses rather than guess");
+    // Gemma 2: layer_idx % 2 == 0 slides; Gemma 3: (layer_idx + 1) % pattern != 0 slides.
+    const int64_t pattern =
+        c.model_type == "gemma2" ? 2 : get_int(j, "sliding_window_pattern", label, 6);
+    if (pattern <= 0)
+      refuse(label, "sliding_window_pattern", j["sliding_window_pattern"], "must be positive");
+    for (int64_t l = 0; l < L; ++l)
+      layers[static_cast<size_t>(l)] = (l + 1) % pattern != 0;
   } else if (given(j, "sliding_window") && get_bool(j, "use_sliding_window", label, true) &&
              window_value(j, label, 0) < c.max_position_embeddings) {
     refuse(label, "sliding_window", j["sliding_window"],
@@ -255,7 +80,7 @@ void parse_sliding(const json& j, ModelConfig& c, const std::string& label) {
                    " is not implemented (full_attention and sliding_attention are)");
       given_layers.push_back(t == "sliding_attention");
     }
-    if (c.model_type == "qwen2" || c.model_type == "qwen3") {
+    if (own_types) {
       layers = given_layers;
     } else if (given_layers != (window > 0 ? layers : std::vector<bool>(layers.size(), false))) {
       refuse(label, "layer_types", lt,
@@ -270,6 +95,70 @@ void parse_sliding(const json& j, ModelConfig& c, const std::string& label) {
   if (window > 0 && any) {
     c.sliding_window = window;
     c.sliding_layers = layers;
+  }
+}
+
+// Gemma 2 / 3's own keys: the GeGLU activation, the attention scale and soft-capping.
+void parse_gemma(const json& j, ModelConfig& c, const std::string& label) {
+  const bool g3 = c.model_type == "gemma3_text";
+  // transformers' Gemma 2 / 3 read hidden_activation only (default gelu_pytorch_tanh).
+  const json act =
+      given(j, "hidden_activation") ? j["hidden_activation"] : json("gelu_pytorch_tanh");
+  if (act != "gelu_pytorch_tanh")
+    refuse(label, "hidden_activation", act,
+           "Basin implements Gemma's GeGLU with gelu_pytorch_tanh only");
+  if (given(j, "hidden_act") && j["hidden_act"] != act)
+    refuse(label, "hidden_act", j["hidden_act"],
+           "transformers' " + c.model_type + " ignores it and uses hidden_activation (" +
+               json_excerpt(act) + "); the two disagree, so Basin refuses rather than guess");
+  c.hidden_act = "gelu_pytorch_tanh";
+  c.query_pre_attn_scalar = get_number(j, "query_pre_attn_scalar", label, 256);
+  if (!(c.query_pre_attn_scalar > 0))
+    refuse(label, "query_pre_attn_scalar", j["query_pre_attn_scalar"], "must be positive");
+  // Absent = the class default (Gemma 2: 50 and 30; Gemma 3: none); null = none.
+  const auto cap = [&](const char* key, double def) {
+    if (!j.contains(key)) return def;
+    if (j[key].is_null()) return 0.0;
+    const double v = get_number(j, key, label, 0);
+    if (!(v > 0)) refuse(label, key, j[key], "must be positive or null");
+    return v;
+  };
+  c.attn_logit_softcapping = cap("attn_logit_softcapping", g3 ? 0 : 50);
+  c.final_logit_softcapping = cap("final_logit_softcapping", g3 ? 0 : 30);
+  if (g3 && c.attn_logit_softcapping > 0)
+    refuse(label, "attn_logit_softcapping", j["attn_logit_softcapping"],
+           "transformers' gemma3_text attention ignores it but a model trained with it needs "
+           "it; Basin refuses rather than guess");
+  if (g3) {
+    c.rope_local_base_freq = get_number(j, "rope_local_base_freq", label, 10000.0);
+    if (!(c.rope_local_base_freq > 0))
+      refuse(label, "rope_local_base_freq", j["rope_local_base_freq"], "must be positive");
+  }
+}
+
+// transformers 5's Gemma 3 rope_parameters, one setting per layer type: the full-attention
+// layers' scaling and theta, and the sliding layers' theta (plain RoPE only).
+void parse_gemma3_rope_parameters(const json& j, ModelConfig& c, const std::string& label,
+                                  double* theta) {
+  const json& rp = j["rope_parameters"];
+  for (const auto& [k, v] : rp.items())
+    if (k != "full_attention" && k != "sliding_attention")
+      refuse(label, "rope_parameters." + k, v,
+             "is not a layer type Basin implements (full_attention and sliding_attention are)");
+  if (given(rp, "full_attention"))
+    c.rope_scaling =
+        parse_rope(rp["full_attention"], "rope_parameters.full_attention", c, label, theta);
+  if (given(rp, "sliding_attention")) {
+    double local = c.rope_local_base_freq;
+    const auto s =
+        parse_rope(rp["sliding_attention"], "rope_parameters.sliding_attention", c, label, &local);
+    if (s.type != "default")
+      refuse(label, "rope_parameters.sliding_attention", rp["sliding_attention"],
+             "Basin implements plain RoPE on Gemma 3's sliding layers (as transformers 4 does)");
+    if (given(j, "rope_local_base_freq") && local != c.rope_local_base_freq)
+      refuse(label, "rope_parameters.sliding_attention", rp["sliding_attention"],
+             "disagrees with rope_local_base_freq");
+    c.rope_local_base_freq = local;
   }
 }
 
@@ -291,9 +180,14 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& label) {
     throw InputError("'" + label + "': key 'model_type' is missing");
   c.model_type = j["model_type"].get<std::string>();
   const auto& type = c.model_type;
-  if (type != "qwen2" && type != "qwen3" && type != "llama" && type != "mistral")
+  if (type == "gemma3")
+    throw InputError("'" + label +
+                     "': model_type 'gemma3' is the multimodal Gemma 3 (a text_config inside "
+                     "a vision-language model, weights under language_model); Basin reads "
+                     "text-only Gemma 3 checkpoints (model_type gemma3_text, e.g. Gemma 3 1B)");
+  if (!known_type(type))
     throw InputError("'" + label + "': model_type '" + excerpt(c.model_type) +
-                     "' is not supported (expected qwen2, qwen3, llama or mistral)");
+                     "' is not supported (expected " + kModelTypes + ")");
   c.vocab_size = get_int(j, "vocab_size", label);
   c.hidden_size = get_int(j, "hidden_size", label);
   c.intermediate_size = get_int(j, "intermediate_size", label);
@@ -304,29 +198,46 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& label) {
            "is more than Basin handles (at most " + std::to_string(kMaxLayers) + " layers)");
   c.num_attention_heads = get_int(j, "num_attention_heads", label);
   c.num_key_value_heads = get_int(j, "num_key_value_heads", label, c.num_attention_heads);
-  // Qwen3Config's default head_dim is 128, not hidden / heads: ask for it rather than guess.
-  if (type == "qwen3" && !given(j, "head_dim"))
-    throw InputError("'" + label + "': key 'head_dim' is missing (qwen3 configs name it)");
+  // Qwen3Config's default head_dim is 128 and Gemma2/3's 256, not hidden / heads: ask for it
+  // rather than guess.
+  if ((type == "qwen3" || c.gemma()) && !given(j, "head_dim"))
+    throw InputError("'" + label + "': key 'head_dim' is missing (" + type + " configs name it)");
   c.head_dim = get_int(j, "head_dim", label,
                        c.num_attention_heads > 0 ? c.hidden_size / c.num_attention_heads : 0);
-  // The families' own defaults (transformers' LlamaConfig, Qwen2/3Config, MistralConfig).
+  // The families' own defaults (transformers' LlamaConfig, Qwen2/3Config, MistralConfig,
+  // Gemma2Config, Gemma3TextConfig, Phi3Config).
   c.max_position_embeddings = get_int(j, "max_position_embeddings", label,
-                                      type == "llama"     ? 2048
-                                      : type == "mistral" ? 4096 * 32
-                                                          : 32768);
-  c.rms_norm_eps = get_number(j, "rms_norm_eps", label, 1e-6);
-  c.rope_theta = get_number(j, "rope_theta", label, 10000.0);
-  c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", label, false);
-  if (given(j, "hidden_act") && !null_or_silu(j["hidden_act"], c))
+                                      type == "llama"         ? 2048
+                                      : type == "mistral"     ? 4096 * 32
+                                      : type == "gemma2"      ? 8192
+                                      : type == "gemma3_text" ? 131072
+                                      : type == "phi3"        ? 4096
+                                                              : 32768);
+  c.rms_norm_eps = get_number(j, "rms_norm_eps", label, type == "phi3" ? 1e-5 : 1e-6);
+  c.rope_theta = get_number(j, "rope_theta", label, type == "gemma3_text" ? 1e6 : 10000.0);
+  c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", label, c.gemma());
+  if (c.gemma())
+    parse_gemma(j, c, label);
+  else if (given(j, "hidden_act") && !null_or_silu(j["hidden_act"]))
     refuse(label, "hidden_act", j["hidden_act"], "only the SiLU (SwiGLU) MLP is implemented");
+  // Phi-3: partial rotary (transformers reads partial_rotary_factor for phi3's rotary tables).
+  if (type == "phi3") c.partial_rotary_factor = get_number(j, "partial_rotary_factor", label, 1.0);
+  double* partial = type == "phi3" ? &c.partial_rotary_factor : nullptr;
+  const double top_partial = c.partial_rotary_factor;
 
   // Rotary scaling, from rope_scaling (transformers 4) or rope_parameters (transformers 5).
   double theta = c.rope_theta;
-  if (given(j, "rope_parameters"))
-    c.rope_scaling = parse_rope(j["rope_parameters"], "rope_parameters", c, label, &theta);
+  const bool per_type = type == "gemma3_text" && given(j, "rope_parameters") &&
+                        j["rope_parameters"].is_object() &&
+                        (j["rope_parameters"].contains("full_attention") ||
+                         j["rope_parameters"].contains("sliding_attention"));
+  if (per_type)
+    parse_gemma3_rope_parameters(j, c, label, &theta);
+  else if (given(j, "rope_parameters"))
+    c.rope_scaling = parse_rope(j["rope_parameters"], "rope_parameters", c, label, &theta, partial);
   if (given(j, "rope_scaling")) {
     double theta2 = theta;
-    const auto s = parse_rope(j["rope_scaling"], "rope_scaling", c, label, &theta2);
+    const auto s = parse_rope(j["rope_scaling"], "rope_scaling", c, label, &theta2, partial);
     if (given(j, "rope_parameters") && (!(s == c.rope_scaling) || theta2 != theta))
       refuse(label, "rope_scaling", j["rope_scaling"], "disagrees with rope_parameters");
     c.rope_scaling = s;
@@ -335,15 +246,23 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& label) {
   if (given(j, "rope_theta") && theta != c.rope_theta)
     refuse(label, "rope_theta", j["rope_theta"], "disagrees with rope_parameters.rope_theta");
   c.rope_theta = theta;
+  if (given(j, "partial_rotary_factor") && c.partial_rotary_factor != top_partial)
+    refuse(label, "partial_rotary_factor", j["partial_rotary_factor"],
+           "disagrees with the one inside the rotary parameters");
+  if (type == "phi3" && (!(c.partial_rotary_factor > 0) || c.partial_rotary_factor > 1 ||
+                         c.rotary_dim() < 2 || c.rotary_dim() % 2 != 0))
+    refuse(label, "partial_rotary_factor", json(c.partial_rotary_factor),
+           "must rotate an even number of at least 2 of head_dim's " + std::to_string(c.head_dim) +
+               " dims (int(head_dim · factor))");
 
   // Biases, as each family's modeling code creates them.
   const bool attn_bias = get_bool(j, "attention_bias", label, type == "qwen2");
   if (type == "qwen2" && !attn_bias)
     refuse(label, "attention_bias", j["attention_bias"],
            "transformers' qwen2 always has q/k/v biases and ignores this key");
-  if (type == "mistral" && attn_bias)
+  if ((type == "mistral" || type == "phi3") && attn_bias)
     refuse(label, "attention_bias", j["attention_bias"],
-           "transformers' mistral has no attention biases and ignores this key");
+           "transformers' " + type + " has no attention biases and ignores this key");
   c.attention_bias = attn_bias;
   c.mlp_bias = get_bool(j, "mlp_bias", label, false);
   if (c.mlp_bias && type != "llama")
@@ -351,8 +270,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& label) {
            "transformers' " + type + " has no MLP biases and ignores this key");
 
   parse_sliding(j, c, label);
-  for (const auto& f : kForeignKeys)
-    if (j.contains(f.key) && !f.harmless(j[f.key], c)) refuse(label, f.key, j[f.key], f.what);
+  refuse_foreign_keys(j, c, label);
   c.bos_token_id = first_token_id(j, "bos_token_id");
   c.eos_token_id = first_token_id(j, "eos_token_id");
   c.pad_token_id = first_token_id(j, "pad_token_id");
@@ -366,9 +284,9 @@ void ModelConfig::validate(const std::string& label) const {
       throw InputError("'" + label + "': key '" + key + "' must be positive, got " +
                        std::to_string(v));
   };
-  if (model_type != "qwen2" && model_type != "qwen3" && model_type != "llama" &&
-      model_type != "mistral")
-    throw InputError("'" + label + "': model_type '" + excerpt(model_type) + "' is not supported");
+  if (!known_type(model_type))
+    throw InputError("'" + label + "': model_type '" + excerpt(model_type) +
+                     "' is not supported (expected " + kModelTypes + ")");
   positive(vocab_size, "vocab_size");
   positive(hidden_size, "hidden_size");
   positive(intermediate_size, "intermediate_size");
@@ -411,6 +329,32 @@ void ModelConfig::validate(const std::string& label) const {
     throw InputError("'" + label + "': sliding_window needs one sliding_layers entry per layer");
   if (sliding_window > 0 && model_type == "llama")
     throw InputError("'" + label + "': transformers' llama has no sliding window");
+  // The families' own features (from_json refuses them elsewhere by key; this guards configs
+  // built in code).
+  if (hidden_act != (gemma() ? "gelu_pytorch_tanh" : "silu"))
+    throw InputError("'" + label + "': " + model_type + " has no '" + excerpt(hidden_act) +
+                     "' MLP activation in Basin");
+  if (query_pre_attn_scalar < 0 || attn_logit_softcapping < 0 || final_logit_softcapping < 0 ||
+      rope_local_base_freq < 0)
+    throw InputError("'" + label + "': scalars, soft-caps and bases must not be negative");
+  if (!gemma() &&
+      (query_pre_attn_scalar > 0 || attn_logit_softcapping > 0 || final_logit_softcapping > 0))
+    throw InputError("'" + label +
+                     "': query_pre_attn_scalar and soft-capping are gemma2 / gemma3_text keys");
+  if (model_type == "gemma3_text" && attn_logit_softcapping > 0)
+    throw InputError("'" + label + "': transformers' gemma3_text has no attention soft-capping");
+  if ((rope_local_base_freq > 0) != (model_type == "gemma3_text"))
+    throw InputError("'" + label +
+                     "': gemma3_text needs rope_local_base_freq (its sliding layers' rotary "
+                     "base), and only it has one");
+  if (partial_rotary_factor != 1.0 &&
+      (model_type != "phi3" || !(partial_rotary_factor > 0) || partial_rotary_factor > 1 ||
+       rotary_dim() < 2 || rotary_dim() % 2 != 0))
+    throw InputError("'" + label +
+                     "': partial_rotary_factor must be 1, or (phi3) rotate an even number of "
+                     "head_dim's dims");
+  if (model_type == "phi3" && attention_bias)
+    throw InputError("'" + label + "': phi3 has no attention biases (attention_bias)");
 }
 
 ModelConfig ModelConfig::load(const std::filesystem::path& dir) {
@@ -423,10 +367,13 @@ ModelConfig ModelConfig::load(const std::filesystem::path& dir) {
 json ModelConfig::to_json() const {
   json j = {{"model_type", model_type},
             {"architectures",
-             {model_type == "qwen2"     ? "Qwen2ForCausalLM"
-              : model_type == "qwen3"   ? "Qwen3ForCausalLM"
-              : model_type == "mistral" ? "MistralForCausalLM"
-                                        : "LlamaForCausalLM"}},
+             {model_type == "qwen2"         ? "Qwen2ForCausalLM"
+              : model_type == "qwen3"       ? "Qwen3ForCausalLM"
+              : model_type == "mistral"     ? "MistralForCausalLM"
+              : model_type == "gemma2"      ? "Gemma2ForCausalLM"
+              : model_type == "gemma3_text" ? "Gemma3ForCausalLM"
+              : model_type == "phi3"        ? "Phi3ForCausalLM"
+                                            : "LlamaForCausalLM"}},
             {"vocab_size", vocab_size},
             {"hidden_size", hidden_size},
             {"intermediate_size", intermediate_size},
@@ -439,7 +386,7 @@ json ModelConfig::to_json() const {
             {"rope_scaling", nullptr},
             {"max_position_embeddings", max_position_embeddings},
             {"tie_word_embeddings", tie_word_embeddings},
-            {"hidden_act", "silu"},
+            {"hidden_act", hidden_act},
             {"torch_dtype", "float32"}};
   if (rope_scaling.type != "default") {
     auto& r = j["rope_scaling"];
@@ -452,23 +399,38 @@ json ModelConfig::to_json() const {
   }
   if (model_type != "qwen2") j["attention_bias"] = attention_bias;
   if (model_type == "llama") j["mlp_bias"] = mlp_bias;
-  if (model_type == "mistral") {
+  const auto types = [&] {
+    json t = json::array();
+    for (int64_t l = 0; l < num_hidden_layers; ++l)
+      t.push_back(layer_slides(l) ? "sliding_attention" : "full_attention");
+    return t;
+  };
+  if (gemma()) {
+    j["hidden_activation"] = hidden_act;
+    j["query_pre_attn_scalar"] = query_pre_attn_scalar > 0 ? query_pre_attn_scalar : head_dim;
+    const auto cap = [](double v) { return v > 0 ? json(v) : json(nullptr); };
+    j["attn_logit_softcapping"] = cap(attn_logit_softcapping);
+    j["final_logit_softcapping"] = cap(final_logit_softcapping);
+    if (model_type == "gemma3_text") j["rope_local_base_freq"] = rope_local_base_freq;
+    // Gemma needs a window; with no sliding layer its value changes nothing.
+    j["sliding_window"] = sliding_window > 0 ? sliding_window : int64_t{4096};
+    j["layer_types"] = types();
+  } else if (model_type == "mistral" || model_type == "phi3") {
     j["sliding_window"] = sliding_window > 0 ? json(sliding_window) : json(nullptr);
+    if (partial_rotary_factor != 1.0) j["partial_rotary_factor"] = partial_rotary_factor;
   } else if (model_type != "llama") {
     // use_sliding_window + max_window_layers, as transformers derives the layer types; an
     // explicit layer_types only when the sliding layers are not the ones from there on.
     int64_t first = num_hidden_layers;
     bool suffix = true;
-    json types = json::array();
     for (int64_t l = 0; l < num_hidden_layers; ++l) {
       if (layer_slides(l) && first == num_hidden_layers) first = l;
       suffix = suffix && layer_slides(l) == (l >= first);
-      types.push_back(layer_slides(l) ? "sliding_attention" : "full_attention");
     }
     j["use_sliding_window"] = sliding_window > 0;
     j["sliding_window"] = sliding_window > 0 ? json(sliding_window) : json(nullptr);
     j["max_window_layers"] = first;
-    if (!suffix) j["layer_types"] = types;
+    if (!suffix) j["layer_types"] = types();
   }
   if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
   if (eos_token_id >= 0) j["eos_token_id"] = eos_token_id;

@@ -9,7 +9,7 @@ namespace basin {
 
 at::Tensor rope_inv_freq(const ModelConfig& c, int64_t seq_len, const at::TensorOptions& o) {
   const auto& s = c.rope_scaling;
-  const int64_t dim = c.head_dim;
+  const int64_t dim = c.rotary_dim();  // partial rotary (Phi-3): only these dims rotate
   double base = c.rope_theta;
   if (s.type == "dynamic") {
     // Dynamic NTK scaling (bloc97 / emozilla 2023, as transformers'
@@ -66,6 +66,11 @@ RotaryTables rotary_tables(const ModelConfig& c, const at::Tensor& position_ids,
 }
 
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t rd = cos.size(-1);
+  if (rd < x.size(-1)) {  // partial rotary (transformers' Phi-3): the other dims pass through
+    const auto rot = x.narrow(-1, 0, rd);
+    return torch::cat({apply_rotary(rot, cos, sin), x.narrow(-1, rd, x.size(-1) - rd)}, -1);
+  }
   const int64_t h = x.size(-1) / 2;
   return x * cos + torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1) * sin;
 }

@@ -16,7 +16,7 @@ namespace basin {
 at::Tensor rope_inv_freq(const ModelConfig& c, int64_t seq_len, const at::TensorOptions& options);
 
 struct RotaryTables {
-  at::Tensor cos, sin;  // [B or 1, 1, T, head_dim]
+  at::Tensor cos, sin;  // [B or 1, 1, T, rotary_dim]
 };
 
 // Tables for the T new tokens of a forward pass at positions P … P + T − 1, or at
@@ -27,7 +27,8 @@ RotaryTables rotary_tables(const ModelConfig& c, const at::Tensor& position_ids,
                            int64_t P, int64_t T, const at::Tensor& real,
                            const at::TensorOptions& options);
 
-// x · cos + rotate_half(x) · sin, x [..., T, head_dim].
+// x · cos + rotate_half(x) · sin, x [..., T, head_dim]; with tables narrower than the head
+// (partial rotary) only the first cos.size(-1) dims rotate.
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
 }  // namespace basin

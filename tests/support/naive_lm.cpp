@@ -15,7 +15,7 @@ at::Tensor D(const at::Tensor& t) {
 
 std::vector<double> naive_inv_freq(const ModelConfig& c, int64_t seq_len) {
   const auto& s = c.rope_scaling;
-  const int64_t hd = c.head_dim;
+  const int64_t hd = c.rotary_dim();  // the rotated dims (all of the head but for Phi-3's partial)
   double base = c.rope_theta;
   if (s.type == "dynamic") {  // NTK: the base grows once the sequence outruns max positions
     const double L = double(std::max(seq_len, c.max_position_embeddings)),
@@ -51,6 +51,11 @@ NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at:
     for (int64_t t = 0; t < T; ++t)
       pos.push_back(t);
   const auto inv_freq = naive_inv_freq(c, *std::max_element(pos.begin(), pos.end()) + 1);
+  const int64_t rd = c.rotary_dim();
+  // Gemma 3's sliding layers: θ_i = local_base^(−2i / d), no scaling.
+  std::vector<double> inv_local;
+  for (int64_t i = 0; i < rd / 2; ++i)
+    inv_local.push_back(std::pow(c.rope_local_base_freq, -2.0 * double(i) / double(rd)));
   int64_t tok = 0;  // the token whose projections are being computed
   auto W = [&](const std::string& name) {
     at::Tensor w = D(p.at(name + ".weight"));
@@ -65,29 +70,38 @@ NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at:
     at::Tensor y = W(name).mv(x);
     return p.count(name + ".bias") ? y + D(p.at(name + ".bias")) : y;
   };
+  // RMSNorm; Gemma multiplies by (1 + w).
   auto norm = [&](const at::Tensor& x, const at::Tensor& w) {
     const int64_t n = x.size(0);
     double ms = 0;
     for (int64_t i = 0; i < n; ++i)
       ms += x[i].item<double>() * x[i].item<double>();
-    return x / std::sqrt(ms / double(n) + c.rms_norm_eps) * D(w);
+    return x / std::sqrt(ms / double(n) + c.rms_norm_eps) * (c.gemma() ? 1 + D(w) : D(w));
   };
-  // rotate pairs (i, i + hd/2) by angle position · θ_i
-  auto rope = [&](at::Tensor v, int64_t position) {
+  // rotate pairs (i, i + rd/2), i < rd/2, by angle position · θ_i; dims from rd on stay
+  auto rope = [&](at::Tensor v, int64_t position, const std::vector<double>& theta) {
     at::Tensor out = v.clone();
-    for (int64_t i = 0; i < hd / 2; ++i) {
-      const double ang = double(position) * inv_freq[static_cast<size_t>(i)];
-      const double a = v[i].item<double>(), b = v[i + hd / 2].item<double>();
+    for (int64_t i = 0; i < rd / 2; ++i) {
+      const double ang = double(position) * theta[static_cast<size_t>(i)];
+      const double a = v[i].item<double>(), b = v[i + rd / 2].item<double>();
       out[i] = a * std::cos(ang) - b * std::sin(ang);
-      out[i + hd / 2] = b * std::cos(ang) + a * std::sin(ang);
+      out[i + rd / 2] = b * std::cos(ang) + a * std::sin(ang);
     }
     return out;
   };
+  // cap · tanh(x / cap) when cap > 0
+  auto softcap = [](double x, double cap) { return cap > 0 ? cap * std::tanh(x / cap) : x; };
+  // GELU, tanh approximation (Hendrycks & Gimpel 2016): 0.5 g (1 + tanh(√(2/π)(g + 0.044715 g³)))
+  auto gelu_tanh = [](const at::Tensor& g) {
+    return 0.5 * g * (1 + torch::tanh(std::sqrt(2.0 / M_PI) * (g + 0.044715 * g * g * g)));
+  };
   NaiveForward r;
   std::vector<at::Tensor> h(static_cast<size_t>(T));
+  // Gemma scales the embeddings by √d.
+  const double embed_scale = c.gemma() ? std::sqrt(double(d)) : 1.0;
   for (int64_t t = 0; t < T; ++t)
     h[static_cast<size_t>(t)] =
-        D(p.at("model.embed_tokens.weight"))[ids[static_cast<size_t>(t)]].clone();
+        D(p.at("model.embed_tokens.weight"))[ids[static_cast<size_t>(t)]] * embed_scale;
   r.hidden.push_back(torch::stack(h));
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string pre = "model.layers." + std::to_string(l) + ".";
@@ -97,23 +111,36 @@ NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at:
     for (int64_t t = 0; t < T; ++t) {
       tok = t;
       const auto x = norm(h[static_cast<size_t>(t)], p.at(pre + "input_layernorm.weight"));
-      const auto qt = proj(pre + "self_attn.q_proj", x), kt = proj(pre + "self_attn.k_proj", x),
-                 vt = proj(pre + "self_attn.v_proj", x);
+      at::Tensor qt, kt, vt;
+      if (c.fused_projections()) {  // Phi-3: qkv_proj's rows are q, then k, then v
+        const auto qkv = proj(pre + "self_attn.qkv_proj", x);
+        qt = qkv.narrow(0, 0, H * hd);
+        kt = qkv.narrow(0, H * hd, KV * hd);
+        vt = qkv.narrow(0, (H + KV) * hd, KV * hd);
+      } else {
+        qt = proj(pre + "self_attn.q_proj", x);
+        kt = proj(pre + "self_attn.k_proj", x);
+        vt = proj(pre + "self_attn.v_proj", x);
+      }
       const auto ts = static_cast<size_t>(t);
+      // Gemma 3's sliding layers rotate with the local base.
+      const auto& theta = c.rope_local_base_freq > 0 && c.layer_slides(l) ? inv_local : inv_freq;
       for (int64_t head = 0; head < H; ++head) {
         at::Tensor qh = qt.narrow(0, head * hd, hd);
         if (c.qk_norm()) qh = norm(qh, p.at(pre + "self_attn.q_norm.weight"));
-        q[ts].push_back(rope(qh, pos[ts]));
+        q[ts].push_back(rope(qh, pos[ts], theta));
       }
       for (int64_t g = 0; g < KV; ++g) {
         at::Tensor kh = kt.narrow(0, g * hd, hd);
         if (c.qk_norm()) kh = norm(kh, p.at(pre + "self_attn.k_norm.weight"));
-        k[ts].push_back(rope(kh, pos[ts]));
+        k[ts].push_back(rope(kh, pos[ts], theta));
         v[ts].push_back(vt.narrow(0, g * hd, hd));
       }
     }
     // A sliding layer sees the keys fewer than `window` tokens back.
     const int64_t window = c.layer_slides(l) ? c.sliding_window : T + 1;
+    // Scores q·k / √scalar: head_dim, or Gemma's query_pre_attn_scalar.
+    const double scalar = c.query_pre_attn_scalar > 0 ? c.query_pre_attn_scalar : double(hd);
     std::vector<at::Tensor> next(static_cast<size_t>(T));
     for (int64_t t = 0; t < T; ++t) {
       tok = t;
@@ -123,11 +150,12 @@ NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at:
         const int64_t first = std::max<int64_t>(0, t - window + 1);
         std::vector<double> s;
         for (int64_t u = first; u <= t; ++u)
-          s.push_back((q[static_cast<size_t>(t)][static_cast<size_t>(head)] *
-                       k[static_cast<size_t>(u)][static_cast<size_t>(g)])
-                          .sum()
-                          .item<double>() /
-                      std::sqrt(double(hd)));
+          s.push_back(softcap((q[static_cast<size_t>(t)][static_cast<size_t>(head)] *
+                               k[static_cast<size_t>(u)][static_cast<size_t>(g)])
+                                      .sum()
+                                      .item<double>() /
+                                  std::sqrt(scalar),
+                              c.attn_logit_softcapping));
         const double mx = *std::max_element(s.begin(), s.end());
         double z = 0;
         for (double& e : s)
@@ -136,11 +164,26 @@ NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at:
           attn.narrow(0, head * hd, hd) += s[static_cast<size_t>(u - first)] / z *
                                            v[static_cast<size_t>(u)][static_cast<size_t>(g)];
       }
-      auto res = h[static_cast<size_t>(t)] + proj(pre + "self_attn.o_proj", attn);
-      const auto y = norm(res, p.at(pre + "post_attention_layernorm.weight"));
-      const auto gate = proj(pre + "mlp.gate_proj", y), up = proj(pre + "mlp.up_proj", y);
-      const auto act = gate / (1 + torch::exp(-gate)) * up;
-      next[static_cast<size_t>(t)] = res + proj(pre + "mlp.down_proj", act);
+      at::Tensor o = proj(pre + "self_attn.o_proj", attn);
+      if (c.gemma()) o = norm(o, p.at(pre + "post_attention_layernorm.weight"));
+      const auto res = h[static_cast<size_t>(t)] + o;
+      const auto y = norm(res, p.at(pre + (c.gemma() ? "pre_feedforward_layernorm.weight"
+                                                     : "post_attention_layernorm.weight")));
+      at::Tensor gate, up;
+      if (c.fused_projections()) {  // Phi-3: gate_up_proj's rows are gate, then up
+        const auto gu = proj(pre + "mlp.gate_up_proj", y);
+        gate = gu.narrow(0, 0, c.intermediate_size);
+        up = gu.narrow(0, c.intermediate_size, c.intermediate_size);
+      } else {
+        gate = proj(pre + "mlp.gate_proj", y);
+        up = proj(pre + "mlp.up_proj", y);
+      }
+      const auto act =
+          (c.hidden_act == "gelu_pytorch_tanh" ? gelu_tanh(gate) : gate / (1 + torch::exp(-gate))) *
+          up;
+      at::Tensor m = proj(pre + "mlp.down_proj", act);
+      if (c.gemma()) m = norm(m, p.at(pre + "post_feedforward_layernorm.weight"));
+      next[static_cast<size_t>(t)] = res + m;
     }
     h = next;
     if (l + 1 < c.num_hidden_layers) r.hidden.push_back(torch::stack(h));
@@ -150,7 +193,10 @@ NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at:
   std::vector<at::Tensor> normed, rows;
   for (int64_t t = 0; t < T; ++t) {
     normed.push_back(norm(h[static_cast<size_t>(t)], p.at("model.norm.weight")));
-    rows.push_back(head.mv(normed.back()));
+    at::Tensor z = head.mv(normed.back());
+    if (c.final_logit_softcapping > 0)  // Gemma: cap · tanh(z / cap)
+      z = c.final_logit_softcapping * torch::tanh(z / c.final_logit_softcapping);
+    rows.push_back(z);
   }
   r.hidden.push_back(torch::stack(normed));
   r.logits = torch::stack(rows);
@@ -185,6 +231,20 @@ ModelConfig tiny_decoder_config(const std::string& type, bool tied) {
   c.rope_theta = 10000.0;
   c.tie_word_embeddings = tied;
   c.attention_bias = type == "qwen2";
+  if (c.gemma()) {  // transformers' Gemma defaults where they matter at this size
+    c.hidden_act = "gelu_pytorch_tanh";
+    c.query_pre_attn_scalar = 8;  // ≠ head_dim 4, so the scale matters
+    c.sliding_window = 3;
+    c.sliding_layers = {true, false};  // both patterns start with a sliding layer
+  }
+  if (type == "gemma2") {
+    c.attn_logit_softcapping = 2.0;  // small caps, so that they bend these small scores
+    c.final_logit_softcapping = 3.0;
+  }
+  if (type == "gemma3_text") {
+    c.rope_theta = 1e6;
+    c.rope_local_base_freq = 10.0;  // far from the global base: the layers differ
+  }
   return c;
 }
 
@@ -192,12 +252,43 @@ CausalLM tiny_decoder(const ModelConfig& c, uint64_t seed) {
   CausalLM m = CausalLM::random(c, seed);
   uint64_t s = seed * 101;
   for (auto& [name, t] : m.parameters()) {
-    if (name.find("norm") != std::string::npos)
-      t = 1.0 + 0.1 * randn(t.sizes().vec(), ++s);
+    if (name.find("norm") != std::string::npos)  // Gemma's (1 + w): w near 0
+      t = (c.gemma() ? 0.0 : 1.0) + 0.1 * randn(t.sizes().vec(), ++s);
     else
       t = 0.3 * randn(t.sizes().vec(), ++s);
   }
   return m;
+}
+
+double reference_error(CausalLM m, const std::vector<int64_t>& ids,
+                       const std::vector<int64_t>& positions,
+                       std::shared_ptr<const Adapter> adapter) {
+  const auto& c = m.config();
+  const auto x = torch::tensor(ids).view({1, -1});
+  if (!adapter) adapter = random_lora(m, "a", 2, 4.0, 77);
+  double worst = 0;
+  for (bool lora : {false, true}) {
+    TokenDeltas deltas;
+    CausalLM::ForwardOptions o;
+    o.position_ids = torch::tensor(positions).view({1, -1});
+    if (lora) {
+      m.set_lora_bank({adapter});
+      o.lora_coeffs = torch::tensor(std::vector<float>{0.8f}).view({1, 1});
+      deltas = [&](const std::string& name, int64_t) {
+        for (const auto& mod : adapter->modules)
+          if (mod.name == name) return D(mod.B).mm(D(mod.A)) * (0.8 * mod.scale);
+        return at::Tensor();
+      };
+    }
+    const auto want = naive_forward(c, m.parameters(), ids, deltas, positions);
+    for (int64_t layer : {int64_t{1}, c.num_hidden_layers}) {
+      o.output_layer = static_cast<int>(layer);
+      const auto r = m.forward(x, o);
+      worst = std::max(worst, rel_err(r.hidden[0], want.hidden[static_cast<size_t>(layer)]));
+      worst = std::max(worst, rel_err(r.logits[0], want.logits));
+    }
+  }
+  return worst;
 }
 
 std::shared_ptr<Adapter> random_lora(const CausalLM& m, const std::string& name, int64_t r,

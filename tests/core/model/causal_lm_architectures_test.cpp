@@ -26,37 +26,9 @@ std::vector<int64_t> range(int64_t first, int64_t n) {
   return v;
 }
 
-// Largest relative error over hidden states after layer 1 and after the last layer (normed) and
-// the logits, Basin vs the naive reference, for one sequence at `positions`, without LoRA and
-// with a bank of one adapter on every projection at coefficient 0.8.
-double worst_error(CausalLM m, const std::vector<int64_t>& ids,
+double worst_error(const CausalLM& m, const std::vector<int64_t>& ids,
                    const std::vector<int64_t>& positions) {
-  const auto& c = m.config();
-  const auto x = torch::tensor(ids).view({1, -1});
-  const auto adapter = test::random_lora(m, "a", 2, 4.0, 77);
-  double worst = 0;
-  for (bool lora : {false, true}) {
-    test::TokenDeltas deltas;
-    CausalLM::ForwardOptions o;
-    o.position_ids = torch::tensor(positions).view({1, -1});
-    if (lora) {
-      m.set_lora_bank({adapter});
-      o.lora_coeffs = torch::tensor(std::vector<float>{0.8f}).view({1, 1});
-      deltas = [&](const std::string& name, int64_t) {
-        for (const auto& mod : adapter->modules)
-          if (mod.name == name) return test::D(mod.B).mm(test::D(mod.A)) * (0.8 * mod.scale);
-        return at::Tensor();
-      };
-    }
-    const auto want = test::naive_forward(c, m.parameters(), ids, deltas, positions);
-    for (int64_t layer : {int64_t{1}, c.num_hidden_layers}) {
-      o.output_layer = static_cast<int>(layer);
-      const auto r = m.forward(x, o);
-      worst = std::max(worst, test::rel_err(r.hidden[0], want.hidden[static_cast<size_t>(layer)]));
-      worst = std::max(worst, test::rel_err(r.logits[0], want.logits));
-    }
-  }
-  return worst;
+  return test::reference_error(m, ids, positions);
 }
 
 at::Tensor logits_at(const CausalLM& m, const std::vector<int64_t>& ids,

@@ -1,7 +1,8 @@
 // config.json parsing: the configs of real checkpoints (Llama 3.1 / 3.2, Qwen2.5, Qwen3,
-// Mistral v0.1 / v0.3, as published on the Hugging Face hub) load with every harmless key they
-// carry; every numerics key Basin does not implement is refused with a message naming the key
-// and a bounded excerpt of its value; what Basin writes reads back the same.
+// Mistral v0.1 / v0.3, Gemma 2 2B, Gemma 3 1B, Phi-3 mini, as published on the Hugging Face hub)
+// load with every harmless key they carry; every numerics key Basin does not implement is
+// refused with a message naming the key and a bounded excerpt of its value; what Basin writes
+// reads back the same.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -76,6 +77,44 @@ const char* kMistral03 = R"({
   "tie_word_embeddings": false, "torch_dtype": "bfloat16", "transformers_version": "4.42.0.dev0",
   "use_cache": true, "vocab_size": 32768})";
 
+// Gemma 2 2B, Gemma 3 1B (text only) and Phi-3 mini 4k, as their config.json files on the hub
+// spell them (transformers 4.42 / 4.50 / 4.40 era).
+const char* kGemma2 = R"({
+  "architectures": ["Gemma2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+  "attn_logit_softcapping": 50.0, "bos_token_id": 2, "cache_implementation": "hybrid",
+  "eos_token_id": 1, "final_logit_softcapping": 30.0, "head_dim": 256,
+  "hidden_act": "gelu_pytorch_tanh", "hidden_activation": "gelu_pytorch_tanh",
+  "hidden_size": 2304, "initializer_range": 0.02, "intermediate_size": 9216,
+  "max_position_embeddings": 8192, "model_type": "gemma2", "num_attention_heads": 8,
+  "num_hidden_layers": 26, "num_key_value_heads": 4, "pad_token_id": 0,
+  "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+  "sliding_window": 4096, "torch_dtype": "float32", "transformers_version": "4.42.4",
+  "use_cache": true, "vocab_size": 256000})";
+
+const char* kGemma3 = R"({
+  "architectures": ["Gemma3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+  "attn_logit_softcapping": null, "bos_token_id": 2, "cache_implementation": "hybrid",
+  "eos_token_id": [1, 106], "final_logit_softcapping": null, "head_dim": 256,
+  "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 1152, "initializer_range": 0.02,
+  "intermediate_size": 6912, "max_position_embeddings": 32768, "model_type": "gemma3_text",
+  "num_attention_heads": 4, "num_hidden_layers": 26, "num_key_value_heads": 1,
+  "pad_token_id": 0, "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06,
+  "rope_local_base_freq": 10000, "rope_scaling": null, "rope_theta": 1000000,
+  "sliding_window": 512, "sliding_window_pattern": 6, "torch_dtype": "bfloat16",
+  "transformers_version": "4.50.0.dev0", "use_cache": true, "vocab_size": 262144})";
+
+const char* kPhi3 = R"({
+  "_name_or_path": "Phi-3-mini-4k-instruct", "architectures": ["Phi3ForCausalLM"],
+  "attention_bias": false, "attention_dropout": 0.0,
+  "auto_map": {"AutoConfig": "configuration_phi3.Phi3Config"}, "bos_token_id": 1,
+  "embd_pdrop": 0.0, "eos_token_id": 32000, "hidden_act": "silu", "hidden_size": 3072,
+  "initializer_range": 0.02, "intermediate_size": 8192, "max_position_embeddings": 4096,
+  "model_type": "phi3", "num_attention_heads": 32, "num_hidden_layers": 32,
+  "num_key_value_heads": 32, "original_max_position_embeddings": 4096, "pad_token_id": 32000,
+  "resid_pdrop": 0.0, "rms_norm_eps": 1e-05, "rope_scaling": null, "rope_theta": 10000.0,
+  "sliding_window": 2047, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+  "transformers_version": "4.40.2", "use_cache": true, "vocab_size": 32064})";
+
 std::string refusal(const json& j) {
   try {
     ModelConfig::from_json(j, "m/config.json");
@@ -129,6 +168,61 @@ TEST(ModelConfig, RealCheckpointConfigsLoadWithTheirHarmlessKeys) {
   EXPECT_EQ(qs.sliding_window, 4096);
   for (int64_t l = 0; l < 24; ++l)
     EXPECT_EQ(qs.layer_slides(l), l >= 21) << l;
+}
+
+TEST(ModelConfig, GemmaAndPhi3CheckpointConfigsLoad) {
+  const auto g2 = ModelConfig::from_json(json::parse(kGemma2), "gemma2");
+  EXPECT_TRUE(g2.gemma());
+  EXPECT_FALSE(g2.qk_norm());
+  EXPECT_EQ(g2.hidden_act, "gelu_pytorch_tanh");
+  EXPECT_EQ(g2.query_pre_attn_scalar, 256);
+  EXPECT_EQ(g2.attn_logit_softcapping, 50);
+  EXPECT_EQ(g2.final_logit_softcapping, 30);
+  EXPECT_TRUE(g2.tie_word_embeddings);  // Gemma2Config's default
+  EXPECT_EQ(g2.sliding_window, 4096);
+  for (int64_t l = 0; l < 26; ++l)
+    EXPECT_EQ(g2.layer_slides(l), l % 2 == 0) << l;  // transformers: not bool(layer_idx % 2)
+  const auto g3 = ModelConfig::from_json(json::parse(kGemma3), "gemma3");
+  EXPECT_TRUE(g3.qk_norm());
+  EXPECT_EQ(g3.rope_theta, 1e6);
+  EXPECT_EQ(g3.rope_local_base_freq, 1e4);
+  EXPECT_EQ(g3.attn_logit_softcapping, 0);
+  EXPECT_EQ(g3.final_logit_softcapping, 0);
+  EXPECT_EQ(g3.eos_token_id, 1);
+  for (int64_t l = 0; l < 26; ++l)
+    EXPECT_EQ(g3.layer_slides(l), (l + 1) % 6 != 0) << l;  // every sixth layer is global
+  const auto p3 = ModelConfig::from_json(json::parse(kPhi3), "phi3");
+  EXPECT_TRUE(p3.fused_projections());
+  EXPECT_FALSE(p3.attention_bias);
+  EXPECT_EQ(p3.rms_norm_eps, 1e-5);
+  EXPECT_EQ(p3.head_dim, 96);
+  EXPECT_EQ(p3.rotary_dim(), 96);
+  EXPECT_EQ(p3.sliding_window, 2047);
+  EXPECT_EQ(p3.sliding_layers, std::vector<bool>(32, true));
+  // Gemma 3 with linear scaling on its global layers (the 4B text model's rope_scaling), and
+  // transformers 5's per-layer-type rope_parameters.
+  auto j = json::parse(kGemma3);
+  j["rope_scaling"] = {{"factor", 8.0}, {"rope_type", "linear"}};
+  EXPECT_EQ(ModelConfig::from_json(j, "g").rope_scaling, (RopeScaling{"linear", 8, 1, 4, 8192}));
+  j = json::parse(kGemma3);
+  j.erase("rope_theta");
+  j.erase("rope_local_base_freq");
+  j["rope_parameters"] = {
+      {"full_attention", {{"rope_type", "linear"}, {"factor", 8.0}, {"rope_theta", 1e6}}},
+      {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 1e4}}}};
+  j["layer_types"] = json::array();
+  for (int l = 0; l < 26; ++l)
+    j["layer_types"].push_back((l + 1) % 6 ? "sliding_attention" : "full_attention");
+  const auto g35 = ModelConfig::from_json(j, "g");
+  EXPECT_EQ(g35.rope_scaling.type, "linear");
+  EXPECT_EQ(g35.rope_theta, 1e6);
+  EXPECT_EQ(g35.rope_local_base_freq, 1e4);
+  EXPECT_EQ(g35.sliding_layers, g3.sliding_layers);
+  // Phi-4-mini-style partial rotary (its longrope is refused below): 3/4 of 128 dims rotate.
+  j = json::parse(kPhi3);
+  j["partial_rotary_factor"] = 0.75;
+  j["hidden_size"] = 4096;
+  EXPECT_EQ(ModelConfig::from_json(j, "p").rotary_dim(), 96);
 }
 
 TEST(ModelConfig, HarmlessValuesOfNumericsKeysAreAccepted) {
@@ -189,7 +283,47 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
       {"llama", "final_logit_softcapping", 30.0, "soft-capping"},
       {"llama", "query_pre_attn_scalar", 256, "query_pre_attn_scalar"},
       {"llama", "partial_rotary_factor", 0.5, "part of each head"},
-      {"llama", "use_qk_norm", true, "qwen3 only"},
+      {"llama", "use_qk_norm", true, "qwen3 and gemma3_text only"},
+      {"llama", "rope_local_base_freq", 10000, "gemma3_text only"},
+      {"gemma2", "hidden_activation", "gelu", "gelu_pytorch_tanh only"},
+      {"gemma2", "hidden_act", "silu", "uses hidden_activation"},
+      {"gemma2", "query_pre_attn_scalar", 0, "must be positive"},
+      {"gemma2", "attn_logit_softcapping", -1.0, "positive or null"},
+      {"gemma2", "final_logit_softcapping", "30", "must be a number"},
+      {"gemma2", "sliding_window", nullptr, "need a window"},
+      {"gemma2", "sliding_window_pattern", 6, "gemma3_text only"},
+      {"gemma2", "rope_local_base_freq", 10000, "gemma3_text only"},
+      {"gemma2", "mlp_bias", true, "no MLP biases"},
+      {"gemma2", "partial_rotary_factor", 0.5, "phi3 only"},
+      {"gemma2", "layer_types", {"sliding_attention", "chunked_attention"}, "chunked_attention"},
+      {"gemma3_text", "attn_logit_softcapping", 50.0, "attention ignores it"},
+      {"gemma3_text", "sliding_window_pattern", 0, "must be positive"},
+      {"gemma3_text", "use_bidirectional_attention", true, "bidirectional"},
+      {"gemma3_text",
+       "rope_parameters",
+       {{"sliding_attention", {{"rope_type", "linear"}, {"factor", 2.0}}}},
+       "plain RoPE on Gemma 3's sliding layers"},
+      {"gemma3_text",
+       "rope_parameters",
+       {{"chunked_attention", {{"rope_type", "default"}}},
+        {"full_attention", {{"rope_type", "default"}}}},
+       "not a layer type"},
+      {"gemma3_text", "rope_scaling", {{"rope_type", "yarn"}, {"factor", 8.0}}, "'yarn'"},
+      {"phi3",
+       "rope_scaling",
+       {{"type", "longrope"}, {"long_factor", {1.0, 1.0}}, {"short_factor", {1.0, 1.0}}},
+       "'longrope' is not implemented"},
+      {"phi3",
+       "rope_scaling",
+       {{"type", "su"}, {"long_factor", {1.0, 1.0}}, {"short_factor", {1.0, 1.0}}},
+       "'su' is not implemented"},
+      {"phi3", "attention_bias", true, "no attention biases"},
+      {"phi3", "mlp_bias", true, "no MLP biases"},
+      {"phi3", "partial_rotary_factor", 0.3, "even number"},
+      {"phi3", "partial_rotary_factor", 1.5, "even number"},
+      {"phi3", "hidden_act", "gelu_new", "SiLU"},
+      {"phi3", "query_pre_attn_scalar", 256, "gemma2 and gemma3_text only"},
+      {"phi3", "layer_types", {"full_attention", "full_attention"}, "disagrees"},
       {"llama", "no_rope_layers", {1, 0}, "without rotary"},
       {"llama", "sliding_window", 16, "ignores it"},
       {"llama", "quantization_config", {{"quant_method", "gptq"}}, "quantised"},
@@ -207,7 +341,8 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
   };
   for (const auto& k : cases) {
     auto j = tiny(k.type);
-    if (k.type == "mistral" && k.key == "layer_types") j["sliding_window"] = 4;
+    if ((k.type == "mistral" || k.type == "phi3") && k.key == "layer_types")
+      j["sliding_window"] = 4;
     if (k.key == "sliding_window" && k.type == "qwen2") j["use_sliding_window"] = true;
     j[k.key] = k.value;
     const auto msg = refusal(j);
@@ -230,11 +365,21 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
   const auto msg = refusal(j);
   EXPECT_NE(msg.find("longrope"), std::string::npos);
   EXPECT_LT(msg.size(), 400u) << msg;
-  // Architectures Basin does not implement are refused by model_type.
-  for (const char* other : {"gemma2", "gemma3_text", "phi3"}) {
+  // Architectures Basin does not implement are refused by model_type; the multimodal Gemma 3
+  // says where its text model is.
+  for (const char* other : {"gemma", "phi", "mixtral", "gemma3"}) {
     j = tiny("llama");
     j["model_type"] = other;
-    EXPECT_NE(refusal(j).find(other), std::string::npos) << other;
+    EXPECT_NE(refusal(j).find(std::string("'") + other + "'"), std::string::npos) << other;
+  }
+  j = tiny("llama");
+  j["model_type"] = "gemma3";
+  EXPECT_NE(refusal(j).find("gemma3_text"), std::string::npos);
+  // Gemma 2 / 3 need their head_dim (transformers' default 256 is not hidden / heads).
+  for (const char* type : {"gemma2", "gemma3_text"}) {
+    j = tiny(type);
+    j.erase("head_dim");
+    EXPECT_NE(refusal(j).find("'head_dim' is missing"), std::string::npos) << type;
   }
 }
 
@@ -259,6 +404,18 @@ TEST(ModelConfig, WhatBasinWritesReadsBackTheSame) {
   qwen2.sliding_layers = {false, true};
   qwen2.rope_scaling = {"linear", 4, 1, 4, 8192};
   configs.push_back(qwen2);
+  auto gemma2 = test::tiny_decoder_config("gemma2", true);
+  gemma2.rope_scaling = {"dynamic", 2, 1, 4, 8192};
+  configs.push_back(gemma2);
+  auto gemma3 = test::tiny_decoder_config("gemma3_text");
+  gemma3.rope_scaling = {"linear", 8, 1, 4, 8192};
+  gemma3.final_logit_softcapping = 5;
+  configs.push_back(gemma3);
+  auto phi3 = test::tiny_decoder_config("phi3");
+  phi3.partial_rotary_factor = 0.5;
+  phi3.sliding_window = 7;
+  phi3.sliding_layers = {true, true};
+  configs.push_back(phi3);
   for (const auto& c : configs) {
     const auto j = c.to_json();
     const auto back = ModelConfig::from_json(j, "m");
@@ -267,6 +424,13 @@ TEST(ModelConfig, WhatBasinWritesReadsBackTheSame) {
     EXPECT_EQ(back.sliding_window, c.sliding_window) << c.model_type;
     EXPECT_EQ(back.sliding_layers, c.sliding_layers) << c.model_type;
     EXPECT_EQ(back.o_proj_bias(), c.o_proj_bias()) << c.model_type;
+    EXPECT_EQ(back.hidden_act, c.hidden_act) << c.model_type;
+    EXPECT_EQ(back.attention_scalar(), c.attention_scalar()) << c.model_type;
+    EXPECT_EQ(back.attn_logit_softcapping, c.attn_logit_softcapping) << c.model_type;
+    EXPECT_EQ(back.final_logit_softcapping, c.final_logit_softcapping) << c.model_type;
+    EXPECT_EQ(back.rope_local_base_freq, c.rope_local_base_freq) << c.model_type;
+    EXPECT_EQ(back.rotary_dim(), c.rotary_dim()) << c.model_type;
+    EXPECT_EQ(back.tie_word_embeddings, c.tie_word_embeddings) << c.model_type;
   }
   EXPECT_EQ(qwen2.to_json()["max_window_layers"], 1);
   EXPECT_EQ(qwen2.to_json()["use_sliding_window"], true);

@@ -12,6 +12,7 @@
 #include "landscape/surface.h"
 #include "landscape/sweep.h"
 #include "model/causal_lm.h"
+#include "naive_lm.h"
 #include "report/captions.h"
 #include "report/model_sizes.h"
 #include "report/oracle_vs_base.h"
@@ -403,6 +404,13 @@ TEST(ReportModelSizes, ParameterCountMatchesTheModelsTensors) {
         EXPECT_EQ(parameter_count(l), tensors(l))
             << "attention_bias " << attention_bias << ", mlp_bias " << mlp_bias << ", tied " << tie;
       }
+  // The other families' layouts: q/k norms (qwen3, gemma3_text), Gemma's four norms per layer,
+  // Phi-3's fused projections.
+  for (const char* type : {"qwen3", "gemma2", "gemma3_text", "phi3"})
+    for (const bool tie : {false, true}) {
+      const auto f = test::tiny_decoder_config(type, tie);
+      EXPECT_EQ(parameter_count(f), tensors(f)) << type << ", tied " << tie;
+    }
   // The kit's sizes: medium has more weights than small.
   ModelConfig small = kit_size_spec("small").model, medium = kit_size_spec("medium").model;
   small.vocab_size = medium.vocab_size = 2048;
