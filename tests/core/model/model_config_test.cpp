@@ -77,8 +77,9 @@ const char* kMistral03 = R"({
   "tie_word_embeddings": false, "torch_dtype": "bfloat16", "transformers_version": "4.42.0.dev0",
   "use_cache": true, "vocab_size": 32768})";
 
-// Gemma 2 2B, Gemma 3 1B (text only) and Phi-3 mini 4k, as their config.json files on the hub
-// spell them (transformers 4.42 / 4.50 / 4.40 era).
+// Gemma 2 2B, Gemma 3 1B (text only) and Phi-3 mini 4k: the keys and values of their hub
+// config.json files (transformers 4.42 / 4.50 / 4.40 era), written from the published files'
+// contents as recalled, not downloaded here; the values that matter are checked below.
 const char* kGemma2 = R"({
   "architectures": ["Gemma2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
   "attn_logit_softcapping": 50.0, "bos_token_id": 2, "cache_implementation": "hybrid",
