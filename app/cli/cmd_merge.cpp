@@ -9,6 +9,7 @@
 #include "lora/adapter_set.h"
 #include "lora/peft_io.h"
 #include "merge/merge.h"
+#include "merge/peft_compat.h"
 #include "util/errors.h"
 #include "util/strings.h"
 
@@ -49,14 +50,17 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
   sub->add_option("-o,--output", a->output, "output folder (created atomically)")
       ->required()
       ->check(writable_output());
-  sub->add_option(
-         "-m,--method", a->method,
-         "cat, linear, task_arithmetic, svd, ties, dare_linear, dare_ties, magnitude_prune")
+  sub->add_option("-m,--method", a->method,
+                  "cat, linear, task_arithmetic, svd, ties, dare_linear, dare_ties, "
+                  "magnitude_prune; with --peft-compat also PEFT's ties_svd, dare_linear_svd, "
+                  "dare_ties_svd, magnitude_prune_svd")
       ->required()
       ->check(CLI::IsMember(method_names()));
   sub->add_option("-w,--weights", a->weights,
                   "comma-separated weight per adapter (default: 1/N for linear and svd, else 1); "
-                  "negative values subtract (write --weights=-1,1)");
+                  "a negative weight subtracts in cat, task_arithmetic, svd and the trim/drop "
+                  "methods (write --weights=-1,1), but not in linear, where it enters squared "
+                  "on its own term: use task_arithmetic to subtract");
   sub->add_option("-r,--rank", a->rank, "target rank (default: max r_i for svd, Σ r_i otherwise)");
   sub->add_option("-d,--density", a->density,
                   "fraction kept by ties/dare/magnitude_prune, in (0, 1]");
@@ -64,8 +68,10 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
       ->check(CLI::IsMember({"total", "frequency"}));
   sub->add_option("--seed", a->seed, "seed of the DARE drop masks");
   sub->add_option("--clamp", a->clamp,
-                  "svd/task_arithmetic: clamp factor entries at this quantile, (0, 1]");
-  sub->add_flag("--peft-compat", a->peft_compat, "reproduce PEFT add_weighted_adapter's numbers");
+                  "svd/task_arithmetic (and *_svd): clamp factor entries at this quantile, (0, 1]");
+  sub->add_flag("--peft-compat", a->peft_compat,
+                "reproduce PEFT 0.19-0.20 add_weighted_adapter's numbers, with a warning where "
+                "PEFT's own merged adapter would differ");
   sub->add_option("--name", a->name, "name recorded for the merged adapter");
   sub->add_option("--dtype", a->dtype, "storage dtype: f32 (default), f16, bf16, f64")
       ->check(CLI::IsMember({"f32", "f16", "bf16", "f64"}));
@@ -102,6 +108,9 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
       for (const auto& w : set.add(load_peft_adapter(dirs[i])))
         std::cerr << "basin-cli: warning: " << w << "\n";
     }
+    if (recipe.peft_compat)
+      for (const auto& note : peft_plan(set, recipe).notes)
+        std::cerr << "basin-cli: warning: --peft-compat: " << note << "\n";
     Adapter merged = merge(set, recipe, progress());
     if (merged.name.empty()) merged.name = std::filesystem::path(a->output).filename().string();
     progress().check_cancelled();

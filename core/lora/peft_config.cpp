@@ -119,6 +119,70 @@ std::regex compile(const std::string& pattern, const std::string& what) {
   throw InputError("'" + label + "': key '" + key + "' " + what);
 }
 
+// A key PEFT accepts as a regex string or a list of names (target_modules, exclude_modules).
+void read_name_list(const nlohmann::json& j, const std::string& label, const char* key,
+                    std::vector<std::string>& names, std::optional<std::string>& regex) {
+  if (!j.contains(key) || j[key].is_null()) return;
+  const auto& t = j[key];
+  if (t.is_string()) {
+    regex = t.get<std::string>();
+    compile(*regex, key);
+  } else if (t.is_array()) {
+    for (const auto& e : t) {
+      if (!e.is_string()) bad(label, key, "must hold strings only");
+      names.push_back(e.get<std::string>());
+    }
+  } else {
+    bad(label, key, "must be a list of names or a regex string");
+  }
+}
+
+// init_lora_weights values whose initialisation rewrites the base layer's weight (PEFT 0.20
+// lora/layer.py: pissa_init, olora_init, corda_init, lora_ga_init, loftq_init): what the adapter
+// learnt is relative to that changed weight, so B·A is not an update of the original base.
+void read_init_lora_weights(const nlohmann::json& j, const std::string& label, PeftLoraConfig& c) {
+  if (!j.contains("init_lora_weights") || j["init_lora_weights"].is_null()) return;
+  const auto& v = j["init_lora_weights"];
+  if (v.is_boolean()) {
+    c.init_lora_weights = v.get<bool>() ? "true" : "false";
+    return;
+  }
+  if (!v.is_string())
+    bad(label, "init_lora_weights", "must be true, false or a method name, got " + json_excerpt(v));
+  const std::string s = v.get<std::string>();
+  c.init_lora_weights = s;
+  // These leave the base weight untouched: B A is the whole update.
+  for (const char* safe : {"gaussian", "eva", "orthogonal", "mica"})
+    if (s == safe) return;
+  const bool pissa = s.rfind("pissa", 0) == 0;
+  if (pissa || s == "olora" || s == "corda" || s == "lora_ga") {
+    const std::string name = pissa          ? "PiSSA"
+                             : s == "olora" ? "OLoRA"
+                             : s == "corda" ? "CorDA"
+                                            : "LoRA-GA";
+    bad(label, "init_lora_weights",
+        "is \"" + excerpt(s) + "\": " + name +
+            " initialisation changes the base model's weights when the adapter is created "
+            "(W_res = W - B0 A0), so this adapter's B A is not an update of the original base and "
+            "Basin cannot merge it. Convert it to a plain LoRA in PEFT: save the trained model "
+            "with "
+            "save_pretrained(out, path_initial_model_for_weight_conversion=DIR), where DIR holds "
+            "the adapter saved right after initialisation, before training (PEFT's "
+            "subtract_mutated_init; the result has rank 2r and init_lora_weights true)");
+  }
+  if (s == "loftq")
+    bad(label, "init_lora_weights",
+        "is \"loftq\": LoftQ replaces the base weights with their quantised form Q and fits B A "
+        "to W - Q, so the adapter is an update of Q, not of the original base, and Basin cannot "
+        "merge it; PEFT's path_initial_model_for_weight_conversion does not convert LoftQ. Merge "
+        "adapters trained on the plain base (init_lora_weights true, false or \"gaussian\")");
+  bad(label, "init_lora_weights",
+      "is \"" + excerpt(s) +
+          "\", an initialisation Basin does not know; Basin merges adapters whose "
+          "initialisation leaves the base weights unchanged (true, false, \"gaussian\", \"eva\", "
+          "\"orthogonal\", \"mica\")");
+}
+
 }  // namespace
 
 double lora_scale(double alpha, int64_t rank, bool use_rslora) {
@@ -159,19 +223,83 @@ double PeftLoraConfig::scale_for(const std::string& module) const {
   return lora_scale(alpha_for(module), rank_for(module), use_rslora);
 }
 
-bool PeftLoraConfig::targets(const std::string& module) const {
-  if (target_modules_regex) {
-    if (*target_modules_regex == "all-linear") return true;
-    return std::regex_match(module, compile(*target_modules_regex, "target_modules"));
-  }
-  if (target_modules.empty()) return true;
-  for (const auto& t : target_modules) {
+namespace {
+
+bool list_selects(const std::vector<std::string>& names, const std::string& module) {
+  for (const auto& t : names) {
     if (module == t) return true;
     if (module.size() > t.size() && module.compare(module.size() - t.size(), t.size(), t) == 0 &&
         module[module.size() - t.size() - 1] == '.')
       return true;
   }
   return false;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::optional<int64_t> peft_layer_index(const std::string& module,
+                                        const std::vector<std::string>& layers_pattern) {
+  std::vector<size_t> dots;
+  for (size_t i = 0; i < module.size(); ++i)
+    if (module[i] == '.') dots.push_back(i);
+  // The lazy .*? takes the earliest dot d; after it `pattern` spans up to a dot e, then a run of
+  // digits closed by another dot. Without a pattern, [^.]* is exactly one segment.
+  for (size_t a = 0; a < dots.size(); ++a) {
+    for (size_t b = a + 1; b + 1 < dots.size(); ++b) {
+      const std::string seg = module.substr(dots[b] + 1, dots[b + 1] - dots[b] - 1);
+      if (!all_digits(seg)) continue;
+      const std::string between = module.substr(dots[a] + 1, dots[b] - dots[a] - 1);
+      bool ok = false;
+      if (layers_pattern.empty()) {
+        ok = b == a + 1;
+      } else {
+        for (const auto& p : layers_pattern)
+          if (std::regex_match(between, compile(p, "layers_pattern"))) ok = true;
+      }
+      if (ok) {
+        if (seg.size() > 18) return std::nullopt;  // not a layer index Basin can hold
+        return std::stoll(seg);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string PeftLoraConfig::untargeted_reason(const std::string& module) const {
+  if (exclude_modules_regex
+          ? std::regex_match(module, compile(*exclude_modules_regex, "exclude_modules"))
+          : list_selects(exclude_modules, module))
+    return "is excluded by exclude_modules";
+  for (const auto& m : modules_to_save)
+    if (std::regex_match(module, compile("(^|.*\\.)" + m + "($|\\..*)", "modules_to_save")))
+      return "is listed in modules_to_save (PEFT saves it whole and puts no LoRA on it)";
+  if (target_modules_regex) {
+    if (*target_modules_regex == "all-linear") return "";
+    if (std::regex_match(module, compile(*target_modules_regex, "target_modules"))) return "";
+    return "is not selected by target_modules";
+  }
+  if (target_modules.empty()) return "";
+  if (std::find(target_modules.begin(), target_modules.end(), module) != target_modules.end())
+    return "";  // an exact name skips the layer check, as in PEFT
+  if (!list_selects(target_modules, module)) return "is not selected by target_modules";
+  if (layers_to_transform.empty()) return "";
+  const auto layer = peft_layer_index(module, layers_pattern);
+  if (!layer)
+    return layers_pattern.empty()
+               ? "has no layer index, so layers_to_transform leaves it out"
+               : "has no layer index after layers_pattern, so layers_to_transform leaves it out";
+  if (std::find(layers_to_transform.begin(), layers_to_transform.end(), *layer) ==
+      layers_to_transform.end())
+    return "is in layer " + std::to_string(*layer) + ", which layers_to_transform leaves out";
+  return "";
+}
+
+bool PeftLoraConfig::targets(const std::string& module) const {
+  return untargeted_reason(module).empty();
 }
 
 PeftLoraConfig PeftLoraConfig::from_json(const nlohmann::json& j, const std::string& label) {
@@ -236,6 +364,45 @@ PeftLoraConfig PeftLoraConfig::from_json(const nlohmann::json& j, const std::str
       compile("(.*\\.)?(" + it.key() + ")", "alpha_pattern key");
       c.alpha_pattern.emplace_back(it.key(), it.value().get<double>());
     }
+  }
+  read_init_lora_weights(j, label, c);
+  read_name_list(j, label, "exclude_modules", c.exclude_modules, c.exclude_modules_regex);
+  std::optional<std::string> no_regex;
+  if (j.contains("modules_to_save") && !j["modules_to_save"].is_null()) {
+    if (!j["modules_to_save"].is_array()) bad(label, "modules_to_save", "must be a list of names");
+    read_name_list(j, label, "modules_to_save", c.modules_to_save, no_regex);
+    for (const auto& m : c.modules_to_save)
+      compile("(^|.*\\.)" + m + "($|\\..*)", "modules_to_save entry");
+  }
+  if (j.contains("layers_to_transform") && !j["layers_to_transform"].is_null()) {
+    const auto& l = j["layers_to_transform"];
+    const auto index = [&](const nlohmann::json& e) {
+      if (!e.is_number_integer() || e.get<int64_t>() < 0)
+        bad(label, "layers_to_transform",
+            "must be a layer index or a list of them, got " + json_excerpt(l));
+      return e.get<int64_t>();
+    };
+    if (l.is_array()) {
+      for (const auto& e : l)
+        c.layers_to_transform.push_back(index(e));
+    } else {
+      c.layers_to_transform.push_back(index(l));
+    }
+  }
+  if (j.contains("layers_pattern") && !j["layers_pattern"].is_null()) {
+    const auto& l = j["layers_pattern"];
+    if (l.is_string()) {
+      if (!l.get<std::string>().empty()) c.layers_pattern.push_back(l.get<std::string>());
+    } else if (l.is_array()) {
+      for (const auto& e : l) {
+        if (!e.is_string()) bad(label, "layers_pattern", "must hold strings only");
+        c.layers_pattern.push_back(e.get<std::string>());
+      }
+    } else {
+      bad(label, "layers_pattern", "must be a name or a list of names");
+    }
+    for (const auto& p : c.layers_pattern)
+      compile(p, "layers_pattern");
   }
   if (j.contains("target_modules") && !j["target_modules"].is_null()) {
     const auto& t = j["target_modules"];

@@ -120,9 +120,12 @@ std::shared_ptr<Adapter> load_peft_adapter(const fs::path& dir_in) {
     if (cfg_r != r)
       throw InputError("'" + label + "': module '" + module + "' has rank " + std::to_string(r) +
                        " but " + config_path.string() + " gives it r=" + std::to_string(cfg_r));
-    if (!adapter->config.targets(module))
-      throw InputError("'" + label + "': module '" + module +
-                       "' is not selected by target_modules in " + config_path.string());
+    // PEFT builds LoRA layers only where its config selects them and drops other tensors
+    // without a word (load_state_dict(strict=False)): such a file disagrees with its config.
+    if (const std::string why = adapter->config.untargeted_reason(module); !why.empty())
+      throw InputError("'" + label + "': module '" + module + "' " + why + " in " +
+                       config_path.string() +
+                       ", so PEFT would not load its tensors; fix the config or the file");
 
     LoraModule m;
     m.name = module;
@@ -168,14 +171,20 @@ PeftLoraConfig config_for_save(const Adapter& adapter) {
   };
   c.r = rank_count.empty() ? 8 : most(rank_count);
   c.lora_alpha = alpha_count.empty() ? 8.0 : most(alpha_count);
-  std::set<std::string> leaves;
+  // Full module paths: PEFT selects a listed name where the module path equals it or ends in
+  // ".name", so a leaf such as "0" (to_out.0) would also select every other module ending in
+  // ".0" (ff.net.0, a GELU PEFT cannot wrap). A full path selects that module, and otherwise
+  // only a module whose path ends in "." + that whole path (a model nesting a second copy of
+  // the same path under a longer prefix). An anchored regex would be exact but grows with the
+  // module count past what std::regex can compile (kMaxPatternLength).
+  std::set<std::string> paths;
   for (const auto& m : adapter.modules) {
-    leaves.insert(leaf_name(m.name));
+    paths.insert(m.name);
     const double alpha = m.scale * static_cast<double>(m.rank());
     if (m.rank() != c.r) c.rank_pattern.emplace_back(m.name, m.rank());
     if (alpha != c.lora_alpha) c.alpha_pattern.emplace_back(m.name, alpha);
   }
-  c.target_modules.assign(leaves.begin(), leaves.end());
+  c.target_modules.assign(paths.begin(), paths.end());
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include "lora/peft_io.h"
 #include "merge/dense_merge.h"
 #include "merge/low_rank.h"
+#include "merge/peft_compat.h"
 #include "merge/sparsify.h"
 #include "util/errors.h"
 #include "util/runtime.h"
@@ -17,8 +18,6 @@
 
 namespace basin {
 namespace {
-
-using torch::indexing::Slice;
 
 at::Tensor f32(const at::Tensor& t) {
   return t.to(torch::kFloat32);
@@ -113,104 +112,12 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
   }
 }
 
-// --- PEFT-compatible route (PEFT 0.19 add_weighted_adapter) ------------------------------
-
-// PEFT's merge of one factor list (merge_utils.py): prune each tensor, vote signs on the
-// unweighted tensors, then weight and combine.
-at::Tensor peft_combine(const std::vector<at::Tensor>& tensors, const std::vector<double>& w,
-                        const std::vector<MergeInput>& in, const MergeRecipe& recipe,
-                        uint64_t side) {
-  std::vector<at::Tensor> pruned;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    at::Tensor t = f32(tensors[i]);
-    if (recipe.density < 1.0) {
-      if (recipe.method == MergeMethod::Ties || recipe.method == MergeMethod::MagnitudePrune) {
-        t = magnitude_trim(t, recipe.density);
-      } else if (recipe.method == MergeMethod::DareLinear ||
-                 recipe.method == MergeMethod::DareTies) {
-        t = t * dare_keep_mask(t.sizes(), recipe.density, recipe.seed, in[i].stream * 2 + side) /
-            recipe.density;
-      }
-    }
-    pruned.push_back(t);
-  }
-  const auto stacked = torch::stack(pruned, 0);
-  const auto wt = torch::tensor(w, torch::kFloat64).to(torch::kFloat32).view({-1, 1, 1});
-  if (recipe.method == MergeMethod::Ties || recipe.method == MergeMethod::DareTies) {
-    const auto elected = elect_sign(stacked, recipe.majority_sign);
-    const auto agree = (stacked.sign() == elected.unsqueeze(0)).to(torch::kFloat32);
-    return (stacked * wt * agree).sum(0) / agree.sum(0).clamp_min(1.0);
-  }
-  return (stacked * wt).sum(0);
-}
-
-LoraModule merge_peft(const std::string& module, const std::vector<MergeInput>& in,
-                      const MergeRecipe& recipe, int64_t slot_rank) {
-  const int64_t out = in.front().B.size(0), inf = in.front().A.size(1);
-  switch (recipe.method) {
-    case MergeMethod::Cat: {
-      // Weight and scale go on A; the slot of rank Σ r_i is zero where an adapter is missing.
-      auto A = torch::zeros({slot_rank, inf}, torch::kFloat32);
-      auto B = torch::zeros({out, slot_rank}, torch::kFloat32);
-      int64_t pos = 0;
-      for (const auto& x : in) {
-        const int64_t r = x.A.size(0);
-        if (pos + r > slot_rank)
-          throw InputError("module '" + module + "' has more rank than its config's r allows");
-        A.index_put_({Slice(pos, pos + r)}, f32(x.A) * static_cast<float>(x.weight * x.scale));
-        B.index_put_({Slice(), Slice(pos, pos + r)}, f32(x.B));
-        pos += r;
-      }
-      return make_module(module, A, B);
-    }
-    case MergeMethod::Svd: {
-      // PEFT multiplies by weight · scaling and get_delta_weight scales again: c_i = w_i s_i².
-      std::vector<at::Tensor> As, Bs;
-      std::vector<double> coeffs;
-      for (const auto& x : in) {
-        As.push_back(x.A);
-        Bs.push_back(x.B);
-        coeffs.push_back(x.weight * x.scale * x.scale);
-      }
-      const auto svd = low_rank_svd(Bs, As, coeffs, slot_rank);
-      // PEFT's slot has rank new_rank even where ΔW has less; the extra directions are zero.
-      auto f = factors_from_svd(svd, slot_rank, recipe.clamp);
-      if (f.A.size(0) < slot_rank) {
-        const int64_t pad = slot_rank - f.A.size(0);
-        f.A = torch::cat({f.A, torch::zeros({pad, inf}, torch::kFloat32)}, 0);
-        f.B = torch::cat({f.B, torch::zeros({out, pad}, torch::kFloat32)}, 1);
-      }
-      return make_module(module, f.A, f.B);
-    }
-    case MergeMethod::TaskArithmetic:
-      throw InputError("PEFT's add_weighted_adapter has no task_arithmetic");
-    default: {
-      // linear, ties, dare_*, magnitude_prune act on factor entries: √|w s| on both factors,
-      // the sign of w s on A only (PEFT #2918).
-      require_equal_ranks(module, in, recipe);
-      std::vector<at::Tensor> As, Bs;
-      std::vector<double> wa, wb;
-      for (const auto& x : in) {
-        const double ws = x.weight * x.scale;
-        const double root = std::sqrt(std::abs(ws));
-        As.push_back(x.A);
-        Bs.push_back(x.B);
-        wa.push_back(ws >= 0 ? root : -root);
-        wb.push_back(root);
-      }
-      auto A = peft_combine(As, wa, in, recipe, 0);
-      auto B = peft_combine(Bs, wb, in, recipe, 1);
-      return make_module(module, A, B);
-    }
-  }
-}
-
 }  // namespace
 
 LoraModule merge_module(const std::string& module, const std::vector<MergeInput>& inputs,
                         const MergeRecipe& recipe, int64_t slot_rank, DenseRoute route) {
   if (inputs.empty()) throw InputError("no adapter has module '" + module + "'");
-  LoraModule m = recipe.peft_compat ? merge_peft(module, inputs, recipe, slot_rank)
+  LoraModule m = recipe.peft_compat ? peft_merge_module(module, inputs, recipe, slot_rank)
                                     : merge_exact(module, inputs, recipe, route);
   if (!torch::isfinite(m.A).all().item<bool>() || !torch::isfinite(m.B).all().item<bool>())
     throw InputError("merging module '" + module + "' produced NaN/Inf values");
@@ -241,29 +148,16 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
   const auto weights = recipe.effective_weights(set.size());
   const auto& modules = set.modules();
 
-  // PEFT sizes the merged slot from the configs' r (max with rank_pattern), not the tensors.
+  // PEFT's plan: the method it runs (linear for one adapter) and the merged slot's rank.
+  MergeRecipe run = recipe;
   int64_t slot_rank = 0;
+  std::vector<std::string> peft_notes;
   if (recipe.peft_compat) {
-    std::vector<int64_t> ranks;
-    for (size_t i = 0; i < set.size(); ++i) {
-      int64_t r = set[i].config.r;
-      for (const auto& [k, v] : set[i].config.rank_pattern)
-        r = std::max(r, v);
-      ranks.push_back(r);
-    }
-    if (recipe.method == MergeMethod::Cat) {
-      for (auto r : ranks)
-        slot_rank += r;
-    } else if (recipe.method == MergeMethod::Svd) {
-      slot_rank = recipe.rank > 0 ? recipe.rank : *std::max_element(ranks.begin(), ranks.end());
-    } else {
-      for (auto r : ranks)
-        if (r != ranks.front())
-          throw InputError(std::string(method_name(recipe.method)) +
-                           " with --peft-compat needs every adapter's r to be equal, got " +
-                           std::to_string(ranks.front()) + " and " + std::to_string(r));
-      slot_rank = ranks.front();
-    }
+    PeftPlan plan = peft_plan(set, recipe);
+    run.method = plan.method;
+    if (plan.method != recipe.method) run.clamp.reset();  // PEFT's linear has no clamp
+    slot_rank = plan.new_rank;
+    peft_notes = std::move(plan.notes);
   }
 
   Adapter out;
@@ -291,12 +185,14 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
           inputs.push_back(
               {m->A, m->B, m->scale, weights[ai], static_cast<uint64_t>(mi) * 1000003u + ai});
         }
-        out.modules[mi] = merge_module(modules[mi].name, inputs, recipe, slot_rank, route);
+        out.modules[mi] = merge_module(modules[mi].name, inputs, run, slot_rank, route);
         const std::lock_guard<std::mutex> lock(done_mu);
         progress.report(double(++done) / double(modules.size()), stage);
       });
   progress.report(1.0, stage);
   out.metadata = merge_provenance(set, recipe);
+  if (!peft_notes.empty())
+    out.metadata["basin.merge.peft_notes"] = nlohmann::json(peft_notes).dump();
   // The config describes the merged modules as save_peft_adapter will write them.
   const PeftLoraConfig cfg = config_for_save(out);
   out.config.r = cfg.r;

@@ -1,8 +1,8 @@
 // Merging an AdapterSet into one adapter. Every method is a pure function
 // AdapterSet × MergeRecipe → Adapter that streams module by module: peak memory is one
 // module's dense ΔW (for the trim/drop methods) on top of the inputs' memory maps.
-// Semantics: DESIGN.md "Merge semantics"; the PEFT-compatible route follows PEFT 0.19's
-// LoraModel.add_weighted_adapter (see docs/MERGING.md).
+// Semantics: DESIGN.md "Merge semantics"; the PEFT-compatible route (peft_compat.h) follows PEFT
+// 0.19–0.20 LoraModel.add_weighted_adapter (see docs/MERGING.md).
 #pragma once
 
 #include <map>

@@ -23,6 +23,10 @@ constexpr MethodRow kMethods[] = {
     {MergeMethod::DareLinear, "dare_linear"},
     {MergeMethod::DareTies, "dare_ties"},
     {MergeMethod::MagnitudePrune, "magnitude_prune"},
+    {MergeMethod::TiesSvd, "ties_svd"},
+    {MergeMethod::DareLinearSvd, "dare_linear_svd"},
+    {MergeMethod::DareTiesSvd, "dare_ties_svd"},
+    {MergeMethod::MagnitudePruneSvd, "magnitude_prune_svd"},
 };
 
 }  // namespace
@@ -57,7 +61,28 @@ MajoritySign parse_majority_sign(const std::string& name) {
   throw InputError("unknown majority sign method '" + name + "' (expected total or frequency)");
 }
 
+bool is_peft_svd_variant(MergeMethod m) {
+  return m == MergeMethod::TiesSvd || m == MergeMethod::DareLinearSvd ||
+         m == MergeMethod::DareTiesSvd || m == MergeMethod::MagnitudePruneSvd;
+}
+
+MergeMethod base_method(MergeMethod m) {
+  switch (m) {
+    case MergeMethod::TiesSvd:
+      return MergeMethod::Ties;
+    case MergeMethod::DareLinearSvd:
+      return MergeMethod::DareLinear;
+    case MergeMethod::DareTiesSvd:
+      return MergeMethod::DareTies;
+    case MergeMethod::MagnitudePruneSvd:
+      return MergeMethod::MagnitudePrune;
+    default:
+      return m;
+  }
+}
+
 bool uses_density(MergeMethod m) {
+  m = base_method(m);
   return m == MergeMethod::Ties || m == MergeMethod::DareLinear || m == MergeMethod::DareTies ||
          m == MergeMethod::MagnitudePrune;
 }
@@ -76,10 +101,19 @@ void MergeRecipe::validate(size_t n) const {
     throw InputError("density must be in (0, 1], got " + format_double(density));
   if (clamp && !(*clamp > 0.0 && *clamp <= 1.0))
     throw InputError("clamp quantile must be in (0, 1], got " + format_double(*clamp));
-  if (clamp && method != MergeMethod::Svd && method != MergeMethod::TaskArithmetic)
-    throw InputError(std::string("clamp applies to svd and task_arithmetic, not ") +
+  if (is_peft_svd_variant(method) && !peft_compat)
+    throw InputError(std::string(method_name(method)) +
+                     " is PEFT's add_weighted_adapter variant and needs --peft-compat (it applies "
+                     "PEFT's doubled scale); without it use " +
+                     method_name(base_method(method)) +
+                     ", which already re-factorises the merged ΔW by a truncated SVD");
+  if (clamp && method != MergeMethod::Svd && method != MergeMethod::TaskArithmetic &&
+      !is_peft_svd_variant(method))
+    throw InputError(std::string("clamp applies to svd, task_arithmetic and the *_svd variants, "
+                                 "not ") +
                      method_name(method));
-  if (peft_compat && method == MergeMethod::TaskArithmetic)
+  // PEFT switches a single adapter to linear before it looks at the method (peft_plan).
+  if (peft_compat && method == MergeMethod::TaskArithmetic && n > 1)
     throw InputError(
         "PEFT's add_weighted_adapter has no task_arithmetic; use svd with --peft-compat");
 }

@@ -91,6 +91,21 @@ TEST_F(Cli, PeftCompatAndWeightsAndProvenance) {
             64u);
 }
 
+// PEFT's add_weighted_adapter merges a single adapter with linear whatever method is asked;
+// --peft-compat does the same and says so (issue 13, point 3).
+TEST_F(Cli, PeftCompatAnnouncesTheSingleAdapterSwitchToLinear) {
+  const auto r = run("merge -m ties -d 0.5 --peft-compat --weights=1 " +
+                         (dir / "set" / "sample-a").string() + " -o " + (dir / "one").string(),
+                     dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: --peft-compat: method:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ties runs as linear"), std::string::npos) << r.err;
+  // The *_svd variants exist only under --peft-compat.
+  const auto refused = run("merge -m ties_svd" + inputs + " -o " + (dir / "two").string(), dir);
+  EXPECT_NE(refused.code, 0);
+  EXPECT_NE(refused.err.find("needs --peft-compat"), std::string::npos) << refused.err;
+}
+
 TEST_F(Cli, SimilarityCsvAndJson) {
   auto r = run("similarity --csv" + inputs, dir);
   ASSERT_EQ(r.code, 0) << r.err;

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "input_error.h"
 #include "lora/peft_config.h"
 #include "util/errors.h"
 
@@ -91,4 +92,73 @@ TEST(PeftConfig, ScalesFromPatterns) {
   EXPECT_THROW(
       PeftLoraConfig::from_json(nlohmann::json::parse(R"({"r": 8, "peft_type": "IA3"})"), "cfg"),
       InputError);
+}
+
+namespace {
+
+nlohmann::json lora_config(const std::string& extra) {
+  auto j = nlohmann::json::parse(R"({"r": 2, "lora_alpha": 2, "target_modules": ["q_proj"]})");
+  j.update(nlohmann::json::parse(extra));
+  return j;
+}
+
+}  // namespace
+
+// PEFT 0.20 rewrites the base weight for these initialisations (lora/layer.py: pissa_init,
+// olora_init, corda_init, lora_ga_init, loftq_init), so B·A is no update of the original base.
+TEST(PeftConfig, InitialisationsThatChangeTheBaseWeightsAreRefusedWithTheConversion) {
+  for (const char* v : {"pissa", "pissa_niter_4", "olora", "corda", "lora_ga"})
+    test::expect_input_error(
+        [&] {
+          PeftLoraConfig::from_json(
+              lora_config(std::string(R"({"init_lora_weights": ")") + v + "\"}"),
+              "dir/adapter_config.json");
+        },
+        {"dir/adapter_config.json", "init_lora_weights", v,
+         "path_initial_model_for_weight_conversion"});
+  test::expect_input_error(
+      [] {
+        PeftLoraConfig::from_json(lora_config(R"({"init_lora_weights": "loftq"})"), "cfg.json");
+      },
+      {"cfg.json", "init_lora_weights", "loftq", "does not convert LoftQ"});
+  test::expect_input_error(
+      [] {
+        PeftLoraConfig::from_json(lora_config(R"({"init_lora_weights": "newfangled"})"), "c.json");
+      },
+      {"init_lora_weights", "newfangled", "does not know"});
+  // These leave the base untouched (B = 0, random, data-driven or orthogonal A/B; MiCA reads it).
+  for (const char* v :
+       {"true", "false", R"("gaussian")", R"("eva")", R"("orthogonal")", R"("mica")", "null"})
+    EXPECT_NO_THROW(PeftLoraConfig::from_json(
+        lora_config(std::string(R"({"init_lora_weights": )") + v + "}"), "c.json"))
+        << v;
+}
+
+TEST(PeftConfig, LayersToTransformAndExcludeModulesFollowPeft) {
+  // The layer index is the first numbered segment after a segment (PEFT 0.20's lazy .*?): the
+  // MoE expert index further on is not it.
+  EXPECT_EQ(peft_layer_index("model.layers.3.mlp.experts.0.up_proj", {}), 3);
+  EXPECT_EQ(peft_layer_index("transformer.h.11.attn.c_attn", {"h"}), 11);
+  EXPECT_EQ(peft_layer_index("transformer.h.11.attn.c_attn", {"layers"}), std::nullopt);
+  EXPECT_EQ(peft_layer_index("layers.3.q_proj", {}), std::nullopt);  // needs a segment before
+  const auto c = PeftLoraConfig::from_json(
+      lora_config(R"({"target_modules": ["q_proj", "model.layers.5.self_attn.q_proj"],
+                      "layers_to_transform": [0, 2], "layers_pattern": "layers",
+                      "exclude_modules": ["vision.q_proj"]})"),
+      "c.json");
+  EXPECT_TRUE(c.targets("model.layers.2.self_attn.q_proj"));
+  EXPECT_FALSE(c.targets("model.layers.1.self_attn.q_proj"));
+  EXPECT_NE(c.untargeted_reason("model.layers.1.self_attn.q_proj").find("layers_to_transform"),
+            std::string::npos);
+  EXPECT_TRUE(c.targets("model.layers.5.self_attn.q_proj"));  // an exact name skips the layers
+  EXPECT_FALSE(c.targets("model.vision.q_proj"));
+  EXPECT_NE(c.untargeted_reason("model.vision.q_proj").find("exclude_modules"), std::string::npos);
+  // An int is one layer; a regex string excludes by re.fullmatch.
+  const auto d = PeftLoraConfig::from_json(lora_config(R"({"layers_to_transform": 1})"), "c.json");
+  EXPECT_TRUE(d.targets("model.layers.1.self_attn.q_proj"));
+  EXPECT_FALSE(d.targets("model.layers.2.self_attn.q_proj"));
+  const auto e =
+      PeftLoraConfig::from_json(lora_config(R"({"exclude_modules": ".*\\.0\\..*"})"), "c.json");
+  EXPECT_FALSE(e.targets("model.layers.0.self_attn.q_proj"));
+  EXPECT_TRUE(e.targets("model.layers.1.self_attn.q_proj"));
 }

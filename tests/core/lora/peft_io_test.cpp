@@ -62,6 +62,32 @@ TEST(PeftIo, TargetModulesAsRegexString) {
   test::expect_input_error([&] { load_peft_adapter(dir / "b"); }, {"v_proj", "target_modules"});
 }
 
+// PEFT creates LoRA layers only where check_target_module_exists selects a module and drops
+// other tensors silently (load_state_dict(strict=False)): Basin refuses such a file by name.
+TEST(PeftIo, TensorsOutsideLayersToTransformOrExcludedAreRefused) {
+  TempDir dir;
+  auto mods = two_modules();
+  mods.push_back(
+      {"model.layers.1.self_attn.q_proj", test::randn({8, 16}, 5), test::randn({16, 8}, 6)});
+  test::write_peft_adapter(dir / "a", mods, R"({"layers_to_transform": [0]})");
+  test::expect_input_error([&] { load_peft_adapter(dir / "a"); },
+                           {"adapter_model.safetensors", "model.layers.1.self_attn.q_proj",
+                            "layers_to_transform", "adapter_config.json"});
+  test::write_peft_adapter(dir / "b", mods, R"({"layers_to_transform": [0, 1]})");
+  EXPECT_EQ(load_peft_adapter(dir / "b")->modules.size(), 3u);
+  test::write_peft_adapter(dir / "c", two_modules(), R"({"exclude_modules": ["v_proj"]})");
+  test::expect_input_error([&] { load_peft_adapter(dir / "c"); },
+                           {"model.layers.0.self_attn.v_proj", "exclude_modules"});
+}
+
+TEST(PeftIo, PissaAdapterIsRefusedAtLoadNamingTheFile) {
+  TempDir dir;
+  test::write_peft_adapter(dir / "a", two_modules(), R"({"init_lora_weights": "pissa"})");
+  test::expect_input_error([&] { load_peft_adapter(dir / "a"); },
+                           {(dir / "a" / "adapter_config.json").string(), "init_lora_weights",
+                            "\"pissa\"", "path_initial_model_for_weight_conversion"});
+}
+
 TEST(PeftIo, MissingConfigOrWeights) {
   TempDir dir;
   test::write_peft_adapter(dir / "a", two_modules(), "");
@@ -172,7 +198,10 @@ TEST(PeftIo, SaveRoundTripsBitIdenticallyAndKeepsEveryScale) {
   EXPECT_EQ(cfg["lora_alpha"], 16);
   EXPECT_EQ(cfg["rank_pattern"]["model.layers.0.self_attn.v_proj"], 4);
   EXPECT_EQ(cfg["alpha_pattern"]["model.layers.0.self_attn.v_proj"], 3);
-  EXPECT_EQ(cfg["target_modules"], nlohmann::json({"q_proj", "v_proj"}));
+  // Full module paths (PeftParity.SavedTargetModulesSelectExactlyTheMergedModules checks
+  // PEFT's matching rule on them).
+  EXPECT_EQ(cfg["target_modules"],
+            nlohmann::json({"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj"}));
   EXPECT_EQ(cfg["use_dora"], false);
   // Saving the same adapter again gives the same bytes (deterministic writer).
   save_peft_adapter(*a, dir / "copy2", so);
