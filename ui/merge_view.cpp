@@ -13,6 +13,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <nlohmann/json.hpp>
+
 #include "util/strings.h"
 
 namespace basin::ui {
@@ -113,7 +115,8 @@ MergeRecipe MergeView::recipe() const {
   r.majority_sign = parse_majority_sign(sign_->currentText().toStdString());
   r.seed = static_cast<uint64_t>(seed_->value());
   if (clamp_on_->isChecked() &&
-      (r.method == MergeMethod::Svd || r.method == MergeMethod::TaskArithmetic))
+      (r.method == MergeMethod::Svd || r.method == MergeMethod::TaskArithmetic ||
+       is_peft_svd_variant(r.method)))
     r.clamp = clamp_->value();
   r.peft_compat = peft_compat_->isChecked();
   return r;
@@ -136,10 +139,12 @@ void MergeView::set_weights_text(const QString& text) {
 
 void MergeView::update_enabled() {
   const auto m = parse_method(method_->currentText().toStdString());
+  const auto base = base_method(m);  // ties_svd elects signs as ties does, and so on
   density_->setEnabled(uses_density(m));
-  sign_->setEnabled(m == MergeMethod::Ties || m == MergeMethod::DareTies);
-  seed_->setEnabled(m == MergeMethod::DareLinear || m == MergeMethod::DareTies);
-  const bool clampable = m == MergeMethod::Svd || m == MergeMethod::TaskArithmetic;
+  sign_->setEnabled(base == MergeMethod::Ties || base == MergeMethod::DareTies);
+  seed_->setEnabled(base == MergeMethod::DareLinear || base == MergeMethod::DareTies);
+  const bool clampable =
+      m == MergeMethod::Svd || m == MergeMethod::TaskArithmetic || is_peft_svd_variant(m);
   clamp_on_->setEnabled(clampable);
   clamp_->setEnabled(clampable && clamp_on_->isChecked());
   rank_->setEnabled(m != MergeMethod::Cat && m != MergeMethod::Linear);
@@ -170,6 +175,14 @@ void MergeView::show_result(std::shared_ptr<const Adapter> merged, const MergeRe
           .arg(rec.saved_to.empty()
                    ? QString()
                    : tr("<br>saved to %1").arg(QString::fromStdString(rec.saved_to))));
+  // --peft-compat notes: where PEFT's own add_weighted_adapter would differ (docs/MERGING.md §4).
+  if (const auto it = result_->metadata.find("basin.merge.peft_notes");
+      it != result_->metadata.end()) {
+    QString notes;
+    for (const auto& n : nlohmann::json::parse(it->second))
+      notes += "<br>PEFT: " + QString::fromStdString(n.get<std::string>()).toHtmlEscaped();
+    summary_->setText(summary_->text() + notes);
+  }
   table_->setRowCount(static_cast<int>(result_->modules.size()));
   for (size_t i = 0; i < result_->modules.size(); ++i) {
     const auto& m = result_->modules[i];
