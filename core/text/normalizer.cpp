@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "io/json_excerpt.h"
 #include "text/tokenizer_detail.h"
 #include "util/strings.h"
 
@@ -42,27 +43,67 @@ std::string nfc(std::string_view s) {
   return out;
 }
 
+// `s` with every non-overlapping occurrence of `from` (scanning left to right) replaced.
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to) {
+  std::string out;
+  size_t pos = 0;
+  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size())
+    out.append(s, pos, hit - pos).append(to);
+  return out.append(s, pos, std::string::npos);
+}
+
 }  // namespace
 
 void Normalizer::parse(const json& norm, const std::filesystem::path& file) {
-  const std::string norm_type = norm.is_object() ? norm.value("type", "") : "";
-  if (norm_type == "NFC") {
-    nfc_ = true;
-  } else if (norm_type == "Sequence" && norm.contains("normalizers") &&
-             norm["normalizers"].is_array()) {
-    for (const json& n : norm["normalizers"]) {
-      if (!n.is_object() || n.value("type", "") != "NFC")
-        fail(file, "normalizer.normalizers", "only NFC is supported");
-      nfc_ = true;
-    }
-  } else if (!norm.is_null()) {
-    fail(file, "normalizer",
-         "unsupported type '" + excerpt(norm_type) + "' (supported: NFC, null)");
+  if (!norm.is_null()) parse_step(norm, "normalizer", file);
+}
+
+void Normalizer::parse_step(const json& n, const std::string& key,
+                            const std::filesystem::path& file) {
+  const std::string type = n.is_object() ? n.value("type", "") : "";
+  if (type == "Sequence") {
+    if (!n.contains("normalizers") || !n["normalizers"].is_array())
+      fail(file, key + ".normalizers", "missing or not an array");
+    for (size_t i = 0; i < n["normalizers"].size(); ++i)
+      parse_step(n["normalizers"][i], key + ".normalizers[" + std::to_string(i) + "]", file);
+  } else if (type == "NFC") {
+    steps_.push_back({Kind::kNfc, {}, {}});
+  } else if (type == "Prepend") {
+    if (!n.contains("prepend") || !n["prepend"].is_string())
+      fail(file, key + ".prepend", "missing or not a string");
+    steps_.push_back({Kind::kPrepend, n["prepend"].get<std::string>(), {}});
+  } else if (type == "Replace") {
+    const json pat = n.value("pattern", json());
+    if (!pat.is_object() || !pat.contains("String") || !pat["String"].is_string())
+      fail(file, key + ".pattern",
+           "unsupported " + json_excerpt(pat) + " (supported: {\"String\": ...})");
+    if (!n.contains("content") || !n["content"].is_string())
+      fail(file, key + ".content", "missing or not a string");
+    steps_.push_back(
+        {Kind::kReplace, pat["String"].get<std::string>(), n["content"].get<std::string>()});
+  } else {
+    fail(file, key,
+         "unsupported normalizer '" + excerpt(type) +
+             "' (supported: NFC, Prepend, Replace, Sequence, null)");
   }
 }
 
 std::string Normalizer::apply(std::string_view s) const {
-  return nfc_ ? nfc(s) : std::string(s);
+  std::string out(s);
+  for (const Step& step : steps_) {
+    switch (step.kind) {
+      case Kind::kNfc:
+        out = nfc(out);
+        break;
+      case Kind::kPrepend:  // HF Prepend: only a non-empty string gets the prefix
+        if (!out.empty()) out.insert(0, step.a);
+        break;
+      case Kind::kReplace:  // HF Replace with a String pattern: every non-overlapping match
+        if (!step.a.empty()) out = replace_all(out, step.a, step.b);
+        break;
+    }
+  }
+  return out;
 }
 
 }  // namespace basin

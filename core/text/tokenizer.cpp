@@ -45,6 +45,7 @@ struct Tokenizer::Impl {
   bool added_first[256] = {};                   // bytes that start some added token (fast skip)
   std::vector<int32_t> prefix_ids, suffix_ids;  // post_processor template (add_special_tokens)
   size_t n_ids = 0;                             // largest id plus one
+  std::vector<std::pair<std::string, bool>> normalized_added;  // key, "normalized" flag
 
   void parse(const json& j);
   void parse_added_tokens(const json& a, size_t max_id);
@@ -70,6 +71,16 @@ void Tokenizer::Impl::parse(const json& j) {
   pre_tokenizer.parse(j.value("pre_tokenizer", json()), file);
   decoder.parse(j.value("decoder", json()), file);
   parse_post_processor(j.value("post_processor", json()), "post_processor");
+  // HF's encode truncates and pads when these are set; Basin's encode does neither.
+  for (const char* key : {"truncation", "padding"})
+    if (j.contains(key) && !j[key].is_null())
+      fail(file, key, "unsupported " + json_excerpt(j[key]) + " (must be null)");
+  // Added tokens matched on normalized text (HF `normalized: true`) are only the same as
+  // matching the raw text when there is no normalizer.
+  for (const auto& [key, normalized] : normalized_added)
+    if (normalized && !normalizer.empty())
+      fail(file, key + ".normalized",
+           "true is unsupported with a normalizer (Basin matches added tokens on the raw text)");
 }
 
 void Tokenizer::Impl::parse_added_tokens(const json& a, size_t max_id) {
@@ -89,6 +100,10 @@ void Tokenizer::Impl::parse_added_tokens(const json& a, size_t max_id) {
       fail(file, key,
            "id " + std::to_string(id64) + " is far beyond the " + std::to_string(max_id) +
                " ids the file could define (ids are dense: 0 to the number of tokens)");
+    // HF's lstrip/rstrip/single_word change where the token matches; Basin does not do them.
+    for (const char* flag : {"lstrip", "rstrip", "single_word"})
+      if (a[i].value(flag, false)) fail(file, key + "." + flag, "true is unsupported");
+    normalized_added.emplace_back(key, a[i].value("normalized", false));
     const auto id = static_cast<int32_t>(id64);
     n_ids = std::max(n_ids, static_cast<size_t>(id) + 1);
     added_ids[content] = id;
@@ -122,8 +137,11 @@ void Tokenizer::Impl::parse_post_processor(const json& p, const std::string& key
   bool after = false;
   for (const json& piece : single) {
     if (piece.contains("Sequence")) {
+      if (after || !piece["Sequence"].is_object() || piece["Sequence"].value("id", "") != "A")
+        fail(file, key + ".single",
+             "expected one {\"Sequence\": {\"id\": \"A\"}}, got " + json_excerpt(single));
       after = true;
-    } else if (piece.contains("SpecialToken")) {
+    } else if (piece.contains("SpecialToken") && piece["SpecialToken"].is_object()) {
       const std::string name = piece["SpecialToken"].value("id", "");
       const json& st = p.value("special_tokens", json::object());
       if (!st.contains(name) || !st[name].contains("ids"))
@@ -135,6 +153,8 @@ void Tokenizer::Impl::parse_post_processor(const json& p, const std::string& key
                "expected ids of tokens in the vocabulary, got " + json_excerpt(id));
         (after ? suffix_ids : prefix_ids).push_back(id.get<int32_t>());
       }
+    } else {
+      fail(file, key + ".single", "unsupported piece " + json_excerpt(piece));
     }
   }
 }
@@ -216,7 +236,7 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
     if (skip_special_tokens && is_special(id)) continue;
     if (const std::string* tok = m.token_of(id)) tokens.push_back(*tok);
   }
-  return m.decoder.decode(tokens);
+  return m.decoder.decode(std::move(tokens));
 }
 
 std::string Tokenizer::id_to_token(int32_t id) const {

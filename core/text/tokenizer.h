@@ -1,9 +1,12 @@
-// Reader for Hugging Face tokenizer.json files with a byte-level BPE model (GPT-2, Qwen2/Qwen3).
-// Supported: model.type "BPE" (merges as ["a","b"] pairs or legacy "a b" strings, bpe_model.h),
-// normalizer NFC or null (normalizer.h), pre_tokenizer ByteLevel or Sequence[Split(regex),
-// ByteLevel] (pre_tokenizer.h), ByteLevel decoder (decoder.h), added_tokens (matched on the raw
-// text before normalization, longest first). Anything else is refused with an InputError naming
-// the file and the key.
+// Reader for Hugging Face tokenizer.json files with a BPE model: byte-level (GPT-2, Qwen2/3,
+// Llama 3/3.1) and SentencePiece-style with byte fallback (Llama 2, Gemma 3). Supported, each
+// in its own file: model "BPE" with merges as ["a","b"] pairs or "a b" strings, unk_token,
+// fuse_unk, byte_fallback, ignore_merges (bpe_model.h); normalizers NFC, Prepend, Replace
+// (normalizer.h); pre-tokenizers Split, ByteLevel (pre_tokenizer.h); decoders ByteLevel,
+// Replace, ByteFallback, Fuse, Strip (decoder.h); added_tokens (matched on the raw text before
+// normalization, leftmost then longest); post_processor TemplateProcessing (single sequence) and
+// ByteLevel. Anything else that could change the ids or the text is refused with an InputError
+// naming the file and the key.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +36,8 @@ class Tokenizer {
   // Token ids of `text` (UTF-8). add_special_tokens applies the post_processor template
   // (e.g. a BOS token) when the file has one; byte-level files usually add nothing.
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
-  // Text of `ids`; bytes that do not form valid UTF-8 are passed through unchanged.
+  // Text of `ids` (through the file's decoder); bytes that do not form valid UTF-8 are passed
+  // through unchanged, where Hugging Face writes U+FFFD.
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
   // The token string of `id` as stored in the file (byte-level alphabet); "" when unknown.
   std::string id_to_token(int32_t id) const;
