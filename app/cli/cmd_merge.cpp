@@ -108,9 +108,11 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
       for (const auto& w : set.add(load_peft_adapter(dirs[i])))
         std::cerr << "basin-cli: warning: " << w << "\n";
     }
-    if (recipe.peft_compat)
-      for (const auto& note : peft_plan(set, recipe).notes)
-        std::cerr << "basin-cli: warning: --peft-compat: " << note << "\n";
+    // Where PEFT's add_weighted_adapter would differ from what is written (MERGING.md §4).
+    const std::vector<std::string> notes =
+        recipe.peft_compat ? peft_plan(set, recipe).notes : std::vector<std::string>{};
+    for (const auto& note : notes)
+      std::cerr << "basin-cli: warning: --peft-compat: " << note << "\n";
     Adapter merged = merge(set, recipe, progress());
     if (merged.name.empty()) merged.name = std::filesystem::path(a->output).filename().string();
     progress().check_cancelled();
@@ -139,6 +141,7 @@ void register_merge(CLI::App& app, Context& ctx, int& exit_code) {
       j["rank_max"] = rmax;
       j["delta_norm"] = std::sqrt(sq);
       j["seconds"] = seconds;
+      j["peft_notes"] = notes;
       std::cout << j.dump(2) << "\n";
     } else {
       std::printf("merged %zu adapters with %s into %s\n", set.size(), method_name(recipe.method),

@@ -246,6 +246,9 @@ std::optional<int64_t> peft_layer_index(const std::string& module,
   std::vector<size_t> dots;
   for (size_t i = 0; i < module.size(); ++i)
     if (module[i] == '.') dots.push_back(i);
+  std::vector<std::regex> patterns;
+  for (const auto& p : layers_pattern)
+    patterns.push_back(compile(p, "layers_pattern"));
   // The lazy .*? takes the earliest dot d; after it `pattern` spans up to a dot e, then a run of
   // digits closed by another dot. Without a pattern, [^.]* is exactly one segment.
   for (size_t a = 0; a < dots.size(); ++a) {
@@ -257,8 +260,8 @@ std::optional<int64_t> peft_layer_index(const std::string& module,
       if (layers_pattern.empty()) {
         ok = b == a + 1;
       } else {
-        for (const auto& p : layers_pattern)
-          if (std::regex_match(between, compile(p, "layers_pattern"))) ok = true;
+        for (const auto& p : patterns)
+          ok = ok || std::regex_match(between, p);
       }
       if (ok) {
         if (seg.size() > 18) return std::nullopt;  // not a layer index Basin can hold
