@@ -26,6 +26,8 @@ PACKAGES=(
   # The .deb and its check (scripts/check-package.sh): cpack's dependency scan (file,
   # dpkg-shlibdeps from build-essential), desktop entry and AppStream validators, man page check.
   file desktop-file-utils appstream groff-base
+  # mpirun -n K basin-cli connectivity ... (the ctest label mpi runs 2 and 3 ranks on localhost).
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

@@ -2,14 +2,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
+#include "distributed.h"
+#include "mpi_world.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 #include "util/strings.h"
 
 namespace basin::cli {
@@ -51,7 +56,32 @@ void TerminalProgress::finish() {
   drawn_ = false;
 }
 
+void TerminalProgress::set_relay(std::function<bool(double&)> relay, bool lines) {
+  relay_ = std::move(relay);
+  lines_ = lines && !::isatty(2);
+  if (lines_) enabled_ = false;
+}
+
+void TerminalProgress::show(double fraction) {
+  draw(fraction, stage_);
+}
+
 void TerminalProgress::on_report(double fraction, const std::string& stage) {
+  stage_ = stage;
+  if (relay_ && !relay_(fraction)) return;
+  draw(fraction, stage);
+}
+
+void TerminalProgress::draw(double fraction, const std::string& stage) {
+  if (lines_) {
+    const int tenth = static_cast<int>(fraction * 10 + 1e-9);
+    if (tenth > last_tenth_) {
+      last_tenth_ = tenth;
+      std::fprintf(stderr, "basin-cli: %3d%% %s\n", tenth * 10, stage.c_str());
+      std::fflush(stderr);
+    }
+    return;
+  }
   if (!enabled_) return;
   constexpr int kWidth = 30;
   const int filled = static_cast<int>(fraction * kWidth + 0.5);
@@ -106,14 +136,37 @@ std::vector<double> parse_number_list(const std::string& text, const std::string
   return out;
 }
 
-}  // namespace basin::cli
-
-#include "util/runtime.h"
-
-namespace basin::cli {
-void start(const Context& ctx) {
-  init_runtime({ctx.threads, ctx.device});
+void start(const Context& ctx, bool distributable) {
+  if (mpi::active() && !distributable)
+    throw InputError("this command runs as one process; under mpirun only " +
+                     distributable_commands() + " run, sharing the work over the ranks");
+  int threads = ctx.threads;
+  if (threads == 0 && mpi::active()) {
+    // Ranks on one node share its cores.
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    const int ranks_here = local ? std::max(1, std::atoi(local)) : 1;
+    threads = std::max(1, int(std::thread::hardware_concurrency()) / ranks_here);
+  }
+  init_runtime({threads, ctx.device});
   if (ctx.quiet) progress().request_quiet();
+  if (mpi::active()) {
+    if (mpi::rank() != 0) {
+      progress().request_quiet();
+      progress().set_relay(
+          [](double& f) {
+            mpi::job_fraction(f);
+            return false;
+          },
+          false);
+    } else {
+      progress().set_relay(
+          [](double& f) {
+            f = mpi::job_fraction(f);
+            return true;
+          },
+          !ctx.quiet);
+    }
+  }
   install_interrupt_handler();
 }
 }  // namespace basin::cli

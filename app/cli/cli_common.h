@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,14 +27,29 @@ class TerminalProgress : public jobs::Progress {
   explicit TerminalProgress(bool enabled);
   ~TerminalProgress() override;
   void finish();
-  void request_quiet() { enabled_ = false; }
+  void request_quiet() {
+    enabled_ = false;
+    lines_ = false;
+  }
+  // Under mpirun: `relay` sees every report first and may replace the fraction with the
+  // job's (rank 0); when it returns false nothing is drawn (the other ranks). `lines`: print
+  // a line at every tenth of the job instead of a bar, for a stderr that is not a terminal.
+  void set_relay(std::function<bool(double& fraction)> relay, bool lines);
+  // Draws `fraction` of the job with the last stage, bypassing the relay.
+  void show(double fraction);
 
  protected:
   void on_report(double fraction, const std::string& stage) override;
 
  private:
+  void draw(double fraction, const std::string& stage);
+
   bool enabled_;
   bool drawn_ = false;
+  bool lines_ = false;
+  int last_tenth_ = -1;
+  std::string stage_;
+  std::function<bool(double&)> relay_;
 };
 
 // The progress of the running command; SIGINT requests its cancel.
@@ -74,6 +90,8 @@ void register_gate(CLI::App& app, Context& ctx, int& exit_code);
 }  // namespace basin::cli
 
 namespace basin::cli {
-// Applies the global options (threads, device, quiet); every command calls it first.
-void start(const Context& ctx);
+// Applies the global options (threads, device, quiet); every command calls it first. Under
+// mpirun only `distributable` commands run (start_distributed in distributed.h); the others
+// are refused. There, each rank's default thread count is its share of the node's cores.
+void start(const Context& ctx, bool distributable = false);
 }  // namespace basin::cli

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/task.h"
+#include "distributed.h"
 #include "eval/task_eval.h"
 #include "landscape/surface.h"
 #include "landscape/sweep.h"
@@ -170,6 +171,47 @@ double loss_alone(const ConnectivityResult& r, size_t i) {
   return std::nan("");
 }
 
+// Writes a whole connectivity result as `o` asks: the matrix (text, --csv) or everything
+// (--json) to o["output"], each pair's curve to o["curves_dir"], the heatmap to o["plot"].
+void write_connectivity(const ConnectivityResult& result, const nlohmann::json& o) {
+  const PairwiseMatrix m = result.matrix(o.at("matrix").get<std::string>());
+  const size_t examples = o.at("examples").get<size_t>();
+  std::string text;
+  if (o.at("json").get<bool>()) {
+    nlohmann::ordered_json j;
+    j["setup"] = o.at("setup");
+    j["examples"] = examples;
+    const nlohmann::json rj = result.to_json();
+    for (const auto& [k, v] : rj.items())
+      j[k] = v;
+    text = j.dump(2) + "\n";
+  } else if (o.at("csv").get<bool>()) {
+    text = m.to_csv();
+  } else {
+    text = m.metric + " over " + std::to_string(result.alphas.size()) + " points per path, " +
+           std::to_string(examples) + " examples\n" + format_matrix(m) + "loss alone:";
+    for (size_t i = 0; i < result.labels.size(); ++i)
+      text += (i ? ", " : " ") + result.labels[i] + " " + number(loss_alone(result, i), 4);
+    text += "\n";
+  }
+  write_output(o.at("output").get<std::string>(), text);
+  const std::string curves_dir = o.at("curves_dir").get<std::string>();
+  if (!curves_dir.empty()) {
+    fs::create_directories(curves_dir);
+    for (size_t i = 0; i < result.labels.size(); ++i)
+      for (size_t j = i + 1; j < result.labels.size(); ++j)
+        write_file_atomic(fs::path(curves_dir) / (safe_name(result.labels[i]) + "__" +
+                                                  safe_name(result.labels[j]) + ".csv"),
+                          result.curve(i, j)->to_csv());
+  }
+  const std::string plot = o.at("plot").get<std::string>();
+  if (!plot.empty()) {
+    auto [lo, hi] = finite_range(m);
+    if (m.metric == "convexity_gap") lo = 0.0;
+    plot_heatmap(m, lo, std::max(hi, lo + 1e-9), m.metric, plot);
+  }
+}
+
 void register_connectivity(CLI::App& app, Context& ctx, int& exit_code) {
   auto* sub = app.add_subcommand(
       "connectivity",
@@ -180,6 +222,7 @@ void register_connectivity(CLI::App& app, Context& ctx, int& exit_code) {
     SweepRange range;
     std::string matrix = "convexity_gap";
     std::string curves_dir;
+    std::string shard;
     OutputArgs out;
   };
   auto a = std::make_shared<Args>();
@@ -190,10 +233,18 @@ void register_connectivity(CLI::App& app, Context& ctx, int& exit_code) {
       ->check(CLI::IsMember({"convexity_gap", "barrier", "error_barrier"}))
       ->capture_default_str();
   sub->add_option("--curves-dir", a->curves_dir, "also write each pair's curve as CSV here");
+  add_shard_option(sub, a->shard);
   add_output_options(sub, a->out, "draw the matrix as a heatmap");
+  register_gatherer("connectivity",
+                    [](const std::vector<nlohmann::json>& shares, const nlohmann::json& outputs) {
+                      std::vector<ConnectivityResult> parts;
+                      for (const auto& s : shares)
+                        parts.push_back(ConnectivityResult::from_json(s));
+                      write_connectivity(ConnectivityResult::gather(parts), outputs);
+                    });
 
   sub->callback([&ctx, &exit_code, a] {
-    start(ctx);
+    const jobs::Shard share = start_distributed(ctx, a->shard);
     take_models_from_tasks(a->eval.tasks, a->models);
     if (a->models.size() < 2)
       throw InputError("connectivity needs at least two models, got " +
@@ -208,43 +259,22 @@ void register_connectivity(CLI::App& app, Context& ctx, int& exit_code) {
     const auto wb = Workbench::open(to_setup(a->eval), models.bank, open);
     const auto ends = endpoints_for(models, wb->labels);
     const auto eval = wb->evaluator();
-    const ConnectivityResult result = connectivity(eval, ends, alphas, run);
+    const ConnectivityResult result = connectivity(eval, ends, alphas, run, {}, share);
     progress().finish();
 
-    const PairwiseMatrix m = result.matrix(a->matrix);
-    std::string text;
-    if (a->out.json) {
-      nlohmann::ordered_json j;
-      j["setup"] = to_setup(a->eval).to_json();
-      j["examples"] = wb->data.examples.size();
-      const nlohmann::json rj = result.to_json();
-      for (const auto& [k, v] : rj.items())
-        j[k] = v;
-      text = j.dump(2) + "\n";
-    } else if (a->out.csv) {
-      text = m.to_csv();
-    } else {
-      text = m.metric + " over " + std::to_string(alphas.size()) + " points per path, " +
-             std::to_string(wb->data.examples.size()) + " examples\n" + format_matrix(m) +
-             "loss alone:";
-      for (size_t i = 0; i < result.labels.size(); ++i)
-        text += (i ? ", " : " ") + result.labels[i] + " " + number(loss_alone(result, i), 4);
-      text += "\n";
-    }
-    write_output(a->out.output, text);
-    if (!a->curves_dir.empty()) {
-      fs::create_directories(a->curves_dir);
-      for (size_t i = 0; i < result.labels.size(); ++i)
-        for (size_t j = i + 1; j < result.labels.size(); ++j)
-          write_file_atomic(fs::path(a->curves_dir) / (safe_name(result.labels[i]) + "__" +
-                                                       safe_name(result.labels[j]) + ".csv"),
-                            result.curve(i, j)->to_csv());
-    }
-    if (!a->out.plot.empty()) {
-      auto [lo, hi] = finite_range(m);
-      if (m.metric == "convexity_gap") lo = 0.0;
-      plot_heatmap(m, lo, std::max(hi, lo + 1e-9), m.metric, a->out.plot);
-    }
+    ShareSpec spec;
+    spec.command = "connectivity";
+    spec.fingerprint = {
+        {"setup", to_setup(a->eval).to_json()}, {"models", a->models}, {"alphas", alphas}};
+    spec.outputs = {{"json", a->out.json},
+                    {"csv", a->out.csv},
+                    {"output", a->out.output},
+                    {"plot", a->out.plot},
+                    {"matrix", a->matrix},
+                    {"curves_dir", a->curves_dir},
+                    {"setup", to_setup(a->eval).to_json()},
+                    {"examples", wb->data.examples.size()}};
+    deliver(spec, share, a->shard, result.to_json());
     exit_code = kOk;
   });
 }

@@ -7,7 +7,9 @@
 
 #include "cli_common.h"
 #include "cli_docs.h"
+#include "distributed.h"
 #include "jobs/progress.h"
+#include "mpi_world.h"
 #include "util/errors.h"
 #include "util/runtime.h"
 
@@ -20,7 +22,9 @@ int main(int argc, char** argv) {
   Context ctx;
   app.add_option("--threads", ctx.threads, "LibTorch threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--device", ctx.device, "auto, cpu or cuda")
+  app.add_option("--device", ctx.device,
+                 "auto, cpu or cuda (Basin computes on the CPU: auto chooses it, and cuda is "
+                 "refused with the reason)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_flag("-q,--quiet", ctx.quiet, "no progress bar");
   app.fallthrough();
@@ -36,35 +40,51 @@ int main(int argc, char** argv) {
   register_cka(app, ctx, exit_code);
   register_studies(app, ctx, exit_code);
   register_gate(app, ctx, exit_code);
+  register_gather(app, ctx, exit_code);
   register_docs(app, exit_code);  // hidden: the man page and bash completion
 
+  // Under mpirun every rank keeps its outcome for the job's end (distributed.h): rank 0 alone
+  // prints, after the ranks have exchanged theirs.
+  std::string message;
+  int code = kOk;
   try {
+    basin::cli::mpi::init(&argc, &argv);
     app.parse(argc, argv);
+    code = exit_code;
   } catch (const CLI::CallForHelp& e) {
+    mpi::finalize();
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    mpi::finalize();
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
+    mpi::finalize();
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "basin-cli: usage error: " << e.what() << "\nRun 'basin-cli --help' for usage.\n";
-    return kUsage;
+    code = kUsage;
+    message = std::string("usage error: ") + e.what() + "\nRun 'basin-cli --help' for usage.";
   } catch (const basin::jobs::Cancelled&) {
-    progress().finish();
-    std::cerr << "basin-cli: interrupted; nothing was written\n";
-    return kInterrupted;
+    code = kInterrupted;
+    message = "interrupted; nothing was written";
   } catch (const basin::Error& e) {
-    progress().finish();
-    std::cerr << "basin-cli: error: " << e.what() << "\n";
-    return kFailure;
+    code = kFailure;
+    message = std::string("error: ") + e.what();
   } catch (const c10::Error& e) {
-    progress().finish();
-    std::cerr << "basin-cli: error: " << e.what_without_backtrace() << "\n";
-    return kFailure;
+    code = kFailure;
+    message = std::string("error: ") + e.what_without_backtrace();
   } catch (const std::exception& e) {
-    progress().finish();
-    std::cerr << "basin-cli: error: " << e.what() << "\n";
-    return kFailure;
+    code = kFailure;
+    message = std::string("error: ") + e.what();
   }
-  return exit_code;
+  if (mpi::active()) {
+    code = conclude_mpi(code, message);
+    mpi::finalize();
+    return code;
+  }
+  mpi::finalize();
+  if (code != kOk && !message.empty()) {
+    progress().finish();
+    std::cerr << "basin-cli: " << message << "\n";
+  }
+  return code;
 }

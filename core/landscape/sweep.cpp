@@ -1,5 +1,6 @@
 #include "landscape/sweep.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -166,7 +167,12 @@ size_t ConnectivityResult::pair_index(size_t i, size_t j) const {
 const Curve* ConnectivityResult::curve(size_t i, size_t j) const {
   if (i == j || i >= labels.size() || j >= labels.size()) return nullptr;
   const size_t k = pair_index(std::min(i, j), std::max(i, j));
-  return k < curves.size() ? &curves[k] : nullptr;
+  return k < curves.size() && !curves[k].alpha.empty() ? &curves[k] : nullptr;
+}
+
+size_t ConnectivityResult::computed_pairs() const {
+  return size_t(
+      std::count_if(curves.begin(), curves.end(), [](const Curve& c) { return !c.alpha.empty(); }));
 }
 
 PairwiseMatrix ConnectivityResult::matrix(const std::string& which) const {
@@ -195,7 +201,7 @@ PairwiseMatrix ConnectivityResult::matrix(const std::string& which) const {
 nlohmann::json ConnectivityResult::to_json() const {
   nlohmann::json cs = nlohmann::json::array();
   for (const auto& c : curves)
-    cs.push_back(c.to_json());
+    cs.push_back(c.alpha.empty() ? nlohmann::json(nullptr) : c.to_json());
   return {{"labels", labels},
           {"alphas", json_numbers(alphas)},
           {"curves", cs},
@@ -210,79 +216,128 @@ ConnectivityResult ConnectivityResult::from_json(const nlohmann::json& j) {
     r.labels = j.at("labels").get<std::vector<std::string>>();
     r.alphas = numbers_from_json(j.at("alphas"));
     for (const auto& c : j.at("curves"))
-      r.curves.push_back(Curve::from_json(c));
+      r.curves.push_back(c.is_null() ? Curve{} : Curve::from_json(c));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("bad connectivity result in JSON: ") + e.what());
   }
   if (r.curves.size() > pair_count(r.labels.size()))
     throw InputError("connectivity result has more curves than pairs");
+  for (size_t k = 0; k < r.curves.size(); ++k)
+    if (!r.curves[k].alpha.empty() && r.curves[k].alpha.size() != r.alphas.size())
+      throw InputError("connectivity result: curve " + std::to_string(k) + " has " +
+                       std::to_string(r.curves[k].alpha.size()) + " points, the grid " +
+                       std::to_string(r.alphas.size()));
+  return r;
+}
+
+ConnectivityResult ConnectivityResult::gather(const std::vector<ConnectivityResult>& shares) {
+  if (shares.empty()) throw InputError("connectivity: no shares to gather");
+  ConnectivityResult r;
+  r.labels = shares.front().labels;
+  r.alphas = shares.front().alphas;
+  const size_t pairs = pair_count(r.labels.size());
+  r.curves.assign(pairs, Curve{});
+  for (size_t s = 0; s < shares.size(); ++s) {
+    const auto& sh = shares[s];
+    if (sh.labels != r.labels || sh.alphas != r.alphas)
+      throw InputError("connectivity: share " + std::to_string(s) +
+                       " has other models or another α grid than share 0");
+    for (size_t k = 0; k < sh.curves.size(); ++k) {
+      if (sh.curves[k].alpha.empty()) continue;
+      if (!r.curves[k].alpha.empty())
+        throw InputError("connectivity: pair " + std::to_string(k) + " (" + sh.curves[k].a + " ↔ " +
+                         sh.curves[k].b + ") is in two shares");
+      r.curves[k] = sh.curves[k];
+    }
+  }
+  for (size_t k = 0; k < pairs; ++k)
+    if (r.curves[k].alpha.empty())
+      throw InputError("connectivity: pair " + std::to_string(k) + " is in no share");
   return r;
 }
 
 ConnectivityResult connectivity(
     const PointEvaluator& eval, const std::vector<Endpoint>& models,
     const std::vector<double>& alphas, jobs::Progress& progress,
-    const std::function<void(const ConnectivityResult& partial)>& on_pair) {
+    const std::function<void(const ConnectivityResult& partial)>& on_pair,
+    const jobs::Shard& shard) {
   if (models.size() < 2) throw InputError("connectivity needs at least 2 models");
   ConnectivityResult r;
   for (const auto& m : models)
     r.labels.push_back(m.label);
   r.alphas = alphas;
-  const size_t n = models.size(), pairs = ConnectivityResult::pair_count(n);
+  const size_t n = models.size(), all_pairs = ConnectivityResult::pair_count(n);
+  const auto [first, last] = shard.block(all_pairs);
+  const size_t pairs = last - first;
+  // The pairs (i, j) of this share, in pair order, and the models they use.
+  std::vector<std::pair<size_t, size_t>> todo;
+  std::vector<char> used(n, 0);
+  for (size_t i = 0, k = 0; i < n; ++i)
+    for (size_t j = i + 1; j < n; ++j, ++k)
+      if (k >= first && k < last) {
+        todo.emplace_back(i, j);
+        used[i] = used[j] = 1;
+      }
+  r.curves.assign(first, Curve{});
   // Each model alone is the same point in every pair it belongs to: score it once.
   std::vector<Point> singles;
-  for (const auto& m : models)
-    singles.push_back(m.coeffs);
-  const double single_share = double(n) / double(n + pairs * alphas.size());
+  std::vector<size_t> single_of(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    if (used[i]) {
+      single_of[i] = singles.size();
+      singles.push_back(models[i].coeffs);
+    }
+  const double single_share =
+      double(singles.size()) / double(std::max<size_t>(1, singles.size() + pairs * alphas.size()));
   jobs::CallbackProgress sp([&](double f, const std::string&) {
     progress.report(single_share * f, "scoring each model alone");
     return !progress.cancelled();
   });
-  const auto alone = eval.evaluate(singles, sp, "scoring each model alone");
+  const auto alone = singles.empty() ? std::vector<PointScore>{}
+                                     : eval.evaluate(singles, sp, "scoring each model alone");
   progress.check_cancelled();
   size_t done = 0;
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t j = i + 1; j < n; ++j) {
-      Curve c;
-      c.a = models[i].label;
-      c.b = models[j].label;
-      c.alpha = alphas;
-      c.loss.assign(alphas.size(), kNaN);
-      c.token_error.assign(alphas.size(), kNaN);
-      std::vector<Point> pts;
-      std::vector<size_t> where;
-      for (size_t t = 0; t < alphas.size(); ++t) {
-        if (std::abs(alphas[t] - 1.0) < 1e-12) {
-          c.loss[t] = alone[i].loss;
-          c.token_error[t] = alone[i].token_error;
-        } else if (std::abs(alphas[t]) < 1e-12) {
-          c.loss[t] = alone[j].loss;
-          c.token_error[t] = alone[j].token_error;
-        } else {
-          pts.push_back(combine(models[i], models[j], alphas[t]));
-          where.push_back(t);
-        }
+  for (const auto& [i, j] : todo) {
+    Curve c;
+    c.a = models[i].label;
+    c.b = models[j].label;
+    c.alpha = alphas;
+    c.loss.assign(alphas.size(), kNaN);
+    c.token_error.assign(alphas.size(), kNaN);
+    std::vector<Point> pts;
+    std::vector<size_t> where;
+    for (size_t t = 0; t < alphas.size(); ++t) {
+      if (std::abs(alphas[t] - 1.0) < 1e-12) {
+        c.loss[t] = alone[single_of[i]].loss;
+        c.token_error[t] = alone[single_of[i]].token_error;
+      } else if (std::abs(alphas[t]) < 1e-12) {
+        c.loss[t] = alone[single_of[j]].loss;
+        c.token_error[t] = alone[single_of[j]].token_error;
+      } else {
+        pts.push_back(combine(models[i], models[j], alphas[t]));
+        where.push_back(t);
       }
-      const double begin = single_share + (1 - single_share) * double(done) / double(pairs);
-      const double span = (1 - single_share) / double(pairs);
-      const std::string stage = "pair " + std::to_string(done + 1) + "/" + std::to_string(pairs) +
-                                ": " + c.a + " ↔ " + c.b;
-      jobs::CallbackProgress pp([&](double f, const std::string&) {
-        progress.report(begin + span * f, stage);
-        return !progress.cancelled();
-      });
-      const auto scores = eval.evaluate(pts, pp, stage);
-      progress.check_cancelled();
-      for (size_t k = 0; k < where.size(); ++k) {
-        c.loss[where[k]] = scores[k].loss;
-        c.token_error[where[k]] = scores[k].token_error;
-      }
-      r.curves.push_back(std::move(c));
-      ++done;
-      progress.report(single_share + (1 - single_share) * double(done) / double(pairs), stage);
-      if (on_pair) on_pair(r);
     }
+    const double begin = single_share + (1 - single_share) * double(done) / double(pairs);
+    const double span = (1 - single_share) / double(pairs);
+    const std::string stage = "pair " + std::to_string(first + done + 1) + "/" +
+                              std::to_string(all_pairs) + ": " + c.a + " ↔ " + c.b;
+    jobs::CallbackProgress pp([&](double f, const std::string&) {
+      progress.report(begin + span * f, stage);
+      return !progress.cancelled();
+    });
+    const auto scores = eval.evaluate(pts, pp, stage);
+    progress.check_cancelled();
+    for (size_t k = 0; k < where.size(); ++k) {
+      c.loss[where[k]] = scores[k].loss;
+      c.token_error[where[k]] = scores[k].token_error;
+    }
+    r.curves.push_back(std::move(c));
+    ++done;
+    progress.report(single_share + (1 - single_share) * double(done) / double(pairs), stage);
+    if (on_pair) on_pair(r);
   }
+  if (!shard.whole()) r.curves.resize(all_pairs);
   return r;
 }
 

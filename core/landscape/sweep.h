@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "analysis/pairwise_matrix.h"
+#include "jobs/shard.h"
 #include "landscape/points.h"
 
 namespace basin {
@@ -52,26 +53,36 @@ Curve sweep(const PointEvaluator& eval, const Endpoint& a, const Endpoint& b,
 struct ConnectivityResult {
   std::vector<std::string> labels;
   std::vector<double> alphas;
-  std::vector<Curve> curves;  // curves[pair_index(i, j)] for i < j; fewer while streaming
+  // curves[pair_index(i, j)] for i < j; fewer while streaming. A share of the pairs
+  // (jobs::Shard) leaves the pairs of other shares empty (no α), and they read as missing.
+  std::vector<Curve> curves;
 
   static size_t pair_count(size_t n) { return n * (n - 1) / 2; }
   size_t pair_index(size_t i, size_t j) const;  // i < j
   // The curve of (i, j) in either order (α = 1 at labels[min]); nullptr while not computed.
   const Curve* curve(size_t i, size_t j) const;
+  // The pairs a share computed: those with a curve.
+  size_t computed_pairs() const;
   // Symmetric matrices, diagonal 0, NaN for pairs not computed yet.
   // which: "convexity_gap", "barrier", "error_barrier".
   PairwiseMatrix matrix(const std::string& which) const;
 
+  // Missing pairs are written as null (partial results) and read back as missing.
   nlohmann::json to_json() const;
   static ConnectivityResult from_json(const nlohmann::json& j);
+  // Combines the shares of one run (same labels and α grid) into the whole result; throws
+  // InputError when a pair is missing from every share or computed by two.
+  static ConnectivityResult gather(const std::vector<ConnectivityResult>& shares);
 };
 
-// Sweeps every pair. The K endpoint points are scored once and shared; each pair's interior
-// points are one batched evaluation. `on_pair` (optional, called on the calling thread after
-// each pair) receives the partial result, for streaming into a view.
+// Sweeps every pair (or, with a share of several, the share's block of pairs in pair order).
+// The endpoint points are scored once and shared; each pair's interior points are one
+// batched evaluation. `on_pair` (optional, called on the calling thread after each pair)
+// receives the partial result, for streaming into a view.
 ConnectivityResult connectivity(
     const PointEvaluator& eval, const std::vector<Endpoint>& models,
     const std::vector<double>& alphas, jobs::Progress& progress,
-    const std::function<void(const ConnectivityResult& partial)>& on_pair = {});
+    const std::function<void(const ConnectivityResult& partial)>& on_pair = {},
+    const jobs::Shard& shard = {});
 
 }  // namespace basin

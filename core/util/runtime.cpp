@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "util/errors.h"
+#include "util/strings.h"
 
 namespace basin {
 namespace {
@@ -42,17 +43,41 @@ void init_runtime(const RuntimeOptions& options) {
   // unmaps each one, and the kernel zeroes the pages every time. Keep them in the heap instead.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  if (options.device == "auto") {
-    g_device = torch::cuda::is_available() ? "cuda" : "cpu";
-  } else if (options.device == "cpu") {
-    g_device = "cpu";
-  } else if (options.device == "cuda") {
+  const DeviceChoice d = parse_device(options.device);
+  if (d.kind == DeviceChoice::kCuda) {
+    const std::string name = excerpt(options.device, 20);
     if (!torch::cuda::is_available())
-      throw InputError("device 'cuda' requested but this LibTorch build has no usable CUDA device");
-    g_device = "cuda";
-  } else {
-    throw InputError("unknown device '" + options.device + "' (expected auto, cpu or cuda)");
+      throw InputError("device '" + name +
+                       "' requested, but this LibTorch build has no usable CUDA device "
+                       "(Debian's LibTorch is CPU-only; build against a CUDA LibTorch with "
+                       "-DTorch_DIR, see docs/PERFORMANCE.md)");
+    if (d.index >= int(torch::cuda::device_count()))
+      throw InputError("device '" + name + "' requested, but this machine has " +
+                       std::to_string(torch::cuda::device_count()) + " CUDA devices");
+    throw InputError("device '" + name +
+                     "': this version of Basin evaluates on the CPU only; its models and LoRA "
+                     "banks are not placed on CUDA devices yet (use --device cpu)");
   }
+  g_device = "cpu";
+}
+
+DeviceChoice parse_device(const std::string& text) {
+  if (text == "auto") return {DeviceChoice::kAuto, -1};
+  if (text == "cpu") return {DeviceChoice::kCpu, -1};
+  if (text == "cuda") return {DeviceChoice::kCuda, -1};
+  const std::string prefix = "cuda:";
+  if (text.size() > prefix.size() && text.size() <= prefix.size() + 4 &&
+      text.compare(0, prefix.size(), prefix) == 0) {
+    int index = 0;
+    bool digits = true;
+    for (size_t i = prefix.size(); i < text.size(); ++i) {
+      digits = digits && text[i] >= '0' && text[i] <= '9';
+      index = index * 10 + (text[i] - '0');
+    }
+    if (digits && index < 1024) return {DeviceChoice::kCuda, index};
+  }
+  throw InputError("unknown device '" + excerpt(text, 20) +
+                   "' (expected auto, cpu, cuda or cuda:N with N = 0 … 1023)");
 }
 
 std::string compute_device_name() {

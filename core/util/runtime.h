@@ -7,11 +7,23 @@ namespace basin {
 
 struct RuntimeOptions {
   int threads = 0;              // intra-op threads for LibTorch; 0 = every hardware core
-  std::string device = "auto";  // "auto" (CUDA when available, else CPU), "cpu" or "cuda"
+  std::string device = "auto";  // "auto", "cpu", "cuda" or "cuda:N" (parse_device)
 };
 
+// A compute device asked for by name.
+struct DeviceChoice {
+  enum Kind { kAuto, kCpu, kCuda } kind = kAuto;
+  int index = -1;  // cuda:N; -1 = the current CUDA device
+};
+// Parses "auto", "cpu", "cuda" or "cuda:N" (N a decimal below 1024); throws InputError quoting
+// a bounded excerpt of `text` otherwise.
+DeviceChoice parse_device(const std::string& text);
+
 // Sets the compute threads (set_compute_threads; LibTorch starts with half the cores: 1 on a
-// 2-core machine) and the device.
+// 2-core machine) and the device. Basin computes on the CPU: "auto" chooses it, and "cuda"
+// is refused with a message saying why (no usable CUDA device in this LibTorch; or, where
+// there is one, that Basin's evaluation does not place its tensors on it yet), never
+// accepted and then silently run on the CPU.
 void init_runtime(const RuntimeOptions& options = {});
 
 // Compute threads of the calling process: LibTorch's intra-op threads and, when the BLAS

@@ -269,6 +269,56 @@ TEST(Connectivity, EveryPairStreamsAndSharesEndpoints) {
   EXPECT_DOUBLE_EQ(back.matrix("barrier").values(2, 3), r.matrix("barrier").values(2, 3));
 }
 
+TEST(Connectivity, SharesComputeDisjointBlocksOfPairsThatGatherToTheWholeResult) {
+  Fixture f;
+  const PointEvaluator ev(f.model, eval_set());
+  auto ends = bank_endpoints({"a", "b", "c"});
+  ends.push_back({"base", {0, 0, 0}});
+  jobs::NullProgress p;
+  const auto alphas = sweep_alphas({0, 1, 4});
+  const auto whole = connectivity(ev, ends, alphas, p);
+  // 6 pairs over 4 shares: blocks of 1, 2, 1, 2 pairs in pair order.
+  std::vector<ConnectivityResult> shares;
+  size_t next = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto r = connectivity(ev, ends, alphas, p, {}, jobs::Shard{i, 4});
+    ASSERT_EQ(r.curves.size(), 6u);
+    const auto [b, e] = jobs::Shard{i, 4}.block(6);
+    EXPECT_EQ(b, next);
+    next = e;
+    EXPECT_EQ(r.computed_pairs(), e - b);
+    for (size_t k = 0; k < 6; ++k)
+      EXPECT_EQ(r.curves[k].alpha.empty(), k < b || k >= e) << "share " << i << " pair " << k;
+    // A share's missing pairs survive its JSON form as missing.
+    shares.push_back(ConnectivityResult::from_json(r.to_json()));
+    EXPECT_EQ(shares.back().computed_pairs(), e - b);
+    EXPECT_TRUE(std::isnan(shares.back().matrix("barrier").values(0, 1)) == (b > 0));
+  }
+  const auto gathered = ConnectivityResult::gather(shares);
+  ASSERT_EQ(gathered.curves.size(), 6u);
+  // A share scores its endpoints and pairs in batches of other compositions than the whole
+  // run, so float32 sums run in other orders: each mean NLL over ≤ 64-term dot products carries
+  // a relative error ≲ 64 · 2⁻²⁴ ≈ 4e-6, hence 1e-5 relative.
+  for (size_t k = 0; k < 6; ++k) {
+    EXPECT_EQ(gathered.curves[k].a, whole.curves[k].a);
+    EXPECT_EQ(gathered.curves[k].b, whole.curves[k].b);
+    for (size_t t = 0; t < alphas.size(); ++t)
+      EXPECT_NEAR(gathered.curves[k].loss[t], whole.curves[k].loss[t],
+                  1e-5 * whole.curves[k].loss[t])
+          << k << " " << t;
+  }
+  // A pair in no share, or in two, is refused.
+  auto missing = shares;
+  missing.erase(missing.begin() + 1);
+  EXPECT_THROW(ConnectivityResult::gather(missing), InputError);
+  auto twice = shares;
+  twice.push_back(shares[2]);
+  EXPECT_THROW(ConnectivityResult::gather(twice), InputError);
+  auto other = shares;
+  other[1].alphas[1] = 0.3;
+  EXPECT_THROW(ConnectivityResult::gather(other), InputError);
+}
+
 TEST(Surface, CornersAreTheAdaptersAndAxesAreTrueDistances) {
   // a on q_proj, b on v_proj: orthogonal in Frobenius. The plane through base (0), a and b
   // has base at (0,0), a at (‖a‖, 0), b at (⟨b,a⟩/‖a‖ = 0, ‖b‖).

@@ -4,6 +4,7 @@
 #include "test_support.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 #include "util/sha256.h"
 #include "util/strings.h"
 
@@ -23,6 +24,44 @@ TEST(Sha256, FipsVectors) {
     left -= n;
   }
   EXPECT_EQ(h.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Runtime, DeviceNamesParseAndCudaIsRefusedWithTheReason) {
+  EXPECT_EQ(parse_device("auto").kind, DeviceChoice::kAuto);
+  EXPECT_EQ(parse_device("cpu").kind, DeviceChoice::kCpu);
+  EXPECT_EQ(parse_device("cuda").kind, DeviceChoice::kCuda);
+  EXPECT_EQ(parse_device("cuda").index, -1);
+  EXPECT_EQ(parse_device("cuda:3").index, 3);
+  for (const char* bad :
+       {"", "gpu", "CUDA", "cuda:", "cuda:-1", "cuda:1024", "cuda:1x", "cpu:0", "cuda:00001"}) {
+    try {
+      parse_device(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("unknown device '" + std::string(bad) + "'"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  // A long value is quoted as a bounded excerpt.
+  try {
+    parse_device(std::string(10000, 'x'));
+    ADD_FAILURE();
+  } catch (const InputError& e) {
+    EXPECT_LT(std::string(e.what()).size(), 200u);
+  }
+  // Basin computes on the CPU: cuda is refused whatever the build, never run on the CPU.
+  for (const char* cuda : {"cuda", "cuda:0"}) {
+    try {
+      init_runtime({1, cuda});
+      ADD_FAILURE() << cuda << " accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("device '" + std::string(cuda) + "'"), std::string::npos)
+          << e.what();
+    }
+  }
+  init_runtime({1, "auto"});
+  EXPECT_EQ(compute_device_name(), "cpu");
 }
 
 TEST(Strings, NaturalOrderAndLayerIndex) {

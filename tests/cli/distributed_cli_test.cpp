@@ -1,0 +1,203 @@
+// basin-cli connectivity split over shares (--shard i/n + gather) and over MPI ranks (mpirun):
+// the outputs equal those of one process. The CliMpi tests are built only when basin-cli is
+// built with Open MPI (BASIN_HAVE_MPI) and carry the ctest label mpi.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "landscape_fixture.h"
+
+namespace fs = std::filesystem;
+using namespace basin;
+using namespace basin::test::cli;
+using nlohmann::json;
+
+namespace {
+
+// Two connectivity results (--json) hold the same models, grid and curves; the losses agree
+// within float32 rounding. Shares score their points in batches of other compositions than one
+// process, so sums run in other orders: with accumulation lengths ≤ 64 each loss carries a
+// relative error ≲ 64 · 2⁻²⁴ ≈ 4e-6, hence 1e-5 relative.
+void expect_same_connectivity(const json& a, const json& b) {
+  EXPECT_EQ(a["labels"], b["labels"]);
+  EXPECT_EQ(a["alphas"], b["alphas"]);
+  EXPECT_EQ(a["setup"], b["setup"]);
+  EXPECT_EQ(a["examples"], b["examples"]);
+  ASSERT_EQ(a["curves"].size(), b["curves"].size());
+  for (size_t k = 0; k < a["curves"].size(); ++k) {
+    const auto& ca = a["curves"][k];
+    const auto& cb = b["curves"][k];
+    ASSERT_TRUE(ca.is_object()) << k;
+    ASSERT_TRUE(cb.is_object()) << k;
+    EXPECT_EQ(ca["a"], cb["a"]);
+    EXPECT_EQ(ca["b"], cb["b"]);
+    const auto la = numbers(ca["loss"]), lb = numbers(cb["loss"]);
+    ASSERT_EQ(la.size(), lb.size());
+    for (size_t t = 0; t < la.size(); ++t)
+      EXPECT_NEAR(la[t], lb[t], 1e-5 * lb[t]) << "pair " << k << " point " << t;
+  }
+}
+
+// Files directly in `dir`, by name.
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+class CliShards : public CliLandscape {
+ protected:
+  std::string models() const { return " " + s("ad-a") + " " + s("ad-b") + " base " + s("ad-c"); }
+  std::string common() const { return " -q --limit 4 --intervals 3" + eval_args() + models(); }
+};
+
+TEST_F(CliShards, ThreeSharesGatherToTheOutputsOfOneProcess) {
+  const fs::path d = scratch();
+  auto r = run("connectivity --json -o " + (d / "whole.json").string() + common(), d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json whole = json::parse(basin::test::read_bytes(d / "whole.json"));
+  ASSERT_EQ(whole["curves"].size(), 6u);
+
+  // 6 pairs over 3 shares; each writes only its partial result, and every share needs -o.
+  for (int i = 0; i < 3; ++i) {
+    r = run("connectivity --json --shard " + std::to_string(i) + "/3 -o " +
+                (d / ("part" + std::to_string(i) + ".json")).string() + " --curves-dir " +
+                (d / "curves").string() + common(),
+            d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json part =
+        json::parse(basin::test::read_bytes(d / ("part" + std::to_string(i) + ".json")));
+    EXPECT_EQ(part["command"], "connectivity");
+    EXPECT_EQ(part["shard"], json({{"index", i}, {"count", 3}}));
+    size_t computed = 0;
+    for (const auto& c : part["result"]["curves"])
+      computed += c.is_object() ? 1 : 0;
+    EXPECT_EQ(computed, 2u) << "share " << i;
+  }
+  EXPECT_FALSE(fs::exists(d / "curves")) << "a share wrote the final outputs";
+
+  // gather, parts in any order: the same JSON, and the curves the shares were asked for.
+  r = run("gather -o " + (d / "gathered.json").string() + " " + (d / "part2.json").string() + " " +
+              (d / "part0.json").string() + " " + (d / "part1.json").string(),
+          d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_same_connectivity(json::parse(basin::test::read_bytes(d / "gathered.json")), whole);
+  EXPECT_EQ(names_in(d / "curves").size(), 6u);
+
+  // To standard output, when no -o is given.
+  r = run("gather " + (d / "part0.json").string() + " " + (d / "part1.json").string() + " " +
+              (d / "part2.json").string(),
+          d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_same_connectivity(json::parse(r.out), whole);
+}
+
+TEST_F(CliShards, IncompleteOrMixedPartsAndShardsWithoutAFileAreRefused) {
+  const fs::path d = scratch();
+  for (int i = 0; i < 2; ++i) {
+    auto r = run("connectivity --shard " + std::to_string(i) + "/2 -o " +
+                     (d / ("p" + std::to_string(i) + ".json")).string() + common(),
+                 d);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  auto r = run("connectivity --shard 1/2 -o " + (d / "other.json").string() +
+                   " -q --limit 3 --intervals 3" + eval_args() + models(),
+               d);
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  const auto gathered = d / "out.json";
+  r = run("gather -o " + gathered.string() + " " + (d / "p0.json").string(), d);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("shares missing: 1 of 2"), std::string::npos) << r.err;
+  r = run("gather -o " + gathered.string() + " " + (d / "p0.json").string() + " " +
+              (d / "other.json").string(),
+          d);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not shares of one run"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("other.json"), std::string::npos) << r.err;
+  r = run("gather -o " + gathered.string() + " " + (d / "p0.json").string() + " " +
+              (d / "p0.json").string(),
+          d);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("given twice"), std::string::npos) << r.err;
+  basin::test::write_bytes(d / "notpart.json", R"({"labels": ["a"]})");
+  r = run("gather -o " + gathered.string() + " " + (d / "notpart.json").string(), d);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("notpart.json"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(gathered));
+
+  // A share must name its file; a malformed share is refused before any work.
+  r = run("connectivity --shard 0/2" + common(), d);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("name it with -o"), std::string::npos) << r.err;
+  r = run("connectivity --shard 2/2 -o " + (d / "x.json").string() + common(), d);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("'2/2'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "x.json"));
+}
+
+#ifdef BASIN_HAVE_MPI
+namespace {
+// mpirun as CI runs it: as root where CI is root, more ranks than cores allowed.
+std::string mpirun(int ranks) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+         "OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --oversubscribe -n " +
+         std::to_string(ranks) + " ";
+}
+}  // namespace
+
+class CliMpi : public CliShards {};
+
+TEST_F(CliMpi, TwoRanksWriteWhatOneProcessWrites) {
+  const fs::path d = scratch();
+  auto r = run("connectivity --json -o " + (d / "whole.json").string() + common(), d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const fs::path out = d / "ranks";
+  fs::create_directories(out);
+  r = shell("cd " + out.string() + " && " + mpirun(2) + BASIN_CLI + " connectivity --json -o " +
+            (out / "two.json").string() + " --curves-dir " + (out / "curves").string() + common());
+  ASSERT_EQ(r.code, 0) << r.out;
+  expect_same_connectivity(json::parse(basin::test::read_bytes(out / "two.json")),
+                           json::parse(basin::test::read_bytes(d / "whole.json")));
+  // Rank 0 alone wrote: the output, the six curves, and no temporary or partial file.
+  EXPECT_EQ(names_in(out), (std::vector<std::string>{"curves", "two.json"}));
+  EXPECT_EQ(names_in(out / "curves").size(), 6u);
+
+  // Three ranks, text to standard output: printed once.
+  r = shell(mpirun(3) + BASIN_CLI + " connectivity" + common());
+  ASSERT_EQ(r.code, 0) << r.out;
+  size_t n = 0;
+  for (size_t at = r.out.find("convexity_gap over"); at != std::string::npos;
+       at = r.out.find("convexity_gap over", at + 1))
+    ++n;
+  EXPECT_EQ(n, 1u) << r.out;
+}
+
+TEST_F(CliMpi, ARankWithBadInputEndsTheJobWithItsMessageAndNothingIsWritten) {
+  const fs::path d = scratch();
+  const std::string out = (d / "out.json").string();
+  // Rank 1 is given a missing adapter folder (an MPMD launch: one command line per rank).
+  auto r = shell(mpirun(1) + BASIN_CLI + " connectivity --json -o " + out + common() + " : -n 1 " +
+                 BASIN_CLI + " connectivity --json -o " + out + " -q --limit 4 --intervals 3" +
+                 eval_args() + " " + s("ad-a") + " " + (d / "no-such-adapter").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("rank 1 of 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no-such-adapter"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(names_in(d).size(), 0u);
+
+  // A command that does not share its work is refused once, by rank 0.
+  r = shell(mpirun(2) + BASIN_CLI + " merge --method cat -o " + (d / "m").string() + " " +
+            s("ad-a") + " " + s("ad-b"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("runs as one process"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("runs as one process"), r.out.rfind("runs as one process")) << r.out;
+  EXPECT_FALSE(fs::exists(d / "m"));
+}
+#endif
