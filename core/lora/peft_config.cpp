@@ -369,6 +369,25 @@ PeftLoraConfig PeftLoraConfig::from_json(const nlohmann::json& j, const std::str
     }
   }
   read_init_lora_weights(j, label, c);
+  // LoRA variants whose layer is not ΔW = s B A on the module PEFT names (PEFT 0.20 config.py).
+  const std::pair<const char*, const char*> variants[] = {
+      {"alora_invocation_tokens",
+       "Activated LoRA applies B A only from its invocation tokens on, so it is no fixed weight "
+       "update"},
+      {"use_qalora", "QALoRA pools the input features before A, so B A is not the update"},
+      {"layer_replication", "the adapter is for a model whose layers PEFT replicates first"},
+      {"target_parameters", "LoRA on nn.Parameter (target_parameters) is not supported"},
+      {"use_bdlora", "BD-LoRA's block-diagonal factors are not supported"},
+      {"arrow_config", "Arrow routing between adapters is not supported"},
+      {"monteclora_config", "MonteCLoRA's sampled factors are not supported"},
+  };
+  for (const auto& [key, why] : variants) {
+    if (!j.contains(key)) continue;
+    const auto& v = j[key];
+    const bool set = !(v.is_null() || (v.is_boolean() && !v.get<bool>()) ||
+                       ((v.is_array() || v.is_object()) && v.empty()));
+    if (set) bad(label, key, "is " + json_excerpt(v) + ": " + why);
+  }
   read_name_list(j, label, "exclude_modules", c.exclude_modules, c.exclude_modules_regex);
   std::optional<std::string> no_regex;
   if (j.contains("modules_to_save") && !j["modules_to_save"].is_null()) {

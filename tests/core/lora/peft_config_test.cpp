@@ -162,3 +162,20 @@ TEST(PeftConfig, LayersToTransformAndExcludeModulesFollowPeft) {
   EXPECT_FALSE(e.targets("model.layers.0.self_attn.q_proj"));
   EXPECT_TRUE(e.targets("model.layers.1.self_attn.q_proj"));
 }
+
+// PEFT 0.20's LoRA variants whose layer is not ΔW = s B A on the named module are refused by key;
+// their defaults (null, false, empty) read as plain LoRA.
+TEST(PeftConfig, VariantsThatAreNotAPlainWeightUpdateAreRefused) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"alora_invocation_tokens": [5, 6]})", "alora_invocation_tokens"},
+      {R"({"use_qalora": true})", "use_qalora"},
+      {R"({"layer_replication": [[0, 2], [1, 3]]})", "layer_replication"},
+      {R"({"target_parameters": ["experts.gate_up_proj"]})", "target_parameters"}};
+  for (const auto& [extra, key] : cases)
+    test::expect_input_error([&] { PeftLoraConfig::from_json(lora_config(extra), "c.json"); },
+                             {"c.json", key});
+  EXPECT_NO_THROW(PeftLoraConfig::from_json(
+      lora_config(R"({"alora_invocation_tokens": null, "use_qalora": false,
+                      "layer_replication": null, "target_parameters": []})"),
+      "c.json"));
+}
