@@ -303,3 +303,55 @@ TEST(PeftParity, SavedTargetModulesSelectExactlyTheMergedModules) {
   // And Basin reads its own output back, every module targeted.
   EXPECT_EQ(load_peft_adapter(dir / "out")->modules.size(), lora.size());
 }
+
+TEST(PeftParity, RankAboveMinOutInIsNamedAndZeroPadded) {
+  // A [2 x 3] module (out 2, in 3) and --rank 4: PEFT's default svd_full_matrices=True cannot
+  // give 4 directions here. Basin keeps min(2, 3) = 2 directions and pads to 4 with zeros.
+  const auto mk = [](const std::string& name, std::vector<float> a, std::vector<float> b) {
+    auto ad = std::make_shared<Adapter>();
+    ad->name = name;
+    ad->config.r = 1;
+    ad->config.lora_alpha = 1;
+    ad->modules.push_back(
+        {kMod, torch::tensor(a).view({1, 3}), torch::tensor(b).view({2, 1}), 1, 1});
+    return ad;
+  };
+  AdapterSet s;
+  s.add(mk("one", {1, 0, 2}, {1, 0}));
+  s.add(mk("two", {0, 1, 0}, {0, 2}));
+  MergeRecipe r;
+  r.method = MergeMethod::Svd;
+  r.weights = {1, 1};
+  r.rank = 4;
+  r.peft_compat = true;
+  EXPECT_TRUE(has_note(peft_plan(s, r).notes, "rank: new_rank 4", "[2x3]"));
+  const auto m = run(s, MergeMethod::Svd, {1, 1}, 1.0, 4).modules[0];
+  EXPECT_EQ(m.rank(), 4);
+  // ΔW = B1 A1 + B2 A2 = [[1 0 2] [0 2 0]] (s = 1, w = 1), exact at 2 directions.
+  expect_matrix(delta(m), {{1, 0, 2}, {0, 2, 0}});
+  EXPECT_EQ(m.A.narrow(0, 2, 2).abs().max().item<double>(), 0.0);
+  EXPECT_EQ(m.B.narrow(1, 2, 2).abs().max().item<double>(), 0.0);
+}
+
+TEST(PeftParity, DareLinearSvdDropsWhatExactDareLinearDrops) {
+  // With s_i = 1 PEFT's doubled scale is invisible, and at rank min(out, in) = 2 the SVD is
+  // exact: dare_linear_svd must then equal the exact dare_linear, mask for mask.
+  AdapterSet s;
+  s.add(rank1("one", {1, 3}, {2, 1}, 1.0));
+  s.add(rank1("two", {-1, 1}, {3, 1}, 1.0));
+  MergeRecipe exact;
+  exact.method = MergeMethod::DareLinear;
+  exact.weights = {1, 0.5};
+  exact.density = 0.5;
+  exact.seed = 7;
+  exact.rank = 2;
+  jobs::NullProgress p;
+  const auto want = delta(merge(s, exact, p).modules[0]);
+  MergeRecipe peft = exact;
+  peft.method = MergeMethod::DareLinearSvd;
+  peft.peft_compat = true;
+  const auto got = delta(merge(s, peft, p).modules[0]);
+  // Both are float32 sums of four O(10) products, truncated exactly: 1e-5 absolute.
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-5) << got << want;
+  EXPECT_GT(want.abs().max().item<double>(), 0.0);
+}
