@@ -117,6 +117,8 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
 LoraModule merge_module(const std::string& module, const std::vector<MergeInput>& inputs,
                         const MergeRecipe& recipe, int64_t slot_rank, DenseRoute route) {
   if (inputs.empty()) throw InputError("no adapter has module '" + module + "'");
+  if (!recipe.peft_compat && is_peft_svd_variant(recipe.method))
+    throw InputError(std::string(method_name(recipe.method)) + " needs --peft-compat");
   LoraModule m = recipe.peft_compat ? peft_merge_module(module, inputs, recipe, slot_rank)
                                     : merge_exact(module, inputs, recipe, route);
   if (!torch::isfinite(m.A).all().item<bool>() || !torch::isfinite(m.B).all().item<bool>())
