@@ -147,9 +147,59 @@ const ForeignKey kForeignKeys[] = {
      no_value},
 };
 
+// YaRN's keys (Peng et al. 2023), read as transformers ≥ 4.56 and 5.x read them
+// (_compute_yarn_parameters); what its versions or its silent fallbacks leave ambiguous is
+// refused (docs/MODELS.md).
+void parse_yarn(const json& r, const std::string& key, const std::string& label, RopeScaling& s) {
+  const auto positive_number = [&](const char* k, double def) {
+    if (!given(r, k)) return def;
+    if (!r[k].is_number() || !(r[k].get<double>() > 0))
+      refuse(label, key + "." + k, r[k], "must be a positive number");
+    return r[k].get<double>();
+  };
+  if (!(s.factor >= 1))
+    refuse(label, key + ".factor", r["factor"],
+           "must be at least 1 for yarn (transformers warns, and its versions disagree on the "
+           "attention factor below 1)");
+  s.original_max_position_embeddings = 0;
+  if (r.contains("original_max_position_embeddings") &&
+      r["original_max_position_embeddings"].is_null())  // versions read null differently
+    refuse(label, key + ".original_max_position_embeddings", nullptr,
+           "must be a positive integer (or absent)");
+  if (given(r, "original_max_position_embeddings")) {
+    const double orig = positive_number("original_max_position_embeddings", 0);
+    if (!(orig >= 1) || orig != double(int64_t(orig)) || orig > 1e12)
+      refuse(label, key + ".original_max_position_embeddings",
+             r["original_max_position_embeddings"], "must be a positive integer");
+    s.original_max_position_embeddings = int64_t(orig);
+  }
+  // transformers reads `beta_fast or 32`: 0 would silently become the default.
+  s.beta_fast = positive_number("beta_fast", 32);
+  s.beta_slow = positive_number("beta_slow", 1);
+  if (s.beta_fast < s.beta_slow)
+    refuse(label, key, r,
+           "beta_fast must be at least beta_slow (transformers warns; the ramp would run "
+           "backwards)");
+  s.attention_factor = positive_number("attention_factor", 0);
+  s.mscale = positive_number("mscale", 0);
+  s.mscale_all_dim = positive_number("mscale_all_dim", 0);
+  if ((s.mscale > 0) != (s.mscale_all_dim > 0))
+    refuse(label, key + (s.mscale > 0 ? ".mscale" : ".mscale_all_dim"),
+           r[s.mscale > 0 ? "mscale" : "mscale_all_dim"],
+           "transformers uses mscale only together with mscale_all_dim and silently ignores "
+           "one alone; Basin refuses rather than guess");
+  if (given(r, "truncate")) {
+    if (!r["truncate"].is_boolean())
+      refuse(label, key + ".truncate", r["truncate"], "must be true or false");
+    s.truncate = r["truncate"].get<bool>();
+  } else if (r.contains("truncate")) {  // null: transformers reads None, i.e. no truncation
+    refuse(label, key + ".truncate", r["truncate"], "must be true or false");
+  }
+}
+
 }  // namespace
 
-const char* const kRopeTypes = "default, linear, dynamic and llama3";
+const char* const kRopeTypes = "default, linear, dynamic, llama3 and yarn";
 
 RopeScaling parse_rope(const json& r, const std::string& key, const ModelConfig& c,
                        const std::string& label, double* theta, double* partial) {
@@ -171,7 +221,8 @@ RopeScaling parse_rope(const json& r, const std::string& key, const ModelConfig&
       if (k != "rope_theta" && k != "partial_rotary_factor")
         refuse(label, key, r, "names no rope_type, so its scaling is ambiguous");
   }
-  if (s.type != "default" && s.type != "linear" && s.type != "dynamic" && s.type != "llama3")
+  if (s.type != "default" && s.type != "linear" && s.type != "dynamic" && s.type != "llama3" &&
+      s.type != "yarn")
     refuse(label, key, r,
            "rotary scaling '" + excerpt(s.type) + "' is not implemented (Basin implements " +
                kRopeTypes + ")");
@@ -189,7 +240,10 @@ RopeScaling parse_rope(const json& r, const std::string& key, const ModelConfig&
         k == "rope_type" || k == "type" || k == "rope_theta" || k == "partial_rotary_factor" ||
         (s.type != "default" && k == "factor") ||
         (s.type == "llama3" && (k == "low_freq_factor" || k == "high_freq_factor")) ||
-        ((s.type == "llama3" || s.type == "dynamic") && k == "original_max_position_embeddings");
+        ((s.type == "llama3" || s.type == "dynamic" || s.type == "yarn") &&
+         k == "original_max_position_embeddings") ||
+        (s.type == "yarn" && (k == "attention_factor" || k == "beta_fast" || k == "beta_slow" ||
+                              k == "mscale" || k == "mscale_all_dim" || k == "truncate"));
     if (!known)
       refuse(label, key + "." + k, v,
              "not used by rotary scaling '" + s.type +
@@ -221,6 +275,7 @@ RopeScaling parse_rope(const json& r, const std::string& key, const ModelConfig&
     if (!(s.low_freq_factor > 0) || !(s.high_freq_factor > s.low_freq_factor))
       refuse(label, key, r, "llama3 scaling needs 0 < low_freq_factor < high_freq_factor");
   }
+  if (s.type == "yarn") parse_yarn(r, key, label, s);
   return s;
 }
 

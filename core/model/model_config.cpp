@@ -168,6 +168,11 @@ bool RopeScaling::operator==(const RopeScaling& o) const {
   if (type != o.type) return false;
   if (type == "default") return true;
   if (factor != o.factor) return false;
+  if (type == "yarn")
+    return original_max_position_embeddings == o.original_max_position_embeddings &&
+           attention_factor == o.attention_factor && mscale == o.mscale &&
+           mscale_all_dim == o.mscale_all_dim && beta_fast == o.beta_fast &&
+           beta_slow == o.beta_slow && truncate == o.truncate;
   return type != "llama3" ||
          (low_freq_factor == o.low_freq_factor && high_freq_factor == o.high_freq_factor &&
           original_max_position_embeddings == o.original_max_position_embeddings);
@@ -307,7 +312,8 @@ void ModelConfig::validate(const std::string& label) const {
   if (!(rms_norm_eps > 0)) throw InputError("'" + label + "': rms_norm_eps must be positive");
   if (!(rope_theta > 0)) throw InputError("'" + label + "': rope_theta must be positive");
   const auto& r = rope_scaling;
-  if (r.type != "default" && r.type != "linear" && r.type != "dynamic" && r.type != "llama3")
+  if (r.type != "default" && r.type != "linear" && r.type != "dynamic" && r.type != "llama3" &&
+      r.type != "yarn")
     throw InputError("'" + label + "': rotary scaling '" + excerpt(r.type) +
                      "' is not implemented (Basin implements " + kRopeTypes + ")");
   if (!(r.factor > 0)) throw InputError("'" + label + "': rope_scaling.factor must be positive");
@@ -318,6 +324,12 @@ void ModelConfig::validate(const std::string& label) const {
        r.original_max_position_embeddings <= 0))
     throw InputError("'" + label + "': llama3 rotary scaling needs 0 < low_freq_factor < " +
                      "high_freq_factor and a positive original_max_position_embeddings");
+  if (r.type == "yarn" &&
+      (!(r.factor >= 1) || r.original_max_position_embeddings < 0 || !(r.beta_slow > 0) ||
+       !(r.beta_fast >= r.beta_slow) || r.attention_factor < 0 || r.mscale < 0 ||
+       r.mscale_all_dim < 0 || (r.mscale > 0) != (r.mscale_all_dim > 0) || rope_theta == 1))
+    throw InputError("'" + label + "': yarn rotary scaling needs factor ≥ 1, 0 < beta_slow ≤ " +
+                     "beta_fast, mscale and mscale_all_dim both or neither, and rope_theta ≠ 1");
   if (model_type == "qwen2" && !attention_bias)
     throw InputError("'" + label + "': qwen2 always has q/k/v biases (attention_bias)");
   if (model_type == "mistral" && attention_bias)
@@ -395,6 +407,17 @@ json ModelConfig::to_json() const {
       r["low_freq_factor"] = rope_scaling.low_freq_factor;
       r["high_freq_factor"] = rope_scaling.high_freq_factor;
       r["original_max_position_embeddings"] = rope_scaling.original_max_position_embeddings;
+    }
+    if (rope_scaling.type == "yarn") {  // the keys as given (absent stays absent)
+      const auto& y = rope_scaling;
+      if (y.original_max_position_embeddings > 0)
+        r["original_max_position_embeddings"] = y.original_max_position_embeddings;
+      if (y.attention_factor > 0) r["attention_factor"] = y.attention_factor;
+      if (y.mscale > 0) r["mscale"] = y.mscale;
+      if (y.mscale_all_dim > 0) r["mscale_all_dim"] = y.mscale_all_dim;
+      r["beta_fast"] = y.beta_fast;
+      r["beta_slow"] = y.beta_slow;
+      if (!y.truncate) r["truncate"] = false;
     }
   }
   if (model_type != "qwen2") j["attention_bias"] = attention_bias;

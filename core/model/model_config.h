@@ -16,11 +16,18 @@ namespace basin {
 
 // Rotary frequency scaling: config.json's rope_scaling (or transformers 5's rope_parameters).
 struct RopeScaling {
-  std::string type = "default";   // default, linear, dynamic or llama3 (others are refused)
-  double factor = 1.0;            // linear: positions / factor; dynamic: NTK factor; llama3
+  std::string type = "default";   // default, linear, dynamic, llama3 or yarn (others are refused)
+  double factor = 1.0;            // linear: positions / factor; dynamic: NTK factor; llama3; yarn
   double low_freq_factor = 1.0;   // llama3: wavelengths above original / low are divided
   double high_freq_factor = 4.0;  // llama3: wavelengths below original / high are kept
-  int64_t original_max_position_embeddings = 8192;  // llama3: the pre-training context
+  // llama3: the pre-training context; yarn: the context its correction range is found from
+  // (0 = not given: max_position_embeddings, as transformers falls back to)
+  int64_t original_max_position_embeddings = 8192;
+  // yarn (Peng et al. 2023), as transformers' _compute_yarn_parameters: 0 = not given.
+  double attention_factor = 0;            // multiplies cos and sin (else derived from factor)
+  double mscale = 0, mscale_all_dim = 0;  // DeepSeek's pair: attention factor as their ratio
+  double beta_fast = 32, beta_slow = 1;   // rotations bounding the ramp (paper's α, β)
+  bool truncate = true;                   // floor / ceil the ramp's bounds
   bool operator==(const RopeScaling& o) const;
 };
 

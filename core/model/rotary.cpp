@@ -7,9 +7,59 @@
 
 namespace basin {
 
+namespace {
+
+// YaRN's θ (Peng et al. 2023, §3.2 "NTK-by-parts"; transformers' _compute_yarn_parameters):
+// dimension pair i keeps θ_i (extrapolation) below `low`, takes θ_i / factor (interpolation)
+// above `high`, and blends linearly in between. The bounds come from the pair whose wavelength
+// turns beta_fast (resp. beta_slow) times over the original context L:
+// d(r) = dim · ln(L / (2π r)) / (2 ln base), floored / ceiled when truncate, clamped to
+// [0, dim − 1].
+at::Tensor yarn_inv_freq(const ModelConfig& c, const at::TensorOptions& o) {
+  const auto& s = c.rope_scaling;
+  const int64_t dim = c.rotary_dim();
+  const double base = c.rope_theta;
+  const double L =
+      double(s.original_max_position_embeddings > 0 ? s.original_max_position_embeddings
+                                                    : c.max_position_embeddings);
+  const auto correction_dim = [&](double rotations) {
+    return double(dim) * std::log(L / (rotations * 2 * M_PI)) / (2 * std::log(base));
+  };
+  double low = correction_dim(s.beta_fast), high = correction_dim(s.beta_slow);
+  if (s.truncate) low = std::floor(low), high = std::ceil(high);
+  low = std::max(low, 0.0);
+  high = std::min(high, double(dim - 1));
+  if (low == high) high += 0.001;  // transformers' guard against a zero-width ramp
+  // float32 throughout, in transformers' order of operations.
+  const auto f32 = o.dtype(torch::kFloat32);
+  const auto pos_freqs = torch::pow(base, torch::arange(0, dim, 2, f32) / double(dim));
+  const auto extrapolation = 1.0 / pos_freqs;
+  const auto interpolation = 1.0 / (s.factor * pos_freqs);
+  const auto ramp = ((torch::arange(dim / 2, f32) - low) / (high - low)).clamp(0, 1);
+  const auto keep = 1 - ramp;  // the share of extrapolation
+  return interpolation * (1 - keep) + extrapolation * keep;
+}
+
+// 0.1 · mscale · ln(s) + 1 for s > 1, else 1 (the paper's √(1/t), eq. 22; DeepSeek's mscale).
+double yarn_mscale(double scale, double mscale) {
+  return scale <= 1 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0;
+}
+
+}  // namespace
+
+double rope_attention_factor(const ModelConfig& c) {
+  const auto& s = c.rope_scaling;
+  if (s.type != "yarn") return 1.0;
+  if (s.attention_factor > 0) return s.attention_factor;
+  if (s.mscale > 0 && s.mscale_all_dim > 0)
+    return yarn_mscale(s.factor, s.mscale) / yarn_mscale(s.factor, s.mscale_all_dim);
+  return yarn_mscale(s.factor, 1.0);
+}
+
 at::Tensor rope_inv_freq(const ModelConfig& c, int64_t seq_len, const at::TensorOptions& o) {
   const auto& s = c.rope_scaling;
   const int64_t dim = c.rotary_dim();  // partial rotary (Phi-3): only these dims rotate
+  if (s.type == "yarn") return yarn_inv_freq(c, o);
   double base = c.rope_theta;
   if (s.type == "dynamic") {
     // Dynamic NTK scaling (bloc97 / emozilla 2023, as transformers'
@@ -62,6 +112,8 @@ RotaryTables rotary_tables(const ModelConfig& c, const at::Tensor& position_ids,
   }
   const auto freqs = pos.unsqueeze(-1) * inv;  // [B or 1, T, head_dim / 2]
   const auto emb = torch::cat({freqs, freqs}, -1);
+  const double af = rope_attention_factor(c);  // transformers' attention_scaling
+  if (af != 1.0) return {(emb.cos() * af).unsqueeze(1), (emb.sin() * af).unsqueeze(1)};
   return {emb.cos().unsqueeze(1), emb.sin().unsqueeze(1)};
 }
 

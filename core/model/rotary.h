@@ -1,6 +1,6 @@
 // Rotary position embeddings (Su et al. 2021) in the rotate-half layout of Hugging Face's
 // Llama / Qwen / Mistral code, with the frequency scalings Basin implements exactly:
-// linear, dynamic NTK and Llama 3.1's (see docs/MODELS.md).
+// linear, dynamic NTK, Llama 3.1's and YaRN (see docs/MODELS.md).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,9 @@ namespace basin {
 // Inverse frequencies θ_i [head_dim / 2] (float32, on `options`' device) with the config's
 // scaling, for a sequence whose positions reach seq_len − 1 (only dynamic scaling reads it).
 at::Tensor rope_inv_freq(const ModelConfig& c, int64_t seq_len, const at::TensorOptions& options);
+
+// The factor cos and sin are multiplied by (YaRN's attention factor; 1 for the other scalings).
+double rope_attention_factor(const ModelConfig& c);
 
 struct RotaryTables {
   at::Tensor cos, sin;  // [B or 1, 1, T, rotary_dim]

@@ -26,6 +26,28 @@ std::vector<double> naive_inv_freq(const ModelConfig& c, int64_t seq_len) {
   for (int64_t i = 0; i < hd / 2; ++i) {
     double theta = std::pow(base, -2.0 * double(i) / double(hd));
     if (s.type == "linear") theta /= s.factor;
+    if (s.type == "yarn") {  // YaRN's NTK-by-parts (Peng et al. 2023, §3.2), as transformers
+      // Pair j turns L·θ_j / 2π times over the original context L; the pair with r turns is
+      // j(r) = d · ln(L / (2π r)) / (2 ln base). Below j(beta_fast) θ stays, above j(beta_slow)
+      // it is θ / s, linear in j in between (bounds floored / ceiled unless truncate is false,
+      // then clamped to [0, d − 1]; equal bounds are 0.001 apart).
+      const double L =
+          double(s.original_max_position_embeddings > 0 ? s.original_max_position_embeddings
+                                                        : c.max_position_embeddings);
+      const auto j_of = [&](double r) {
+        return double(hd) * std::log(L / (2 * M_PI * r)) / (2 * std::log(c.rope_theta));
+      };
+      double lo = j_of(s.beta_fast), hi = j_of(s.beta_slow);
+      if (s.truncate) {
+        lo = std::floor(lo);
+        hi = std::ceil(hi);
+      }
+      lo = std::max(0.0, lo);
+      hi = std::min(double(hd - 1), hi);
+      if (hi == lo) hi = lo + 0.001;
+      const double w = std::min(1.0, std::max(0.0, (double(i) - lo) / (hi - lo)));  // 1: θ / s
+      theta = w * theta / s.factor + (1 - w) * theta;
+    }
     if (s.type == "llama3") {  // Llama 3.1's wavelength bands
       const double wavelen = 2 * M_PI / theta, orig = double(s.original_max_position_embeddings);
       if (wavelen > orig / s.low_freq_factor) {
@@ -39,6 +61,18 @@ std::vector<double> naive_inv_freq(const ModelConfig& c, int64_t seq_len) {
     out.push_back(theta);
   }
   return out;
+}
+
+double naive_rope_scale(const ModelConfig& c) {
+  const auto& s = c.rope_scaling;
+  if (s.type != "yarn") return 1.0;
+  if (s.attention_factor > 0) return s.attention_factor;  // given: used as is
+  // The paper's √(1/t) = 0.1 ln s + 1 (eq. 22), DeepSeek's variant with a multiplier m:
+  // (0.1 m ln s + 1), as the ratio of mscale's to mscale_all_dim's; 1 when s ≤ 1.
+  const auto m = [&](double mult) {
+    return s.factor > 1 ? 0.1 * mult * std::log(s.factor) + 1 : 1;
+  };
+  return s.mscale > 0 ? m(s.mscale) / m(s.mscale_all_dim) : m(1);
 }
 
 NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at::Tensor>& p,
@@ -79,13 +113,16 @@ NaiveForward naive_forward(const ModelConfig& c, const std::map<std::string, at:
     return x / std::sqrt(ms / double(n) + c.rms_norm_eps) * (c.gemma() ? 1 + D(w) : D(w));
   };
   // rotate pairs (i, i + rd/2), i < rd/2, by angle position · θ_i; dims from rd on stay
+  // (scaled by YaRN's attention factor on the global layers)
+  const double rope_scale = naive_rope_scale(c);
   auto rope = [&](at::Tensor v, int64_t position, const std::vector<double>& theta) {
+    const double g = &theta == &inv_freq ? rope_scale : 1.0;
     at::Tensor out = v.clone();
     for (int64_t i = 0; i < rd / 2; ++i) {
       const double ang = double(position) * theta[static_cast<size_t>(i)];
       const double a = v[i].item<double>(), b = v[i + rd / 2].item<double>();
-      out[i] = a * std::cos(ang) - b * std::sin(ang);
-      out[i + rd / 2] = b * std::cos(ang) + a * std::sin(ang);
+      out[i] = g * (a * std::cos(ang) - b * std::sin(ang));
+      out[i + rd / 2] = g * (b * std::cos(ang) + a * std::sin(ang));
     }
     return out;
   };

@@ -27,8 +27,11 @@ at::Tensor D(const at::Tensor& t);  // as float64
 using TokenDeltas = std::function<at::Tensor(const std::string& module, int64_t token)>;
 
 // θ_i (i < rotary_dim / 2) in float64, straight from the formulas of the config's rotary scaling
-// (default, linear, dynamic NTK, llama3), for a sequence of seq_len tokens.
+// (default, linear, dynamic NTK, llama3, YaRN), for a sequence of seq_len tokens.
 std::vector<double> naive_inv_freq(const ModelConfig& c, int64_t seq_len);
+
+// The factor the rotated dims are multiplied by (YaRN's attention factor, else 1), in float64.
+double naive_rope_scale(const ModelConfig& c);
 
 // Hidden states [T, d] (float64) after each layer (0 = embeddings; the last one after the final
 // norm, as CausalLM's output_layer gives it) and logits [T, V]. `positions`: each token's

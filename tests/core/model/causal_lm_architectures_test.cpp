@@ -64,7 +64,12 @@ TEST(CausalLMArchitectures, RotaryScalingsMatchTheReference) {
   const auto plain = test::tiny_decoder(llama_config(RopeScaling{}), 5);
   RopeScaling llama3{"llama3", 8, 1, 8, 256}, linear{"linear", 4, 1, 4, 8192},
       dynamic{"dynamic", 2, 1, 4, 8192};
-  for (const auto& rope : {llama3, linear, dynamic}) {
+  // YaRN: θ = 1, 0.0625, 0.0025, 0.00025 with cos and sin × 1.1386 (rotary_test works them by
+  // hand); and not truncated over an original 4096 with DeepSeek's mscale pair (× 1.0648). The
+  // attention factor scales q·k by ≤ 1.3, which leaves the float32 rounding of the angles (the
+  // 1e-4 bound's reason) unchanged in relative terms.
+  RopeScaling yarn{"yarn", 4, 1, 4, 0}, yarn_free{"yarn", 4, 1, 4, 4096, 0, 1.0, 0.5, 8, 2, false};
+  for (const auto& rope : {llama3, linear, dynamic, yarn, yarn_free}) {
     test::TempDir dir;
     auto m = test::tiny_decoder(llama_config(rope), 5);  // the same weights as `plain`
     m.save(dir / "m");
@@ -76,6 +81,23 @@ TEST(CausalLMArchitectures, RotaryScalingsMatchTheReference) {
               100 * kFarTol)
         << rope.type;
   }
+}
+
+// Qwen2.5 past 32k tokens: q/k/v biases, and the rope_scaling its model cards give
+// ({"type": "yarn", "factor": 4, "original_max_position_embeddings": = max positions}), here at
+// max positions 64 so that positions 100 … 106 lie past it.
+TEST(CausalLMArchitectures, Qwen25YarnMatchesTheReference) {
+  auto c = test::tiny_decoder_config("qwen2");
+  c.max_position_embeddings = 64;
+  const auto plain = test::tiny_decoder(c, 6);
+  auto j = c.to_json();
+  j["rope_scaling"] = {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 64}};
+  c = ModelConfig::from_json(j, "qwen25/config.json");
+  const auto m = test::tiny_decoder(c, 6);  // the same weights as `plain`
+  const auto positions = range(100, 7);
+  EXPECT_LT(worst_error(m, kIds, positions), kFarTol);
+  EXPECT_GT(test::rel_err(logits_at(plain, kIds, positions), logits_at(m, kIds, positions)),
+            100 * kFarTol);
 }
 
 TEST(CausalLMArchitectures, DynamicScalingTakesEachRowsOwnRealLength) {

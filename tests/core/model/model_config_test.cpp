@@ -146,6 +146,17 @@ TEST(ModelConfig, RealCheckpointConfigsLoadWithTheirHarmlessKeys) {
   EXPECT_FALSE(q25.o_proj_bias());
   EXPECT_EQ(q25.sliding_window, 0);  // use_sliding_window false
   EXPECT_EQ(q25.rope_scaling.type, "default");
+  // Qwen2.5's model cards: add this rope_scaling to process texts past 32,768 tokens.
+  auto q25_long = json::parse(kQwen25);
+  q25_long["rope_scaling"] = {
+      {"factor", 4.0}, {"original_max_position_embeddings", 32768}, {"type", "yarn"}};
+  const auto q25y = ModelConfig::from_json(q25_long, "qwen25");
+  RopeScaling yarn{"yarn", 4, 1, 4, 32768};
+  EXPECT_EQ(q25y.rope_scaling, yarn);
+  EXPECT_EQ(q25y.rope_scaling.beta_fast, 32);
+  EXPECT_EQ(q25y.rope_scaling.beta_slow, 1);
+  EXPECT_TRUE(q25y.rope_scaling.truncate);
+  EXPECT_EQ(ModelConfig::from_json(q25y.to_json(), "again").rope_scaling, yarn);
   const auto q3 = ModelConfig::from_json(json::parse(kQwen3), "qwen3");
   EXPECT_TRUE(q3.qk_norm());
   EXPECT_EQ(q3.head_dim, 128);  // not hidden / heads = 64
@@ -258,7 +269,46 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
     std::string says;  // a fragment of the message besides the file and key
   };
   const std::vector<Case> cases{
-      {"qwen2", "rope_scaling", {{"type", "yarn"}, {"factor", 4.0}}, "'yarn' is not implemented"},
+      {"qwen2", "rope_scaling", {{"type", "dynamic-yarn"}, {"factor", 4.0}}, "not implemented"},
+      {"qwen2", "rope_scaling", {{"type", "yarn"}}, "needs 'factor'"},
+      {"qwen2", "rope_scaling", {{"type", "yarn"}, {"factor", 0.5}}, "at least 1 for yarn"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 0.5}},
+       "positive"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", nullptr}},
+       "rope_scaling.original_max_position_embeddings"},
+      {"qwen2", "rope_scaling", {{"type", "yarn"}, {"factor", 4.0}, {"beta_fast", 0}}, "positive"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"beta_fast", 1.0}, {"beta_slow", 32.0}},
+       "beta_fast must be at least beta_slow"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"attention_factor", -1.0}},
+       "rope_scaling.attention_factor"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"mscale", 0.707}},
+       "rope_scaling.mscale' = 0.707: transformers uses mscale only together"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"mscale_all_dim", 1.0}},
+       "rope_scaling.mscale_all_dim"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"truncate", "no"}},
+       "rope_scaling.truncate' = \"no\": must be true or false"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"truncate", nullptr}},
+       "must be true or false"},
+      {"qwen2",
+       "rope_scaling",
+       {{"type", "yarn"}, {"factor", 4.0}, {"extrapolation_factor", 1.0}},
+       "rope_scaling.extrapolation_factor' = 1.0: not used by rotary scaling 'yarn'"},
       {"llama", "rope_scaling", {{"rope_type", "longrope"}}, "'longrope' is not implemented"},
       {"llama", "rope_scaling", {{"factor", 2.0}}, "names no rope_type"},
       {"llama", "rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}}, "low_freq_factor"},
@@ -309,7 +359,7 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
        {{"chunked_attention", {{"rope_type", "default"}}},
         {"full_attention", {{"rope_type", "default"}}}},
        "not a layer type"},
-      {"gemma3_text", "rope_scaling", {{"rope_type", "yarn"}, {"factor", 8.0}}, "'yarn'"},
+      {"gemma3_text", "rope_scaling", {{"rope_type", "longrope"}, {"factor", 8.0}}, "'longrope'"},
       {"phi3",
        "rope_scaling",
        {{"type", "longrope"}, {"long_factor", {1.0, 1.0}}, {"short_factor", {1.0, 1.0}}},
@@ -417,6 +467,14 @@ TEST(ModelConfig, WhatBasinWritesReadsBackTheSame) {
   phi3.sliding_window = 7;
   phi3.sliding_layers = {true, true};
   configs.push_back(phi3);
+  // YaRN with every key given but attention_factor, and with none but factor (absent stays absent).
+  auto yarn_all = test::tiny_decoder_config("qwen2");
+  yarn_all.rope_scaling = {"yarn", 4, 1, 4, 128, 0, 1.0, 0.5, 16, 2, false};
+  configs.push_back(yarn_all);
+  auto yarn_bare = test::tiny_decoder_config("llama");
+  yarn_bare.rope_scaling = {"yarn", 2.5, 1, 4, 0, 1.2};
+  configs.push_back(yarn_bare);
+  EXPECT_FALSE(yarn_bare.to_json()["rope_scaling"].contains("original_max_position_embeddings"));
   for (const auto& c : configs) {
     const auto j = c.to_json();
     const auto back = ModelConfig::from_json(j, "m");
