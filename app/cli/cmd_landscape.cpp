@@ -54,10 +54,9 @@ std::string number(double v, int digits = 6) {
   return buf;
 }
 
-std::string curve_text(const Curve& c, const EvalSet& data) {
-  std::string out = "path " + c.a + " (α = 1) → " + c.b +
-                    " (α = 0): " + std::to_string(data.examples.size()) + " examples, " +
-                    std::to_string(data.target_tokens()) + " target tokens\n";
+std::string curve_text(const Curve& c, size_t examples, int64_t target_tokens) {
+  std::string out = "path " + c.a + " (α = 1) → " + c.b + " (α = 0): " + std::to_string(examples) +
+                    " examples, " + std::to_string(target_tokens) + " target tokens\n";
   char buf[256];
   std::snprintf(buf, sizeof buf, "%8s  %12s  %11s", "alpha", "loss", "token_error");
   out += buf;
@@ -89,6 +88,27 @@ std::string safe_name(const std::string& s) {
   return out;
 }
 
+// Writes a whole sweep as `o` asks: text, --csv or --json to o["output"], the curve to
+// o["plot"].
+void write_sweep(const Curve& curve, const nlohmann::json& o) {
+  std::string text;
+  if (o.at("json").get<bool>()) {
+    nlohmann::ordered_json j;
+    j["setup"] = o.at("setup");
+    j["examples"] = o.at("examples");
+    j["target_tokens"] = o.at("target_tokens");
+    j["curve"] = curve.to_json();
+    text = j.dump(2) + "\n";
+  } else if (o.at("csv").get<bool>()) {
+    text = curve.to_csv();
+  } else {
+    text = curve_text(curve, o.at("examples").get<size_t>(), o.at("target_tokens").get<int64_t>());
+  }
+  write_output(o.at("output").get<std::string>(), text);
+  const std::string plot = o.at("plot").get<std::string>();
+  if (!plot.empty()) plot_curve(curve, plot);
+}
+
 void register_sweep(CLI::App& app, Context& ctx, int& exit_code) {
   auto* sub = app.add_subcommand(
       "sweep", "Loss along the straight path θ(α) = α θ_a + (1−α) θ_b between two models");
@@ -97,6 +117,7 @@ void register_sweep(CLI::App& app, Context& ctx, int& exit_code) {
     std::string a, b;
     SweepRange range;
     bool metric = false;
+    std::string shard;
     OutputArgs out;
   };
   auto a = std::make_shared<Args>();
@@ -106,16 +127,28 @@ void register_sweep(CLI::App& app, Context& ctx, int& exit_code) {
   add_range_options(sub, a->range);
   sub->add_flag("--metric", a->metric,
                 "also score the task's metric at every α (greedy answers; one task only)");
+  add_shard_option(sub, a->shard);
   add_output_options(sub, a->out, "draw the loss curve with chord and convex hull");
+  register_gatherer("sweep",
+                    [](const std::vector<nlohmann::json>& shares, const nlohmann::json& outputs) {
+                      std::vector<Curve> blocks;
+                      for (const auto& s : shares)
+                        blocks.push_back(Curve::from_json(s));
+                      write_sweep(Curve::concatenate(blocks), outputs);
+                    });
 
   sub->callback([&ctx, &exit_code, a] {
-    start(ctx);
-    const auto alphas = checked_alphas(a->range);
+    const jobs::Shard share = start_distributed(ctx, a->shard);
+    const auto all_alphas = checked_alphas(a->range);
     if (a->metric && a->eval.tasks.size() != 1)
       throw InputError("--metric scores one task; got " + std::to_string(a->eval.tasks.size()) +
                        " --tasks");
     if (!a->out.plot.empty()) check_plot_path(a->out.plot);
     check_eval_inputs(a->eval);
+    // A share scores its block of the α grid.
+    const auto [first, last] = share.block(all_alphas.size());
+    const std::vector<double> alphas(all_alphas.begin() + long(first),
+                                     all_alphas.begin() + long(last));
     const double metric_share = a->metric ? 0.4 : 0.0;
     Phase load(0.0, 0.05), open(0.05, 0.15), run(0.15, 1.0 - metric_share),
         score(1.0 - metric_share, 1.0);
@@ -137,26 +170,27 @@ void register_sweep(CLI::App& app, Context& ctx, int& exit_code) {
         points.push_back(p);
       }
       curve.metric = metric_name(spec.metric);
-      curve.metric_value = score_task_points(wb->model, wb->tokenizer, spec, rows, points, score);
+      if (!points.empty())
+        curve.metric_value = score_task_points(wb->model, wb->tokenizer, spec, rows, points, score);
       progress().check_cancelled();
     }
     progress().finish();
 
-    std::string text;
-    if (a->out.json) {
-      nlohmann::ordered_json j;
-      j["setup"] = to_setup(a->eval).to_json();
-      j["examples"] = wb->data.examples.size();
-      j["target_tokens"] = wb->data.target_tokens();
-      j["curve"] = curve.to_json();
-      text = j.dump(2) + "\n";
-    } else if (a->out.csv) {
-      text = curve.to_csv();
-    } else {
-      text = curve_text(curve, wb->data);
-    }
-    write_output(a->out.output, text);
-    if (!a->out.plot.empty()) plot_curve(curve, a->out.plot);
+    ShareSpec spec;
+    spec.command = "sweep";
+    spec.fingerprint = {{"setup", to_setup(a->eval).to_json()},
+                        {"a", a->a},
+                        {"b", a->b},
+                        {"alphas", all_alphas},
+                        {"metric", a->metric}};
+    spec.outputs = {{"json", a->out.json},
+                    {"csv", a->out.csv},
+                    {"output", a->out.output},
+                    {"plot", a->out.plot},
+                    {"setup", to_setup(a->eval).to_json()},
+                    {"examples", wb->data.examples.size()},
+                    {"target_tokens", wb->data.target_tokens()}};
+    deliver(spec, share, a->shard, curve.to_json());
     exit_code = kOk;
   });
 }
@@ -279,12 +313,54 @@ void register_connectivity(CLI::App& app, Context& ctx, int& exit_code) {
   });
 }
 
+// Writes a whole surface as `o` asks: the grid (text, --csv) or everything (--json) to
+// o["output"], the contour plot to o["plot"].
+void write_surface(const SurfaceResult& s, const nlohmann::json& o) {
+  std::string text;
+  if (o.at("json").get<bool>()) {
+    nlohmann::ordered_json j;
+    j["setup"] = o.at("setup");
+    j["examples"] = o.at("examples");
+    j["surface"] = s.to_json();
+    text = j.dump(2) + "\n";
+  } else if (o.at("csv").get<bool>()) {
+    text = s.to_csv();
+  } else {
+    char buf[256];
+    text = "plane through";
+    for (int k = 0; k < 3; ++k) {
+      std::snprintf(buf, sizeof buf, " %s (%.4g, %.4g)%s", s.labels[k].c_str(), s.anchor_x[k],
+                    s.anchor_y[k], k < 2 ? "," : "");
+      text += buf;
+    }
+    Eigen::Index iy = 0, ix = 0;
+    const double best = s.loss.minCoeff(&iy, &ix);
+    std::snprintf(buf, sizeof buf, "\nlowest loss %.6f at (%.4g, %.4g); highest %.6f\n", best,
+                  s.x[size_t(ix)], s.y[size_t(iy)], s.loss.maxCoeff());
+    text += buf;
+    text += "loss (rows: y from top to bottom; columns: x from left to right)\n";
+    for (Eigen::Index r = s.loss.rows() - 1; r >= 0; --r) {
+      std::snprintf(buf, sizeof buf, "%9.3g |", s.y[size_t(r)]);
+      text += buf;
+      for (Eigen::Index c = 0; c < s.loss.cols(); ++c) {
+        std::snprintf(buf, sizeof buf, " %7.4f", s.loss(r, c));
+        text += buf;
+      }
+      text += "\n";
+    }
+  }
+  write_output(o.at("output").get<std::string>(), text);
+  const std::string plot = o.at("plot").get<std::string>();
+  if (!plot.empty()) plot_surface(s, plot);
+}
+
 void register_surface(CLI::App& app, Context& ctx, int& exit_code) {
   auto* sub = app.add_subcommand("surface", "Loss over the plane through three models");
   struct Args {
     EvalArgs eval;
     std::vector<std::string> models;
     SurfaceOptions options;
+    std::string shard;
     OutputArgs out;
   };
   auto a = std::make_shared<Args>();
@@ -293,10 +369,18 @@ void register_surface(CLI::App& app, Context& ctx, int& exit_code) {
   sub->add_option("--grid", a->options.grid, "grid × grid points (3 … 201)")->capture_default_str();
   sub->add_option("--margin", a->options.margin, "room around the three points (share of span)")
       ->capture_default_str();
+  add_shard_option(sub, a->shard);
   add_output_options(sub, a->out, "draw the contour plot with the three points marked");
+  register_gatherer("surface",
+                    [](const std::vector<nlohmann::json>& shares, const nlohmann::json& outputs) {
+                      std::vector<SurfaceResult> parts;
+                      for (const auto& s : shares)
+                        parts.push_back(SurfaceResult::from_json(s));
+                      write_surface(SurfaceResult::gather(parts), outputs);
+                    });
 
   sub->callback([&ctx, &exit_code, a] {
-    start(ctx);
+    const jobs::Shard share = start_distributed(ctx, a->shard);
     take_models_from_tasks(a->eval.tasks, a->models);
     if (a->models.size() != 3)
       throw InputError("surface needs exactly three models, got " +
@@ -313,44 +397,23 @@ void register_surface(CLI::App& app, Context& ctx, int& exit_code) {
     const auto ends = endpoints_for(models, wb->labels);
     const Eigen::MatrixXd g = bank_gram(wb->adapters, gram);
     const auto eval = wb->evaluator();
-    const SurfaceResult s = loss_surface(eval, {ends[0], ends[1], ends[2]}, g, a->options, run);
+    const SurfaceResult s =
+        loss_surface(eval, {ends[0], ends[1], ends[2]}, g, a->options, run, share);
     progress().finish();
 
-    std::string text;
-    if (a->out.json) {
-      nlohmann::ordered_json j;
-      j["setup"] = to_setup(a->eval).to_json();
-      j["examples"] = wb->data.examples.size();
-      j["surface"] = s.to_json();
-      text = j.dump(2) + "\n";
-    } else if (a->out.csv) {
-      text = s.to_csv();
-    } else {
-      char buf[256];
-      text = "plane through";
-      for (int k = 0; k < 3; ++k) {
-        std::snprintf(buf, sizeof buf, " %s (%.4g, %.4g)%s", s.labels[k].c_str(), s.anchor_x[k],
-                      s.anchor_y[k], k < 2 ? "," : "");
-        text += buf;
-      }
-      Eigen::Index iy = 0, ix = 0;
-      const double best = s.loss.minCoeff(&iy, &ix);
-      std::snprintf(buf, sizeof buf, "\nlowest loss %.6f at (%.4g, %.4g); highest %.6f\n", best,
-                    s.x[size_t(ix)], s.y[size_t(iy)], s.loss.maxCoeff());
-      text += buf;
-      text += "loss (rows: y from top to bottom; columns: x from left to right)\n";
-      for (Eigen::Index r = s.loss.rows() - 1; r >= 0; --r) {
-        std::snprintf(buf, sizeof buf, "%9.3g |", s.y[size_t(r)]);
-        text += buf;
-        for (Eigen::Index c = 0; c < s.loss.cols(); ++c) {
-          std::snprintf(buf, sizeof buf, " %7.4f", s.loss(r, c));
-          text += buf;
-        }
-        text += "\n";
-      }
-    }
-    write_output(a->out.output, text);
-    if (!a->out.plot.empty()) plot_surface(s, a->out.plot);
+    ShareSpec spec;
+    spec.command = "surface";
+    spec.fingerprint = {{"setup", to_setup(a->eval).to_json()},
+                        {"models", a->models},
+                        {"grid", a->options.grid},
+                        {"margin", a->options.margin}};
+    spec.outputs = {{"json", a->out.json},
+                    {"csv", a->out.csv},
+                    {"output", a->out.output},
+                    {"plot", a->out.plot},
+                    {"setup", to_setup(a->eval).to_json()},
+                    {"examples", wb->data.examples.size()}};
+    deliver(spec, share, a->shard, s.to_json());
     exit_code = kOk;
   });
 }

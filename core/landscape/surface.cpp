@@ -43,7 +43,7 @@ Eigen::MatrixXd matrix_from(const nlohmann::json& j, size_t rows, size_t cols) {
 
 SurfaceResult loss_surface(const PointEvaluator& eval, const std::array<Endpoint, 3>& pts,
                            const Eigen::MatrixXd& bank_gram, const SurfaceOptions& o,
-                           jobs::Progress& progress) {
+                           jobs::Progress& progress, const jobs::Shard& shard) {
   if (o.grid < 3 || o.grid > 201)
     throw InputError("surface grid " + std::to_string(o.grid) + " must be in 3 … 201");
   if (!std::isfinite(o.margin) || o.margin < 0 || o.margin > 2)
@@ -95,15 +95,54 @@ SurfaceResult loss_surface(const PointEvaluator& eval, const std::array<Endpoint
       const Eigen::VectorXd c = ((1 - a - b) * C.row(0) + a * C.row(1) + b * C.row(2)).transpose();
       points.emplace_back(c.data(), c.data() + c.size());
     }
-  const auto scores = eval.evaluate(points, progress, "loss surface");
-  r.loss.resize(o.grid, o.grid);
-  r.token_error.resize(o.grid, o.grid);
-  for (int iy = 0; iy < o.grid; ++iy)
-    for (int ix = 0; ix < o.grid; ++ix) {
-      const auto& s = scores[size_t(iy) * size_t(o.grid) + size_t(ix)];
-      r.loss(iy, ix) = s.loss;
-      r.token_error(iy, ix) = s.token_error;
+  const auto [first, last] = shard.block(points.size());
+  const std::vector<Point> mine(points.begin() + long(first), points.begin() + long(last));
+  const auto scores =
+      mine.empty() ? std::vector<PointScore>{} : eval.evaluate(mine, progress, "loss surface");
+  r.loss.setConstant(o.grid, o.grid, std::numeric_limits<double>::quiet_NaN());
+  r.token_error.setConstant(o.grid, o.grid, std::numeric_limits<double>::quiet_NaN());
+  for (size_t k = first; k < last; ++k) {
+    const auto iy = Eigen::Index(k / size_t(o.grid)), ix = Eigen::Index(k % size_t(o.grid));
+    r.loss(iy, ix) = scores[k - first].loss;
+    r.token_error(iy, ix) = scores[k - first].token_error;
+  }
+  return r;
+}
+
+SurfaceResult SurfaceResult::gather(const std::vector<SurfaceResult>& shares) {
+  if (shares.empty()) throw InputError("surface: no shares to gather");
+  SurfaceResult r = shares.front();
+  const int n = int(shares.size());
+  const size_t cols = r.x.size(), cells = r.y.size() * cols;
+  // Each share computes the plane from the bank's Gram matrix itself; on another machine its
+  // BLAS may sum those float32 inner products in another order (relative error ≲ 1e-6), so the
+  // grids are compared to 1e-5 of the plane's extent, and share 0's grid is kept.
+  const auto extent = [](const std::vector<double>& v) {
+    double m = 0;
+    for (double a : v)
+      m = std::max(m, std::abs(a));
+    return std::max(m, 1e-300);
+  };
+  const double scale = std::max(extent(r.x), extent(r.y));
+  const auto near = [&](const auto& a, const auto& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t k = 0; k < a.size(); ++k)
+      if (!(std::abs(a[k] - b[k]) <= 1e-5 * scale)) return false;
+    return true;
+  };
+  for (int i = 0; i < n; ++i) {
+    const SurfaceResult& s = shares[size_t(i)];
+    if (s.labels != r.labels || !near(s.x, r.x) || !near(s.y, r.y) ||
+        !near(s.anchor_x, r.anchor_x) || !near(s.anchor_y, r.anchor_y))
+      throw InputError("surface: share " + std::to_string(i) +
+                       " is another plane or grid than share 0");
+    const auto [first, last] = jobs::Shard{i, n}.block(cells);
+    for (size_t k = first; k < last; ++k) {
+      const auto iy = Eigen::Index(k / cols), ix = Eigen::Index(k % cols);
+      r.loss(iy, ix) = s.loss(iy, ix);
+      r.token_error(iy, ix) = s.token_error(iy, ix);
     }
+  }
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 #include <nlohmann/json_fwd.hpp>
 
+#include "jobs/shard.h"
 #include "landscape/points.h"
 
 namespace basin {
@@ -29,13 +30,18 @@ struct SurfaceResult {
   nlohmann::json to_json() const;
   static SurfaceResult from_json(const nlohmann::json& j);
   std::string to_csv() const;  // long form: x,y,loss,token_error
+  // Combines the n shares of one surface (in share order: share i holds the grid points of
+  // jobs::Shard{i, n}.block(grid²), row by row); throws InputError when they are not the
+  // same plane and grid.
+  static SurfaceResult gather(const std::vector<SurfaceResult>& shares);
 };
 
 // `bank_gram` is the K×K Gram matrix ⟨θ_i, θ_j⟩_F of the bank's adapters (e.g. summed over
 // modules from cosine_similarity). Throws InputError when the three points are (nearly)
-// collinear.
+// collinear. A share of several scores only its block of the grid points (row by row, y
+// then x); the others are NaN.
 SurfaceResult loss_surface(const PointEvaluator& eval, const std::array<Endpoint, 3>& points,
                            const Eigen::MatrixXd& bank_gram, const SurfaceOptions& options,
-                           jobs::Progress& progress);
+                           jobs::Progress& progress, const jobs::Shard& shard = {});
 
 }  // namespace basin

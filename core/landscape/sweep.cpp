@@ -140,12 +140,36 @@ std::string Curve::to_csv() const {
   return out;
 }
 
+Curve Curve::concatenate(const std::vector<Curve>& blocks) {
+  if (blocks.empty()) throw InputError("sweep: no shares to gather");
+  Curve c;
+  c.a = blocks.front().a;
+  c.b = blocks.front().b;
+  c.metric = blocks.front().metric;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const Curve& p = blocks[i];
+    if (p.a != c.a || p.b != c.b || p.metric != c.metric)
+      throw InputError("sweep: share " + std::to_string(i) +
+                       " is another path or metric than share 0");
+    if (!p.alpha.empty() && !c.alpha.empty() && !(p.alpha.front() > c.alpha.back()))
+      throw InputError("sweep: share " + std::to_string(i) +
+                       "'s α do not follow the shares before it");
+    c.alpha.insert(c.alpha.end(), p.alpha.begin(), p.alpha.end());
+    c.loss.insert(c.loss.end(), p.loss.begin(), p.loss.end());
+    c.token_error.insert(c.token_error.end(), p.token_error.begin(), p.token_error.end());
+    c.metric_value.insert(c.metric_value.end(), p.metric_value.begin(), p.metric_value.end());
+  }
+  return c;
+}
+
 Curve sweep(const PointEvaluator& eval, const Endpoint& a, const Endpoint& b,
             const std::vector<double>& alphas, jobs::Progress& progress) {
   std::vector<Point> points;
   for (double al : alphas)
     points.push_back(combine(a, b, al));
-  const auto scores = eval.evaluate(points, progress, "sweep " + a.label + " ↔ " + b.label);
+  const auto scores = points.empty()
+                          ? std::vector<PointScore>{}
+                          : eval.evaluate(points, progress, "sweep " + a.label + " ↔ " + b.label);
   Curve c;
   c.a = a.label;
   c.b = b.label;

@@ -43,6 +43,9 @@ struct Curve {
   nlohmann::json to_json() const;
   static Curve from_json(const nlohmann::json& j);
   std::string to_csv() const;  // alpha,loss,token_error[,metric],hull,chord
+  // The path from consecutive blocks of its α grid (the shares of a sweep, in share order;
+  // empty blocks allowed); throws InputError when they are not one path.
+  static Curve concatenate(const std::vector<Curve>& blocks);
 };
 
 // Evaluates the N+1 points of the path a → b in batches.

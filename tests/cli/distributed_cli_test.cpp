@@ -142,6 +142,59 @@ TEST_F(CliShards, IncompleteOrMixedPartsAndShardsWithoutAFileAreRefused) {
   EXPECT_FALSE(fs::exists(d / "x.json"));
 }
 
+namespace {
+// The losses of two --json results of sweep ("curve") or surface ("surface") agree within
+// float32 rounding (1e-5 relative, as in expect_same_connectivity); the grids are equal. Token
+// errors and metrics are left out: an argmax at a near-tie may flip with the batch composition.
+void expect_same_losses(const json& a, const json& b) {
+  if (a.is_number()) {
+    ASSERT_TRUE(b.is_number());
+    EXPECT_NEAR(a.get<double>(), b.get<double>(), 1e-5 * std::abs(b.get<double>()));
+    return;
+  }
+  ASSERT_TRUE(a.is_array() && b.is_array());
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    expect_same_losses(a[i], b[i]);
+}
+}  // namespace
+
+TEST_F(CliShards, SweepAndSurfaceSharesGatherToTheOutputsOfOneProcess) {
+  const fs::path d = scratch();
+  const std::string sweep = " -q --json --metric --limit 3 --intervals 6" + eval_args() + " --a " +
+                            s("ad-a") + " --b " + s("ad-b");
+  const std::string surface =
+      " -q --json --limit 3 --grid 4" + eval_args() + " " + s("ad-a") + " base " + s("ad-c");
+  for (const auto& [command, args] : {std::pair<std::string, std::string>{"sweep", sweep},
+                                      std::pair<std::string, std::string>{"surface", surface}}) {
+    auto r = run(command + args + " -o " + (d / (command + ".json")).string(), d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::string parts;
+    // 7 α points or 16 grid points over 3 shares.
+    for (int i = 0; i < 3; ++i) {
+      const auto part = d / (command + std::to_string(i) + ".part");
+      r = run(command + args + " --shard " + std::to_string(i) + "/3 -o " + part.string(), d);
+      ASSERT_EQ(r.code, 0) << r.err;
+      parts += " " + part.string();
+    }
+    r = run("gather" + parts, d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json whole = json::parse(basin::test::read_bytes(d / (command + ".json")));
+    const json gathered = json::parse(r.out);
+    const char* key = command == "sweep" ? "curve" : "surface";
+    expect_same_losses(gathered[key]["loss"], whole[key]["loss"]);
+    EXPECT_EQ(gathered["setup"], whole["setup"]);
+    if (command == "sweep") {
+      EXPECT_EQ(gathered["curve"]["alpha"], whole["curve"]["alpha"]);
+      EXPECT_EQ(gathered["curve"]["metric"], "exact_match");
+      EXPECT_EQ(gathered["curve"]["metric_value"].size(), 7u);
+    } else {
+      EXPECT_EQ(gathered["surface"]["x"].size(), 4u);
+      EXPECT_EQ(gathered["surface"]["loss"].size(), 4u);
+    }
+  }
+}
+
 #ifdef BASIN_HAVE_MPI
 namespace {
 // mpirun as CI runs it: as root where CI is root, more ranks than cores allowed.
@@ -168,6 +221,18 @@ TEST_F(CliMpi, TwoRanksWriteWhatOneProcessWrites) {
   // Rank 0 alone wrote: the output, the six curves, and no temporary or partial file.
   EXPECT_EQ(names_in(out), (std::vector<std::string>{"curves", "two.json"}));
   EXPECT_EQ(names_in(out / "curves").size(), 6u);
+
+  // A surface over two ranks.
+  r = run("surface --json --grid 4 -o " + (d / "surface.json").string() + " -q --limit 4" +
+              eval_args() + " " + s("ad-a") + " base " + s("ad-c"),
+          d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = shell(mpirun(2) + BASIN_CLI + " surface --json --grid 4 -o " +
+            (out / "surface.json").string() + " -q --limit 4" + eval_args() + " " + s("ad-a") +
+            " base " + s("ad-c"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  expect_same_losses(json::parse(basin::test::read_bytes(out / "surface.json"))["surface"]["loss"],
+                     json::parse(basin::test::read_bytes(d / "surface.json"))["surface"]["loss"]);
 
   // Three ranks, text to standard output: printed once.
   r = shell(mpirun(3) + BASIN_CLI + " connectivity" + common());
