@@ -120,7 +120,7 @@ TEST_F(CliDocs, CompletionCompletesCommandsOptionsChoicesAndFiles) {
   EXPECT_EQ(complete(completion, "basin-cli mer"), "merge");
   EXPECT_EQ(complete(completion, "basin-cli gate \"\""), "train inspect");
   EXPECT_EQ(complete(completion, "basin-cli merge --meth"), "--method");
-  EXPECT_EQ(complete(completion, "basin-cli merge -m t"), "task_arithmetic ties");
+  EXPECT_EQ(complete(completion, "basin-cli merge -m t"), "task_arithmetic ties ties_svd");
   EXPECT_EQ(complete(completion, "basin-cli merge --dtype \"\""), "f32 f16 bf16 f64");
   // Global options fall through to commands; "--device=c" splits at '=' in bash.
   EXPECT_EQ(complete(completion, "basin-cli --threads 2 merge --dev"), "--device");
