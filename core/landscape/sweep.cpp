@@ -244,6 +244,12 @@ ConnectivityResult ConnectivityResult::from_json(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("bad connectivity result in JSON: ") + e.what());
   }
+  // A matrix of 2,048 models already has 2 million pairs; a file naming more is not one Basin
+  // wrote, and sizing the pairs from it could exhaust memory (partial results, basin-cli gather).
+  constexpr size_t kMaxModels = 2048;
+  if (r.labels.size() > kMaxModels)
+    throw InputError("connectivity result names " + std::to_string(r.labels.size()) +
+                     " models; at most " + std::to_string(kMaxModels) + " are read");
   if (r.curves.size() > pair_count(r.labels.size()))
     throw InputError("connectivity result has more curves than pairs");
   for (size_t k = 0; k < r.curves.size(); ++k)

@@ -317,6 +317,10 @@ TEST(Connectivity, SharesComputeDisjointBlocksOfPairsThatGatherToTheWholeResult)
   auto other = shares;
   other[1].alphas[1] = 0.3;
   EXPECT_THROW(ConnectivityResult::gather(other), InputError);
+  // A file naming millions of models is refused before pairs are sized from it.
+  auto huge = shares[0].to_json();
+  huge["labels"] = std::vector<std::string>(100000, "m");
+  EXPECT_THROW(ConnectivityResult::from_json(huge), InputError);
 }
 
 TEST(Surface, CornersAreTheAdaptersAndAxesAreTrueDistances) {
