@@ -211,7 +211,7 @@ zcat "$man_page" | grep '^\.SS "merge"' >/dev/null || fail "the man page lacks t
 completed=$(bash -c 'source /usr/share/bash-completion/completions/basin-cli
   fn=$(complete -p basin-cli | sed -n "s/.*-F \([^ ]*\) .*/\1/p")
   COMP_WORDS=(basin-cli merge --method t); COMP_CWORD=3; "$fn"; echo "${COMPREPLY[*]}"')
-[ "$completed" = "task_arithmetic ties" ] ||
+[ "$completed" = "task_arithmetic ties ties_svd" ] ||
   fail "bash completion of 'basin-cli merge --method t' gave '$completed'"
 say "desktop entry, AppStream metadata ($(echo "$shots" | wc -w) screenshots, release $release), man page, bash completion: valid"
 
