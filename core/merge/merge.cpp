@@ -47,16 +47,6 @@ int64_t max_rank(const std::vector<MergeInput>& in) {
   return r;
 }
 
-LoraModule make_module(const std::string& name, at::Tensor A, at::Tensor B) {
-  LoraModule m;
-  m.name = name;
-  m.A = A.contiguous();
-  m.B = B.contiguous();
-  m.alpha = static_cast<double>(m.A.size(0));
-  m.scale = 1.0;
-  return m;
-}
-
 // --- exact route -------------------------------------------------------------------------
 
 LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>& in,
@@ -68,7 +58,7 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
         As.push_back(f32(x.A) * static_cast<float>(x.weight * x.scale));
         Bs.push_back(f32(x.B));
       }
-      return make_module(module, torch::cat(As, 0), torch::cat(Bs, 1));
+      return merged_module(module, torch::cat(As, 0), torch::cat(Bs, 1));
     }
     case MergeMethod::Linear: {
       require_equal_ranks(module, in, recipe);
@@ -81,7 +71,7 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
         A.add_(f32(x.A) * c);
         B.add_(f32(x.B) * c);
       }
-      return make_module(module, A, B);
+      return merged_module(module, A, B);
     }
     case MergeMethod::TaskArithmetic:
     case MergeMethod::Svd: {
@@ -96,7 +86,7 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
                            : recipe.method == MergeMethod::Svd ? max_rank(in)
                                                                : sum_ranks(in);
       const auto f = factors_from_svd(low_rank_svd(Bs, As, coeffs, rank), rank, recipe.clamp);
-      return make_module(module, f.A, f.B);
+      return merged_module(module, f.A, f.B);
     }
     default: {
       const int64_t rank = recipe.rank > 0 ? recipe.rank : sum_ranks(in);
@@ -107,7 +97,7 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
       // from the exact ones by up to half of max|ΔW| — near-optimal, but not the same merge.
       const auto svd = dense_top_svd(dense, rank);
       const auto f = factors_from_svd(svd, rank, {});
-      return make_module(module, f.A, f.B);
+      return merged_module(module, f.A, f.B);
     }
   }
 }
@@ -203,6 +193,16 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
   out.config.alpha_pattern = cfg.alpha_pattern;
   out.config.target_modules = cfg.target_modules;
   return out;
+}
+
+LoraModule merged_module(const std::string& name, at::Tensor A, at::Tensor B) {
+  LoraModule m;
+  m.name = name;
+  m.A = A.contiguous();
+  m.B = B.contiguous();
+  m.alpha = static_cast<double>(m.A.size(0));
+  m.scale = 1.0;
+  return m;
 }
 
 }  // namespace basin

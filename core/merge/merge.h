@@ -32,6 +32,9 @@ struct MergeInput {
 // kept so the benchmark measures both in one run.
 enum class DenseRoute { Fast, Reference };
 
+// A merged module: its factors stored with scale 1 (α = r), so ΔW = B A.
+LoraModule merged_module(const std::string& name, at::Tensor A, at::Tensor B);
+
 // Merges one module's inputs; the result has scale 1 (ΔW = B A). `slot_rank` is the rank of
 // PEFT's merged slot in peft_compat mode (0 otherwise). Throws InputError naming `module`.
 LoraModule merge_module(const std::string& module, const std::vector<MergeInput>& inputs,

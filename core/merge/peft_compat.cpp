@@ -56,16 +56,6 @@ at::Tensor peft_combine(const std::vector<at::Tensor>& tensors, const std::vecto
   return (stacked * wt).sum(0);
 }
 
-LoraModule scale_one(const std::string& name, at::Tensor A, at::Tensor B) {
-  LoraModule m;
-  m.name = name;
-  m.A = A.contiguous();
-  m.B = B.contiguous();
-  m.alpha = static_cast<double>(m.A.size(0));
-  m.scale = 1.0;
-  return m;
-}
-
 std::string short_number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4g", v);
@@ -278,7 +268,7 @@ LoraModule peft_merge_module(const std::string& module, const std::vector<MergeI
       B.index_put_({Slice(), Slice(pos, pos + r)}, f32(x.B));
       pos += r;
     }
-    return scale_one(module, A, B);
+    return merged_module(module, A, B);
   }
   if (method == MergeMethod::TaskArithmetic)
     throw InputError("PEFT's add_weighted_adapter has no task_arithmetic");
@@ -307,7 +297,7 @@ LoraModule peft_merge_module(const std::string& module, const std::vector<MergeI
       svd = dense_top_svd(dense, std::min({new_rank, out, inf}));
     }
     const auto f = peft_svd_factors(svd, new_rank, out, inf, recipe.clamp);
-    return scale_one(module, f.A, f.B);
+    return merged_module(module, f.A, f.B);
   }
   // linear, ties, dare_*, magnitude_prune act on factor entries: √|w s| on both factors, the
   // sign of w s on A only (PEFT #2918).
@@ -326,8 +316,8 @@ LoraModule peft_merge_module(const std::string& module, const std::vector<MergeI
     wa.push_back(ws >= 0 ? root : -root);
     wb.push_back(root);
   }
-  return scale_one(module, peft_combine(As, wa, in, recipe, 0),
-                   peft_combine(Bs, wb, in, recipe, 1));
+  return merged_module(module, peft_combine(As, wa, in, recipe, 0),
+                       peft_combine(Bs, wb, in, recipe, 1));
 }
 
 }  // namespace basin

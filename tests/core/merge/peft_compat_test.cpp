@@ -9,34 +9,21 @@
 
 #include "lora/adapter_set.h"
 #include "merge/merge.h"
+#include "rank1_adapter.h"
 #include "test_support.h"
 
 using namespace basin;
 
 namespace {
 
-const std::string kMod = "model.layers.0.mlp.up_proj";
+const std::string& kMod = test::kRank1Module;
 
-std::shared_ptr<Adapter> adapter(const std::string& name, std::vector<float> a,
-                                 std::vector<float> b, double alpha) {
-  auto ad = std::make_shared<Adapter>();
-  ad->name = name;
-  ad->config.r = 1;
-  ad->config.lora_alpha = alpha;
-  LoraModule m;
-  m.name = kMod;
-  m.A = torch::tensor(a).view({1, 2});
-  m.B = torch::tensor(b).view({2, 1});
-  m.alpha = alpha;
-  m.scale = alpha;
-  ad->modules.push_back(m);
-  return ad;
-}
+using test::rank1_adapter;
 
 AdapterSet pair() {
   AdapterSet s;
-  s.add(adapter("one", {1, 2}, {1, 0}, 2.0));
-  s.add(adapter("two", {0, 1}, {0, 3}, 1.0));
+  s.add(rank1_adapter("one", {1, 2}, {1, 0}, 2.0));
+  s.add(rank1_adapter("two", {0, 1}, {0, 3}, 1.0));
   return s;
 }
 
@@ -133,7 +120,7 @@ TEST(PeftCompat, SvdAppliesTheScaleTwice) {
 
 TEST(PeftCompat, CatPadsTheSlotWhereAnAdapterLacksTheModule) {
   AdapterSet s = pair();
-  auto three = adapter("three", {5, 5}, {1, 1}, 1.0);
+  auto three = rank1_adapter("three", {5, 5}, {1, 1}, 1.0);
   three->modules[0].name = "model.layers.0.mlp.down_proj";
   s.add(three);
   MergeRecipe r;

@@ -14,30 +14,16 @@
 #include "lora/peft_io.h"
 #include "merge/merge.h"
 #include "merge/peft_compat.h"
+#include "rank1_adapter.h"
 #include "test_support.h"
 
 using namespace basin;
 
 namespace {
 
-const std::string kMod = "model.layers.0.mlp.up_proj";
+const std::string& kMod = test::kRank1Module;
 
-// One module [2 x 2] of rank 1: ΔW = s B A with s = alpha (r = 1).
-std::shared_ptr<Adapter> rank1(const std::string& name, std::vector<float> a, std::vector<float> b,
-                               double alpha, const std::string& module = kMod) {
-  auto ad = std::make_shared<Adapter>();
-  ad->name = name;
-  ad->config.r = 1;
-  ad->config.lora_alpha = alpha;
-  LoraModule m;
-  m.name = module;
-  m.A = torch::tensor(a).view({1, 2});
-  m.B = torch::tensor(b).view({2, 1});
-  m.alpha = alpha;
-  m.scale = alpha;
-  ad->modules.push_back(m);
-  return ad;
-}
+using test::rank1_adapter;
 
 Adapter run(AdapterSet set, MergeMethod method, std::vector<double> w, double density = 1.0,
             int64_t rank = 0, std::optional<double> clamp = {}) {
@@ -77,8 +63,8 @@ bool has_note(const std::vector<std::string>& notes, const std::string& a, const
 //   Δ2 = s2 B2 A2 = 2 · [3 1]ᵀ[-1 1]   = [[-6 6] [-2 2]]
 AdapterSet svd_pair() {
   AdapterSet s;
-  s.add(rank1("one", {1, 3}, {2, 1}, 1.0));
-  s.add(rank1("two", {-1, 1}, {3, 1}, 2.0));
+  s.add(rank1_adapter("one", {1, 3}, {2, 1}, 1.0));
+  s.add(rank1_adapter("two", {-1, 1}, {3, 1}, 2.0));
   return s;
 }
 const std::vector<double> kSvdWeights = {3.0, 0.5};
@@ -89,7 +75,7 @@ TEST(PeftParity, ASingleAdapterRunsAsLinearAndSaysSo) {
   // PEFT: combination_type = "linear" if len(adapters) == 1. For w s = 0.5·2 = 1, linear gives
   // A = √1·A1, B = √1·B1: the adapter itself. ties at density 0.5 would have trimmed A to [0 2].
   AdapterSet s;
-  s.add(rank1("one", {1, 2}, {1, 0}, 2.0));
+  s.add(rank1_adapter("one", {1, 2}, {1, 0}, 2.0));
   const auto out = run(s, MergeMethod::Ties, {0.5}, 0.5);
   expect_matrix(out.modules[0].A.to(torch::kFloat64), {{1, 2}});
   expect_matrix(out.modules[0].B.to(torch::kFloat64), {{1}, {0}});
@@ -202,12 +188,12 @@ TEST(PeftParity, ClampPoolsEveryDirectionOfTheTargetRank) {
 
 TEST(PeftParity, FieldsCopiedFromTheFirstAdapterAreNamed) {
   // PEFT's merged config is replace(config of adapters[0], r=new_rank, lora_alpha=new_rank, …).
-  auto one = rank1("one", {1, 0}, {1, 0}, 1.0, "model.layers.0.self_attn.q_proj");
+  auto one = rank1_adapter("one", {1, 0}, {1, 0}, 1.0, "model.layers.0.self_attn.q_proj");
   one->config.use_rslora = true;
   one->config.target_modules = {"q_proj"};
   one->config.layers_to_transform = {0};
   one->config.exclude_modules = {"v_proj"};
-  auto two = rank1("two", {0, 1}, {0, 1}, 1.0, "model.layers.1.self_attn.q_proj");
+  auto two = rank1_adapter("two", {0, 1}, {0, 1}, 1.0, "model.layers.1.self_attn.q_proj");
   two->config.target_modules = {"q_proj", "v_proj"};
   LoraModule v = two->modules[0];
   v.name = "model.layers.1.self_attn.v_proj";
@@ -337,8 +323,8 @@ TEST(PeftParity, DareLinearSvdDropsWhatExactDareLinearDrops) {
   // With s_i = 1 PEFT's doubled scale is invisible, and at rank min(out, in) = 2 the SVD is
   // exact: dare_linear_svd must then equal the exact dare_linear, mask for mask.
   AdapterSet s;
-  s.add(rank1("one", {1, 3}, {2, 1}, 1.0));
-  s.add(rank1("two", {-1, 1}, {3, 1}, 1.0));
+  s.add(rank1_adapter("one", {1, 3}, {2, 1}, 1.0));
+  s.add(rank1_adapter("two", {-1, 1}, {3, 1}, 1.0));
   MergeRecipe exact;
   exact.method = MergeMethod::DareLinear;
   exact.weights = {1, 0.5};
