@@ -3,6 +3,7 @@
 #include <qcustomplot.h>
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QFileDialog>
@@ -28,6 +29,7 @@
 #include "plot_style.h"
 #include "similarity_view.h"
 #include "soup_view.h"
+#include "util/errors.h"
 #include "util/runtime.h"
 #include "view_support.h"
 
@@ -117,11 +119,15 @@ void MainWindow::build_status_bar() {
   cancel_->setObjectName("job_cancel");
   cancel_->setToolTip(tr("Stop the running job and drop the queued ones (Esc)"));
   cancel_->setVisible(false);
+  device_label_ = new QLabel(this);
+  device_label_->setObjectName("device_status");
+  device_label_->setToolTip(tr("Where jobs compute (Settings ▸ Compute device)"));
   statusBar()->addWidget(stage_, 1);
   statusBar()->addPermanentWidget(jobs_label_);
   statusBar()->addPermanentWidget(queue_label_);
   statusBar()->addPermanentWidget(progress_);
   statusBar()->addPermanentWidget(cancel_);
+  statusBar()->addPermanentWidget(device_label_);
   connect(cancel_, &QPushButton::clicked, jobs_, &JobRunner::cancel);
   connect(jobs_, &JobRunner::started, this, [this](const QString& title) {
     stage_->setText(title);
@@ -210,6 +216,30 @@ void MainWindow::build_menus() {
       job->addAction(tr("&Cancel the running and queued jobs"), jobs_, &JobRunner::cancel);
   cancel->setShortcut(QKeySequence(Qt::Key_Escape));
 
+  auto* settings = menuBar()->addMenu(tr("&Settings"));
+  auto* devices = settings->addMenu(tr("Compute &device"));
+  devices->setObjectName("device_menu");
+  devices->setToolTipsVisible(true);
+  device_group_ = new QActionGroup(this);
+  auto add_device = [&](const QString& text, const QString& name) {
+    auto* a = devices->addAction(text);
+    a->setData(name);
+    a->setCheckable(true);
+    device_group_->addAction(a);
+    connect(a, &QAction::triggered, this, [this, name] { choose_device(name); });
+  };
+  add_device(tr("&Automatic (the CPU in this version of Basin)"), "auto");
+  for (const std::string& d : visible_devices())
+    add_device(d == "cpu" ? tr("&CPU") : QString::fromStdString(d).toUpper(),
+               QString::fromStdString(d));
+  if (!cuda_available()) {
+    auto* none = devices->addAction(tr("CUDA: none in this build"));
+    none->setEnabled(false);
+    none->setToolTip(
+        tr("This LibTorch has no CUDA support (Debian's is CPU-only); build Basin "
+           "against a CUDA LibTorch to compute on a GPU"));
+  }
+
   auto* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About Basin"), this, &MainWindow::show_about);
 }
@@ -255,6 +285,30 @@ void MainWindow::restore_settings() {
     splitter_->setSizes({420, 860});
   set_theme(s.value("theme").toString() == "dark" ? Theme::Dark : Theme::Light);
   rebuild_recent_menu();
+  const QString device = s.value("device", "auto").toString();
+  if (!choose_device(device)) choose_device("auto");
+}
+
+bool MainWindow::choose_device(const QString& device) {
+  QString chosen = device;
+  try {
+    set_compute_device(device.toStdString());
+  } catch (const Error& e) {
+    // A saved device may be gone (another build, a machine without that GPU): say so once.
+    show_error_later(tr("Compute device"), QString::fromStdString(e.what()));
+    chosen = QSettings().value("device", "auto").toString();
+    if (chosen == device) chosen = "auto";
+  }
+  for (QAction* a : device_group_->actions())
+    a->setChecked(a->data().toString() == chosen);
+  if (chosen == device) QSettings().setValue("device", device);
+  update_device_label();
+  return chosen == device;
+}
+
+void MainWindow::update_device_label() {
+  const QString name = QString::fromStdString(compute_device_name()).toUpper();
+  device_label_->setText(tr("%1 · %2 threads").arg(name).arg(compute_threads()));
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

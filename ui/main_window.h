@@ -20,6 +20,7 @@
 
 #include "study/study.h"
 
+class QActionGroup;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -149,6 +150,11 @@ class MainWindow : public QMainWindow {
   void add_recent(const QStringList& paths);
   void rebuild_recent_menu();
   void show_about();
+  // Settings ▸ Compute device: applies `device` (parse_device's names) for the jobs started
+  // next, remembers it, and shows it in the status bar; a device Basin cannot use is refused
+  // in a dialog and the previous choice stays.
+  bool choose_device(const QString& device);
+  void update_device_label();
   void show_error(const QString& title, const QString& text);
   // The same dialog without waiting for it to close (a failed job: the queue goes on).
   void show_error_later(const QString& title, const QString& text);
@@ -180,6 +186,8 @@ class MainWindow : public QMainWindow {
   void update_start_page();
 
   JobRunner* jobs_ = nullptr;
+  QLabel* device_label_ = nullptr;  // "CPU · 2 threads", in the status bar
+  QActionGroup* device_group_ = nullptr;
   QLabel* jobs_label_ = nullptr;   // the running job and the waiting ones, in the status bar
   QLabel* queue_label_ = nullptr;  // the demo study's limits, in the status bar
   AdapterPanel* panel_ = nullptr;

@@ -43,9 +43,13 @@ void init_runtime(const RuntimeOptions& options) {
   // unmaps each one, and the kernel zeroes the pages every time. Keep them in the heap instead.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  const DeviceChoice d = parse_device(options.device);
+  set_compute_device(options.device);
+}
+
+void set_compute_device(const std::string& device) {
+  const DeviceChoice d = parse_device(device);
   if (d.kind == DeviceChoice::kCuda) {
-    const std::string name = excerpt(options.device, 20);
+    const std::string name = excerpt(device, 20);
     if (!torch::cuda::is_available())
       throw InputError("device '" + name +
                        "' requested, but this LibTorch build has no usable CUDA device "
@@ -59,6 +63,14 @@ void init_runtime(const RuntimeOptions& options) {
                      "banks are not placed on CUDA devices yet (use --device cpu)");
   }
   g_device = "cpu";
+}
+
+std::vector<std::string> visible_devices() {
+  std::vector<std::string> out{"cpu"};
+  if (torch::cuda::is_available())
+    for (int i = 0; i < int(torch::cuda::device_count()); ++i)
+      out.push_back("cuda:" + std::to_string(i));
+  return out;
 }
 
 DeviceChoice parse_device(const std::string& text) {

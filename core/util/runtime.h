@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace basin {
 
@@ -25,6 +26,15 @@ DeviceChoice parse_device(const std::string& text);
 // there is one, that Basin's evaluation does not place its tensors on it yet), never
 // accepted and then silently run on the CPU.
 void init_runtime(const RuntimeOptions& options = {});
+
+// Chooses the compute device alone (the GUI's Settings menu), checked as init_runtime checks
+// it: throws InputError for a name parse_device refuses or a device Basin cannot compute on,
+// and then leaves the previous choice in place. Models loaded after the call use it.
+void set_compute_device(const std::string& device);
+
+// The devices a user may pick, as parse_device spells them: "cpu", then "cuda:0" … for each
+// CUDA device this LibTorch sees (none in a CPU-only LibTorch such as Debian's).
+std::vector<std::string> visible_devices();
 
 // Compute threads of the calling process: LibTorch's intra-op threads and, when the BLAS
 // behind LibTorch is OpenBLAS (Debian's libblas.so.3 alternative), OpenBLAS's own thread pool,

@@ -7,8 +7,11 @@
 
 #include <QApplication>
 #include <QComboBox>
+#include <QLabel>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTest>
@@ -260,6 +263,44 @@ TEST(Ui, BadJsonShowsADialogAndKeepsTheOpenSet) {
     EXPECT_LT(text.size(), 1000) << text.left(2000).toStdString();
     EXPECT_EQ(w.adapter_panel()->count(), 2);
   }
+}
+
+// Settings ▸ Compute device: the status bar names the device and the thread count; a saved
+// device this build cannot use is refused in a dialog naming it, and the choice falls back to
+// automatic; picking the CPU is remembered.
+TEST(Ui, ComputeDeviceIsChosenInSettingsAndShownInTheStatusBar) {
+  QSettings().setValue("device", "cuda:7");
+  MainWindow w;
+  auto* label = w.findChild<QLabel*>("device_status");
+  ASSERT_NE(label, nullptr);
+  EXPECT_EQ(label->text(), QString("CPU · %1 threads").arg(compute_threads()));
+  auto* menu = w.findChild<QMenu*>("device_menu");
+  ASSERT_NE(menu, nullptr);
+  QAction* checked = nullptr;
+  QAction* cpu = nullptr;
+  QAction* unavailable = nullptr;
+  for (QAction* a : menu->actions()) {
+    if (a->isChecked()) checked = a;
+    if (a->data().toString() == "cpu") cpu = a;
+    if (!a->isEnabled()) unavailable = a;
+  }
+  if (!cuda_available()) {
+    const auto boxes = w.findChildren<QMessageBox*>("basin_error");
+    ASSERT_EQ(boxes.size(), 1);
+    EXPECT_TRUE(boxes[0]->text().contains("'cuda:7'")) << boxes[0]->text().toStdString();
+    boxes[0]->accept();
+    ASSERT_NE(unavailable, nullptr);  // says there is no CUDA in this build
+    EXPECT_TRUE(unavailable->text().contains("CUDA"));
+  }
+  ASSERT_NE(checked, nullptr);
+  EXPECT_EQ(checked->data().toString(), "auto");
+  EXPECT_EQ(QSettings().value("device").toString(), "auto");
+  ASSERT_NE(cpu, nullptr);
+  cpu->trigger();
+  EXPECT_TRUE(cpu->isChecked());
+  EXPECT_EQ(QSettings().value("device").toString(), "cpu");
+  EXPECT_EQ(compute_device_name(), "cpu");
+  QSettings().remove("device");
 }
 
 int main(int argc, char** argv) {

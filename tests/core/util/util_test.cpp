@@ -64,6 +64,23 @@ TEST(Runtime, DeviceNamesParseAndCudaIsRefusedWithTheReason) {
   EXPECT_EQ(compute_device_name(), "cpu");
 }
 
+TEST(Runtime, VisibleDevicesAreTheOnesParseDeviceAccepts) {
+  // "cpu" always, then one "cuda:N" per device this LibTorch sees (none in Debian's).
+  const auto devices = visible_devices();
+  ASSERT_FALSE(devices.empty());
+  EXPECT_EQ(devices.front(), "cpu");
+  EXPECT_EQ(devices.size(), 1 + (cuda_available() ? size_t(torch::cuda::device_count()) : 0));
+  for (size_t i = 1; i < devices.size(); ++i) {
+    EXPECT_EQ(devices[i], "cuda:" + std::to_string(i - 1));
+    EXPECT_EQ(parse_device(devices[i]).index, int(i - 1));
+  }
+  // A refused choice leaves the previous one in place.
+  set_compute_device("cpu");
+  EXPECT_THROW(set_compute_device("tpu"), InputError);
+  if (!cuda_available()) EXPECT_THROW(set_compute_device("cuda:0"), InputError);
+  EXPECT_EQ(compute_device_name(), "cpu");
+}
+
 TEST(Strings, NaturalOrderAndLayerIndex) {
   EXPECT_TRUE(natural_less("model.layers.2.q", "model.layers.10.q"));
   EXPECT_FALSE(natural_less("model.layers.10.q", "model.layers.2.q"));
