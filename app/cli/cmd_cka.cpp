@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/cka.h"
+#include "analysis/cka_shares.h"
 #include "data/task.h"
+#include "distributed.h"
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"
 #include "landscape/features.h"
@@ -92,40 +94,47 @@ struct CkaArgs {
   std::string split = "test";
   bool debiased = false;
   bool no_base = false;
+  std::string shard;
   OutputArgs out;
 };
 
+// This process's share of the matrix (cka_shares.h) and what the features are.
 struct CkaRun {
-  std::vector<Eigen::MatrixXd> features;
-  std::vector<std::string> labels;
-  nlohmann::ordered_json source;  // what the features are, for --json
+  CkaPart part;
+  nlohmann::ordered_json source;  // for --json
 };
 
-CkaRun from_files(const CkaArgs& a) {
+// Feature files: every share reads them all (cheap, and each checks them) and computes its
+// block of the pairs.
+CkaRun from_files(const CkaArgs& a, const jobs::Shard& share) {
   if (a.features.size() < 2)
     throw InputError("cka --features needs at least two files, got " +
                      std::to_string(a.features.size()));
-  CkaRun r;
+  std::vector<Eigen::MatrixXd> features;
   std::vector<std::string> stems;
   for (size_t i = 0; i < a.features.size(); ++i) {
     progress().check_cancelled();
     progress().report(0.5 * double(i) / double(a.features.size()),
                       "reading " + fs::path(a.features[i]).filename().string());
-    r.features.push_back(read_features(a.features[i], a.tensor));
-    if (r.features.back().rows() != r.features[0].rows())
+    features.push_back(read_features(a.features[i], a.tensor));
+    if (features.back().rows() != features[0].rows())
       throw InputError("feature file '" + a.features[i] + "' has " +
-                       std::to_string(r.features.back().rows()) + " rows but '" + a.features[0] +
-                       "' has " + std::to_string(r.features[0].rows()) +
+                       std::to_string(features.back().rows()) + " rows but '" + a.features[0] +
+                       "' has " + std::to_string(features[0].rows()) +
                        "; every file needs the same N inputs");
     stems.push_back(fs::path(a.features[i]).stem().string());
   }
-  r.labels = unique_labels(stems);
+  CkaRun r;
+  Phase score(0.5, 1.0);
+  r.part = cka_pair_share(features, unique_labels(stems), a.debiased, share, score);
   r.source["features"] = a.features;
-  r.source["inputs"] = r.features[0].rows();
+  r.source["inputs"] = features[0].rows();
   return r;
 }
 
-CkaRun from_model(const CkaArgs& a) {
+// A model: every share loads the model and the whole bank (so each point runs through the same
+// weights as in one process) and computes the features of its block of the models.
+CkaRun from_model(const CkaArgs& a, const jobs::Shard& share) {
   if (a.model.empty() || a.tasks.empty())
     throw InputError("cka needs --features FILE..., or --model DIR --tasks SPEC... ADAPTER...");
   const size_t models = a.adapters.size() + (a.no_base ? 0 : 1);
@@ -167,9 +176,15 @@ CkaRun from_model(const CkaArgs& a) {
     points.push_back(p);
   }
   const auto inputs = select_inputs(tasks, a.split, a.inputs, a.seed);
+  const auto [first, last] = share.block(points.size());
   CkaRun r;
-  r.features = pooled_features(model, tok, inputs, a.layer, points, feats);
-  r.labels = unique_labels(names);
+  r.part.labels = unique_labels(names);
+  r.part.debiased = a.debiased;
+  r.part.has_features = true;
+  r.part.first = first;
+  r.part.features = pooled_features(
+      model, tok, inputs, a.layer,
+      std::vector<Point>(points.begin() + long(first), points.begin() + long(last)), feats);
   r.source["model"] = a.model;
   r.source["tasks"] = a.tasks;
   r.source["split"] = a.split;
@@ -177,6 +192,34 @@ CkaRun from_model(const CkaArgs& a) {
   r.source["seed"] = a.seed;
   r.source["layer"] = a.layer < 0 ? model.config().num_hidden_layers : a.layer;
   return r;
+}
+
+// Writes the whole matrix as `o` asks: text, --csv or --json to o["output"], the heatmap to
+// o["plot"].
+void write_cka(const PairwiseMatrix& m, const nlohmann::json& o) {
+  const bool debiased = o.at("debiased").get<bool>();
+  std::string text;
+  if (o.at("json").get<bool>()) {
+    nlohmann::ordered_json j;
+    for (const auto& [k, v] : o.at("source").items())
+      j[k] = v;
+    j["debiased"] = debiased;
+    const nlohmann::json mj = m.to_json();
+    for (const auto& [k, v] : mj.items())
+      j[k] = v;
+    text = j.dump(2) + "\n";
+  } else if (o.at("csv").get<bool>()) {
+    text = m.to_csv();
+  } else {
+    text = m.metric + " over " + std::to_string(o.at("inputs").get<size_t>()) + " inputs\n" +
+           format_matrix(m, 3);
+  }
+  write_output(o.at("output").get<std::string>(), text);
+  const std::string plot = o.at("plot").get<std::string>();
+  if (!plot.empty()) {
+    const double lo = std::min(0.0, finite_range(m).first);
+    plot_heatmap(m, lo, 1.0, debiased ? "debiased CKA" : "linear CKA", plot);
+  }
 }
 
 }  // namespace
@@ -201,10 +244,19 @@ void register_cka(CLI::App& app, Context& ctx, int& exit_code) {
   sub->add_option("--split", a->split, "split the inputs come from")->capture_default_str();
   sub->add_flag("--debiased", a->debiased, "debiased CKA (unbiased HSIC estimator)");
   sub->add_flag("--no-base", a->no_base, "leave the base model out of the matrix");
+  add_shard_option(sub, a->shard);
   add_output_options(sub, a->out, "draw the matrix as a heatmap");
+  register_gatherer("cka",
+                    [](const std::vector<nlohmann::json>& shares, const nlohmann::json& outputs) {
+                      std::vector<CkaPart> parts;
+                      for (const auto& s : shares)
+                        parts.push_back(CkaPart::from_json(s));
+                      Phase score(0.95, 1.0);
+                      write_cka(gather_cka(parts, score), outputs);
+                    });
 
   sub->callback([&ctx, &exit_code, a] {
-    start(ctx);
+    const jobs::Shard share = start_distributed(ctx, a->shard);
     take_models_from_tasks(a->tasks, a->adapters);
     if (!a->out.plot.empty()) check_plot_path(a->out.plot);
     const bool files = !a->features.empty();
@@ -212,30 +264,23 @@ void register_cka(CLI::App& app, Context& ctx, int& exit_code) {
       throw InputError(
           "cka --features reads feature files; leave out --model, --tasks and "
           "adapter folders");
-    CkaRun run = files ? from_files(*a) : from_model(*a);
-    Phase score(0.95, 1.0);
-    const PairwiseMatrix m = cka_matrix(run.features, run.labels, a->debiased, score);
-    progress().finish();
+    const CkaRun run = files ? from_files(*a, share) : from_model(*a, share);
 
-    std::string text;
-    if (a->out.json) {
-      nlohmann::ordered_json j = run.source;
-      j["debiased"] = a->debiased;
-      const nlohmann::json mj = m.to_json();
-      for (const auto& [k, v] : mj.items())
-        j[k] = v;
-      text = j.dump(2) + "\n";
-    } else if (a->out.csv) {
-      text = m.to_csv();
-    } else {
-      text = m.metric + " over " + std::to_string(run.features[0].rows()) + " inputs\n" +
-             format_matrix(m, 3);
-    }
-    write_output(a->out.output, text);
-    if (!a->out.plot.empty()) {
-      const double lo = std::min(0.0, finite_range(m).first);
-      plot_heatmap(m, lo, 1.0, a->debiased ? "debiased CKA" : "linear CKA", a->out.plot);
-    }
+    ShareSpec spec;
+    spec.command = "cka";
+    spec.fingerprint = {{"features", a->features}, {"tensor", a->tensor},     {"model", a->model},
+                        {"tasks", a->tasks},       {"adapters", a->adapters}, {"inputs", a->inputs},
+                        {"seed", a->seed},         {"layer", a->layer},       {"split", a->split},
+                        {"debiased", a->debiased}, {"no_base", a->no_base}};
+    spec.outputs = {{"json", a->out.json},
+                    {"csv", a->out.csv},
+                    {"output", a->out.output},
+                    {"plot", a->out.plot},
+                    {"source", run.source},
+                    {"debiased", a->debiased},
+                    {"inputs", run.source.at("inputs")}};
+    deliver(spec, share, a->shard, run.part.to_json());
+    progress().finish();
     exit_code = kOk;
   });
 }
