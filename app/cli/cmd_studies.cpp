@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/task.h"
+#include "distributed.h"
 #include "landscape/multitask.h"
 #include "landscape/soup.h"
 #include "landscape_common.h"
@@ -140,6 +141,27 @@ std::string multitask_text(const MultitaskResult& r, const MultitaskOptions& o) 
   return out;
 }
 
+// Writes the whole study as `o` asks: the table (text), --csv or --json to o["output"], the bars
+// to o["plot"], the score by task count to o["plot_counts"].
+void write_multitask(const MultitaskResult& r, const nlohmann::json& o) {
+  std::string text;
+  if (o.at("json").get<bool>()) {
+    text = r.to_json().dump(2) + "\n";
+  } else if (o.at("csv").get<bool>()) {
+    text = r.to_csv();
+  } else {
+    MultitaskOptions mo;
+    mo.split = o.at("split").get<std::string>();
+    mo.limit = o.at("limit").get<size_t>();
+    text = multitask_text(r, mo);
+  }
+  write_output(o.at("output").get<std::string>(), text);
+  const std::string plot = o.at("plot").get<std::string>(),
+                    plot_counts = o.at("plot_counts").get<std::string>();
+  if (!plot.empty()) plot_multitask_bars(r, plot);
+  if (!plot_counts.empty()) plot_score_by_count(r, plot_counts);
+}
+
 void register_multitask(CLI::App& app, Context& ctx, int& exit_code) {
   auto* sub = app.add_subcommand(
       "multitask", "Every merge method and the baselines on every task, with the multitask score");
@@ -148,6 +170,7 @@ void register_multitask(CLI::App& app, Context& ctx, int& exit_code) {
     std::vector<std::string> tasks, adapters;
     std::string methods, counts;
     MultitaskOptions options;
+    std::string shard;
     OutputArgs out;
     std::string plot_counts;
   };
@@ -186,12 +209,20 @@ void register_multitask(CLI::App& app, Context& ctx, int& exit_code) {
   sub->add_option("--moa-steps", a->options.moa.steps, "router training steps")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_shard_option(sub, a->shard);
   add_output_options(sub, a->out, "draw the grouped bars (methods × tasks, and the score)");
   sub->add_option("--plot-counts", a->plot_counts,
                   "draw the multitask score against the number of tasks");
+  register_gatherer("multitask",
+                    [](const std::vector<nlohmann::json>& shares, const nlohmann::json& outputs) {
+                      std::vector<MultitaskPart> parts;
+                      for (const auto& s : shares)
+                        parts.push_back(MultitaskPart::from_json(s));
+                      write_multitask(gather_multitask(parts), outputs);
+                    });
 
   sub->callback([&ctx, &exit_code, a] {
-    start(ctx);
+    const jobs::Shard share = start_distributed(ctx, a->shard);
     MultitaskOptions o = a->options;
     if (a->tasks.size() != a->adapters.size())
       throw InputError("--adapters needs one adapter per task: " + std::to_string(a->tasks.size()) +
@@ -218,19 +249,34 @@ void register_multitask(CLI::App& app, Context& ctx, int& exit_code) {
     std::vector<TaskSpec> tasks;
     for (const auto& t : a->tasks)
       tasks.push_back(TaskSpec::load(t));
-    const MultitaskResult r = multitask_study(model, tok, tasks, adapters, o, study);
-    progress().finish();
+    const MultitaskPart part = multitask_share(model, tok, tasks, adapters, o, study, share);
 
-    std::string text;
-    if (a->out.json)
-      text = r.to_json().dump(2) + "\n";
-    else if (a->out.csv)
-      text = r.to_csv();
-    else
-      text = multitask_text(r, o);
-    write_output(a->out.output, text);
-    if (!a->out.plot.empty()) plot_multitask_bars(r, a->out.plot);
-    if (!a->plot_counts.empty()) plot_score_by_count(r, a->plot_counts);
+    ShareSpec spec;
+    spec.command = "multitask";
+    spec.fingerprint = {{"model", a->model},
+                        {"tasks", a->tasks},
+                        {"adapters", a->adapters},
+                        {"methods", o.methods},
+                        {"counts", o.task_counts},
+                        {"split", o.split},
+                        {"soup_split", o.soup_split},
+                        {"limit", o.limit},
+                        {"density", o.density},
+                        {"rank", o.rank},
+                        {"seed", o.seed},
+                        {"gate_split", o.gate_split},
+                        {"gate_limit", o.gate_limit},
+                        {"mole_steps", o.mole.train.steps},
+                        {"moa_steps", o.moa.steps}};
+    spec.outputs = {{"json", a->out.json},
+                    {"csv", a->out.csv},
+                    {"output", a->out.output},
+                    {"plot", a->out.plot},
+                    {"plot_counts", a->plot_counts},
+                    {"split", o.split},
+                    {"limit", o.limit}};
+    deliver(spec, share, a->shard, part.to_json());
+    progress().finish();
     exit_code = kOk;
   });
 }

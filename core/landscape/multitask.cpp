@@ -157,6 +157,14 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
                                 const std::vector<TaskSpec>& tasks,
                                 const std::vector<std::shared_ptr<const Adapter>>& adapters,
                                 const MultitaskOptions& o, jobs::Progress& progress) {
+  return gather_multitask({multitask_share(model, tok, tasks, adapters, o, progress, {})});
+}
+
+MultitaskPart multitask_share(CausalLM& model, const Tokenizer& tok,
+                              const std::vector<TaskSpec>& tasks,
+                              const std::vector<std::shared_ptr<const Adapter>>& adapters,
+                              const MultitaskOptions& o, jobs::Progress& progress,
+                              const jobs::Shard& share) {
   const size_t n = tasks.size();
   if (n == 0) throw InputError("the multitask study needs at least one task");
   if (adapters.size() != n)
@@ -175,118 +183,139 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
       throw InputError("task count " + std::to_string(c) + " must be in 1 … " + std::to_string(n));
   counts.insert(static_cast<int>(n));
 
-  MultitaskResult result;
+  MultitaskPart part;
+  part.task_counts.assign(counts.begin(), counts.end());
+  part.rows = {"oracle", "base"};
+  for (const auto& m : o.methods)
+    if (!is_gate_method(m)) part.rows.push_back(m);
+  const size_t gate_row0 = part.rows.size();
+  for (const auto& g : gate_methods)
+    part.rows.push_back(g);
   std::vector<std::vector<Example>> rows(n);
   for (size_t t = 0; t < n; ++t) {
-    result.tasks.push_back(tasks[t].name);
-    result.metrics.push_back(metric_name(tasks[t].metric));
+    part.tasks.push_back(tasks[t].name);
+    part.metrics.push_back(metric_name(tasks[t].metric));
     rows[t] = tasks[t].load_split(o.split);
     if (o.limit > 0 && rows[t].size() > o.limit) rows[t].resize(o.limit);
     if (rows[t].empty())
       throw InputError("task '" + tasks[t].name + "' has no examples in split '" + o.split + "'");
   }
-  double total_work = 0, done_work = 0;
-  for (int c : counts)
-    total_work += c;
+  // The units, task count by task count: its tasks, then its gate methods.
+  size_t units = 0;
+  std::vector<size_t> first_unit;
+  for (int c : part.task_counts) {
+    first_unit.push_back(units);
+    units += size_t(c) + gate_methods.size();
+  }
+  const auto [begin, end] = share.block(units);
+  const auto mine = [&, b = begin, e = end](size_t unit) { return unit >= b && unit < e; };
+  const double total_work = double(std::max<size_t>(1, end - begin));
+  double done_work = 0;
   struct ClearBank {
     CausalLM& m;
     ~ClearBank() { m.clear_lora_bank(); }
   } clear_bank{model};
 
-  for (int c : counts) {
-    const double begin = done_work / total_work, span = double(c) / total_work;
+  for (size_t ci = 0; ci < part.task_counts.size(); ++ci) {
+    const int c = part.task_counts[ci];
+    std::vector<int> my_tasks;
+    for (int t = 0; t < c; ++t)
+      if (mine(first_unit[ci] + size_t(t))) my_tasks.push_back(t);
+    std::vector<size_t> my_gates;
+    for (size_t g = 0; g < gate_methods.size(); ++g)
+      if (mine(first_unit[ci] + size_t(c) + g)) my_gates.push_back(g);
+    if (my_tasks.empty() && my_gates.empty()) continue;
+    const double begin_f = done_work / total_work,
+                 span = double(my_tasks.size() + my_gates.size()) / total_work;
     const auto sub = [&](double f, const std::string& stage) {
-      progress.report(begin + span * f, stage);
+      progress.report(begin_f + span * f, stage);
     };
     const std::string where = std::to_string(c) + " tasks: ";
-    std::vector<std::shared_ptr<const Adapter>> bank(adapters.begin(), adapters.begin() + c);
-    AdapterSet set;
-    for (const auto& a : bank)
-      set.add(a);
-    std::vector<std::string> labels;  // rows after oracle and base
-    std::vector<Point> method_points;
-    const size_t K0 = size_t(c);
-    // Merges become extra bank slots; the soup is a point over the task adapters.
-    std::vector<std::shared_ptr<const Adapter>> merged;
     // Without gates the merges take 0 … 0.3 of this count's span, the soup 0.3 … 0.4 and the
     // scoring the rest; with gates all of that is squeezed into 0 … 0.5.
-    const double point_share = gate_methods.empty() ? 1.0 : 0.5;
-    const auto psub = [&](double f, const std::string& stage) { sub(point_share * f, stage); };
-    for (size_t m = 0; m < o.methods.size(); ++m) {
-      progress.check_cancelled();
-      psub(0.3 * double(m) / double(o.methods.size()), where + "merging " + o.methods[m]);
-      if (o.methods[m] == "soup" || is_gate_method(o.methods[m])) continue;
-      MergeRecipe recipe;
-      recipe.method = parse_method(o.methods[m]);
-      recipe.rank = o.rank;
-      recipe.seed = o.seed;
-      if (uses_density(recipe.method)) recipe.density = o.density;
-      jobs::NullProgress quiet;
-      auto a = std::make_shared<Adapter>(merge(set, recipe, quiet));
-      merged.push_back(a);
-    }
-    for (const auto& a : merged)
-      bank.push_back(a);
-    model.set_lora_bank(bank);
-    const size_t K = bank.size();
-    size_t slot = K0;
-    for (const auto& m : o.methods) {
-      if (is_gate_method(m)) continue;
-      Point p(K, 0.0);
-      if (m == "soup") {
+    const double point_share = my_gates.empty() ? 1.0 : my_tasks.empty() ? 0.0 : 0.5;
+    if (!my_tasks.empty()) {
+      std::vector<std::shared_ptr<const Adapter>> bank(adapters.begin(), adapters.begin() + c);
+      AdapterSet set;
+      for (const auto& a : bank)
+        set.add(a);
+      std::vector<Point> method_points;
+      const size_t K0 = size_t(c);
+      // Merges become extra bank slots; the soup is a point over the task adapters.
+      std::vector<std::shared_ptr<const Adapter>> merged;
+      const auto psub = [&](double f, const std::string& stage) { sub(point_share * f, stage); };
+      for (size_t m = 0; m < o.methods.size(); ++m) {
         progress.check_cancelled();
-        psub(0.3, where + "greedy soup");
-        std::vector<TaskSpec> first(tasks.begin(), tasks.begin() + c);
-        PointEvaluator ev(
-            model, build_eval_set(first, tok, model.config().eos_token_id, o.soup_split, o.limit),
-            64, o.route);
-        std::vector<std::string> names;
-        for (size_t i = 0; i < K0; ++i)
-          names.push_back(adapters[i]->name);
+        psub(0.3 * double(m) / double(o.methods.size()), where + "merging " + o.methods[m]);
+        if (o.methods[m] == "soup" || is_gate_method(o.methods[m])) continue;
+        MergeRecipe recipe;
+        recipe.method = parse_method(o.methods[m]);
+        recipe.rank = o.rank;
+        recipe.seed = o.seed;
+        if (uses_density(recipe.method)) recipe.density = o.density;
         jobs::NullProgress quiet;
-        const auto soup = greedy_soup(names, evaluator_loss(ev, progress), quiet);
-        std::copy(soup.coeffs.begin(), soup.coeffs.end(), p.begin());
-      } else {
-        p[slot++] = 1.0;
+        auto a = std::make_shared<Adapter>(merge(set, recipe, quiet));
+        merged.push_back(a);
       }
-      labels.push_back(m);
-      method_points.push_back(p);
+      for (const auto& a : merged)
+        bank.push_back(a);
+      model.set_lora_bank(bank);
+      const size_t K = bank.size();
+      size_t slot = K0;
+      for (const auto& m : o.methods) {
+        if (is_gate_method(m)) continue;
+        Point p(K, 0.0);
+        if (m == "soup") {
+          progress.check_cancelled();
+          psub(0.3, where + "greedy soup");
+          std::vector<TaskSpec> first(tasks.begin(), tasks.begin() + c);
+          PointEvaluator ev(
+              model, build_eval_set(first, tok, model.config().eos_token_id, o.soup_split, o.limit),
+              64, o.route);
+          std::vector<std::string> names;
+          for (size_t i = 0; i < K0; ++i)
+            names.push_back(adapters[i]->name);
+          jobs::NullProgress quiet;
+          const auto soup = greedy_soup(names, evaluator_loss(ev, progress), quiet);
+          std::copy(soup.coeffs.begin(), soup.coeffs.end(), p.begin());
+        } else {
+          p[slot++] = 1.0;
+        }
+        method_points.push_back(p);
+      }
+      for (size_t ti = 0; ti < my_tasks.size(); ++ti) {
+        const int t = my_tasks[ti];
+        std::vector<Point> pts;
+        Point oracle(K, 0.0);
+        oracle[size_t(t)] = 1.0;
+        pts.push_back(oracle);
+        pts.push_back(Point(K, 0.0));
+        for (const auto& p : method_points)
+          pts.push_back(p);
+        const double tb = 0.4 + 0.6 * double(ti) / double(my_tasks.size()),
+                     ts = 0.6 / double(my_tasks.size());
+        jobs::CallbackProgress tp([&](double f, const std::string&) {
+          psub(tb + ts * f, where + "scoring " + tasks[size_t(t)].name);
+          return !progress.cancelled();
+        });
+        const auto scores =
+            score_task_points(model, tok, tasks[size_t(t)], rows[size_t(t)], pts, tp, o.route);
+        progress.check_cancelled();
+        for (size_t r = 0; r < scores.size(); ++r)
+          part.cells.push_back({ci, r, size_t(t), scores[r]});
+      }
     }
-    MultitaskTable table;
-    table.task_count = c;
-    table.rows.push_back({"oracle", {}, 0});
-    table.rows.push_back({"base", {}, 0});
-    for (const auto& l : labels)
-      table.rows.push_back({l, {}, 0});
-    for (int t = 0; t < c; ++t) {
-      std::vector<Point> pts;
-      Point oracle(K, 0.0);
-      oracle[size_t(t)] = 1.0;
-      pts.push_back(oracle);
-      pts.push_back(Point(K, 0.0));
-      for (const auto& p : method_points)
-        pts.push_back(p);
-      const double tb = 0.4 + 0.6 * double(t) / double(c), ts = 0.6 / double(c);
-      jobs::CallbackProgress tp([&](double f, const std::string&) {
-        psub(tb + ts * f, where + "scoring " + tasks[size_t(t)].name);
-        return !progress.cancelled();
-      });
-      const auto scores =
-          score_task_points(model, tok, tasks[size_t(t)], rows[size_t(t)], pts, tp, o.route);
-      progress.check_cancelled();
-      for (size_t r = 0; r < table.rows.size(); ++r)
-        table.rows[r].scores.push_back(scores[r]);
-    }
-    if (!gate_methods.empty()) {
+    if (!my_gates.empty()) {
       // Gates route over the task adapters alone: the bank is just them, in task order.
       const std::vector<std::shared_ptr<const Adapter>> experts(adapters.begin(),
                                                                 adapters.begin() + c);
       model.set_lora_bank(experts);
       const std::vector<TaskSpec> mix(tasks.begin(), tasks.begin() + c);
-      const double gspan = 0.5 / double(gate_methods.size());
-      for (size_t gi = 0; gi < gate_methods.size(); ++gi) {
+      const double g_begin = point_share, gspan = (1.0 - point_share) / double(my_gates.size());
+      for (size_t k = 0; k < my_gates.size(); ++k) {
+        const size_t gi = my_gates[k];
         const std::string& gm = gate_methods[gi];
-        const double g0 = 0.5 + gspan * double(gi);
+        const double g0 = g_begin + gspan * double(k);
         jobs::CallbackProgress train_p([&](double f, const std::string&) {
           sub(g0 + 0.5 * gspan * f, where + "training " + gm);
           return !progress.cancelled();
@@ -312,27 +341,23 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
           ao.top_k = std::min<int64_t>(ao.top_k, c);
           gate = build_arrow_gate(experts, ao);
         }
-        MultitaskRow row{gm, {}, 0};
         for (int t = 0; t < c; ++t) {
           jobs::CallbackProgress tp([&](double f, const std::string&) {
             sub(g0 + 0.5 * gspan + 0.5 * gspan * (double(t) + f) / double(c),
                 where + "scoring " + tasks[size_t(t)].name + " (" + gm + ")");
             return !progress.cancelled();
           });
-          row.scores.push_back(
-              score_task_gate(model, tok, tasks[size_t(t)], rows[size_t(t)], gate, tp));
+          part.cells.push_back(
+              {ci, gate_row0 + gi, size_t(t),
+               score_task_gate(model, tok, tasks[size_t(t)], rows[size_t(t)], gate, tp)});
           progress.check_cancelled();
         }
-        table.rows.push_back(row);
       }
     }
-    for (auto& r : table.rows)
-      r.multitask_score = study_multitask_score(r.scores, table.rows[0].scores, result.metrics);
-    result.tables.push_back(table);
-    done_work += c;
+    done_work += double(my_tasks.size() + my_gates.size());
   }
   progress.report(1.0, "multitask study done");
-  return result;
+  return part;
 }
 
 }  // namespace basin

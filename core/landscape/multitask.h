@@ -11,6 +11,7 @@
 
 #include "data/task.h"
 #include "jobs/progress.h"
+#include "jobs/shard.h"
 #include "landscape/points.h"
 #include "lora/adapter.h"
 #include "model/causal_lm.h"
@@ -86,5 +87,37 @@ MultitaskResult multitask_study(CausalLM& model, const Tokenizer& tok,
                                 const std::vector<TaskSpec>& tasks,
                                 const std::vector<std::shared_ptr<const Adapter>>& adapters,
                                 const MultitaskOptions& options, jobs::Progress& progress);
+
+// The study in shares (basin-cli multitask over MPI ranks or --shard i/n). Its units are, for
+// each task count c in turn, the c tasks (every merge and baseline scored on task t: one
+// score_task_points call, as one process makes it) and then each gate method (trained on the
+// first c tasks and scored on them); a share computes a contiguous block of the units. A
+// share recomputes the merges and the soup of a task count whose tasks it scores — they are
+// seeded and deterministic, so every share scores the same points one process does.
+struct MultitaskCell {
+  size_t table = 0;  // index into task_counts
+  size_t row = 0;    // index into rows
+  size_t task = 0;
+  double score = 0;
+};
+struct MultitaskPart {
+  std::vector<std::string> tasks, metrics;
+  std::vector<int> task_counts;   // ascending; the last is all tasks
+  std::vector<std::string> rows;  // "oracle", "base", the methods, the gate methods
+  std::vector<MultitaskCell> cells;
+
+  nlohmann::json to_json() const;
+  // Throws InputError naming the key for anything malformed (partial results come from files).
+  static MultitaskPart from_json(const nlohmann::json& j);
+};
+
+MultitaskPart multitask_share(CausalLM& model, const Tokenizer& tok,
+                              const std::vector<TaskSpec>& tasks,
+                              const std::vector<std::shared_ptr<const Adapter>>& adapters,
+                              const MultitaskOptions& options, jobs::Progress& progress,
+                              const jobs::Shard& share);
+// The whole study from its shares: every cell exactly once, then the multitask scores. Throws
+// InputError when the shares disagree on the study or do not cover it exactly once.
+MultitaskResult gather_multitask(const std::vector<MultitaskPart>& parts);
 
 }  // namespace basin
