@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 #include "input_error.h"
 #include "io/safetensors.h"
 #include "io/tensor_torch.h"

@@ -171,9 +171,9 @@ TEST(PeftConfig, VariantsThatAreNotAPlainWeightUpdateAreRefused) {
       {R"({"use_qalora": true})", "use_qalora"},
       {R"({"layer_replication": [[0, 2], [1, 3]]})", "layer_replication"},
       {R"({"target_parameters": ["experts.gate_up_proj"]})", "target_parameters"}};
-  for (const auto& [extra, key] : cases)
-    test::expect_input_error([&] { PeftLoraConfig::from_json(lora_config(extra), "c.json"); },
-                             {"c.json", key});
+  for (const auto& c : cases)  // not a structured binding: clang 14 cannot capture one
+    test::expect_input_error([&] { PeftLoraConfig::from_json(lora_config(c.first), "c.json"); },
+                             {"c.json", c.second});
   EXPECT_NO_THROW(PeftLoraConfig::from_json(
       lora_config(R"({"alora_invocation_tokens": null, "use_qalora": false,
                       "layer_replication": null, "target_parameters": []})"),
