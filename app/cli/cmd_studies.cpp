@@ -10,6 +10,7 @@
 
 #include "data/task.h"
 #include "distributed.h"
+#include "io/json_numbers.h"
 #include "landscape/multitask.h"
 #include "landscape/soup.h"
 #include "landscape_common.h"
@@ -17,6 +18,7 @@
 #include "lora/peft_io.h"
 #include "merge/merge.h"
 #include "model/causal_lm.h"
+#include "mpi_world.h"
 #include "plot.h"
 #include "text/tokenizer.h"
 #include "util/errors.h"
@@ -321,6 +323,80 @@ std::string soup_text(const SoupResult& s, size_t examples) {
   return out;
 }
 
+// Under mpirun: each greedy step's points (the ingredients alone and the uniform soup, then the
+// four interpolations of a step) are shared over the ranks in blocks, and every rank gets all
+// the losses (mpi::allgather), so every rank takes the same greedy decisions. A point's loss is
+// that of one process within float32 rounding (its batch holds other points beside it).
+PointLossFn shared_over_ranks(PointLossFn local) {
+  return [local = std::move(local)](const std::vector<Point>& points) {
+    const jobs::Shard mine{mpi::rank(), mpi::size()};
+    const auto [begin, end] = mine.block(points.size());
+    std::vector<double> losses;
+    if (end > begin)
+      losses = local(std::vector<Point>(points.begin() + long(begin), points.begin() + long(end)));
+    std::vector<double> all;
+    for (const auto& piece : mpi::allgather(json_numbers(losses).dump()))
+      for (double l : numbers_from_json(nlohmann::json::parse(piece)))
+        all.push_back(l);
+    if (all.size() != points.size())
+      throw Error("the ranks returned " + std::to_string(all.size()) + " losses for " +
+                  std::to_string(points.size()) + " points");
+    return all;
+  };
+}
+
+// What rank 0 (or the single process) needs to write the soup: the ingredients, for --save.
+struct SoupState {
+  std::vector<std::shared_ptr<const Adapter>> ingredients;
+};
+
+// Writes the soup as `o` asks: the --save adapter (o["save"]), then text or --json to
+// o["output"] and the plot to o["plot"].
+void write_soup(const SoupResult& soup, const std::vector<std::shared_ptr<const Adapter>>& bank,
+                const nlohmann::json& o) {
+  const std::string save_to = o.at("save").get<std::string>();
+  if (!save_to.empty()) {
+    Phase save(0.95, 1.0);
+    // A soup is Σ c_i s_i B_i A_i: a `cat` merge with weights c (ingredients with c = 0 left
+    // out), exact at rank Σ r_i.
+    AdapterSet set;
+    MergeRecipe recipe;
+    recipe.method = MergeMethod::Cat;
+    for (size_t i = 0; i < bank.size() && i < soup.coeffs.size(); ++i)
+      if (soup.coeffs[i] != 0.0) {
+        for (const auto& w : set.add(bank[i]))
+          std::cerr << "basin-cli: warning: " << w << "\n";
+        recipe.weights.push_back(soup.coeffs[i]);
+      }
+    recipe.name = fs::path(save_to).filename().string();
+    recipe.validate(set.size());
+    Adapter merged = merge(set, recipe, save);
+    if (merged.name.empty()) merged.name = recipe.name;
+    SaveOptions so;
+    so.overwrite = o.at("force").get<bool>();
+    so.metadata = merged.metadata;
+    so.metadata["basin.soup"] = soup.to_json().dump();
+    progress().check_cancelled();
+    save_peft_adapter(merged, save_to, so);
+  }
+  const size_t examples = o.at("examples").get<size_t>();
+  std::string text;
+  if (o.at("json").get<bool>()) {
+    nlohmann::ordered_json j;
+    j["setup"] = o.at("setup");
+    j["examples"] = examples;
+    j["soup"] = soup.to_json();
+    if (!save_to.empty()) j["saved"] = save_to;
+    text = j.dump(2) + "\n";
+  } else {
+    text = soup_text(soup, examples);
+    if (!save_to.empty()) text += "saved the greedy soup to " + save_to + "\n";
+  }
+  write_output(o.at("output").get<std::string>(), text);
+  const std::string plot = o.at("plot").get<std::string>();
+  if (!plot.empty()) plot_soup(soup, plot);
+}
+
 void register_soup(CLI::App& app, Context& ctx, int& exit_code) {
   auto* sub = app.add_subcommand(
       "soup", "Greedy soup with interpolation (and the uniform soup); saves it as an adapter");
@@ -329,6 +405,7 @@ void register_soup(CLI::App& app, Context& ctx, int& exit_code) {
     std::vector<std::string> adapters;
     std::string save;
     bool force = false;
+    std::string shard;
     OutputArgs out;
   };
   auto a = std::make_shared<Args>();
@@ -336,10 +413,30 @@ void register_soup(CLI::App& app, Context& ctx, int& exit_code) {
   sub->add_option("ADAPTER", a->adapters, "the ingredients: PEFT adapter folders");
   sub->add_option("--save", a->save, "write the greedy soup as a PEFT adapter folder here");
   sub->add_flag("-f,--force", a->force, "replace an existing --save folder");
+  sub->add_option("--shard", a->shard,
+                  "refused: each greedy step starts from the soup the one before chose, so "
+                  "the soup has no independent shares; run it under mpirun instead");
   add_output_options(sub, a->out, "draw each ingredient, the soup's path and the uniform soup");
+  auto state = std::make_shared<SoupState>();
+  // Every rank computes the whole soup (the same one); rank 0 writes it with the ingredients it
+  // loaded itself, so this gatherer runs only in the process that ran the command.
+  register_gatherer(
+      "soup",
+      [state](const std::vector<nlohmann::json>& shares, const nlohmann::json& outputs) {
+        for (size_t r = 1; r < shares.size(); ++r)
+          if (shares[r] != shares[0])
+            throw Error("rank " + std::to_string(r) + " chose another soup than rank 0");
+        write_soup(SoupResult::from_json(shares.at(0)), state->ingredients, outputs);
+      },
+      /*mpi_only=*/true);
 
-  sub->callback([&ctx, &exit_code, a] {
-    start(ctx);
+  sub->callback([&ctx, &exit_code, a, state] {
+    if (!a->shard.empty())
+      throw InputError("soup --shard " + excerpt(a->shard, 20) +
+                       ": the greedy soup cannot be split into independent shares (each step "
+                       "starts from the soup the step before chose); run it under mpirun -n K, "
+                       "where the ranks share each step's candidates");
+    const jobs::Shard share = start_distributed(ctx, "");
     take_models_from_tasks(a->eval.tasks, a->adapters);
     if (a->adapters.size() < 2)
       throw InputError("soup needs at least two adapters, got " +
@@ -350,53 +447,28 @@ void register_soup(CLI::App& app, Context& ctx, int& exit_code) {
         !(fs::is_directory(a->save) && fs::is_empty(a->save)))
       throw InputError("--save '" + a->save + "' exists (use --force to replace it)");
     check_eval_inputs(a->eval);
-    Phase load(0.0, 0.05), open(0.05, 0.15), run(0.15, 0.95), save(0.95, 1.0);
+    Phase load(0.0, 0.05), open(0.05, 0.15), run(0.15, 0.95);
     const auto models = resolve_models(a->adapters, load);
     const auto wb = Workbench::open(to_setup(a->eval), models.bank, open);
     const auto eval = wb->evaluator();
     // The soup reports its own steps; each batch only carries the cancel flag.
-    const PointLossFn loss = evaluator_loss(eval, progress());
+    PointLossFn loss = evaluator_loss(eval, progress());
+    if (mpi::active()) loss = shared_over_ranks(std::move(loss));
     const SoupResult soup = greedy_soup(wb->labels, loss, run);
+    state->ingredients = wb->adapters;
 
-    if (!a->save.empty()) {
-      // A soup is Σ c_i s_i B_i A_i: a `cat` merge with weights c (ingredients with c = 0 left
-      // out), exact at rank Σ r_i.
-      AdapterSet set;
-      MergeRecipe recipe;
-      recipe.method = MergeMethod::Cat;
-      for (size_t i = 0; i < wb->adapters.size(); ++i)
-        if (soup.coeffs[i] != 0.0) {
-          for (const auto& w : set.add(wb->adapters[i]))
-            std::cerr << "basin-cli: warning: " << w << "\n";
-          recipe.weights.push_back(soup.coeffs[i]);
-        }
-      recipe.name = fs::path(a->save).filename().string();
-      recipe.validate(set.size());
-      Adapter merged = merge(set, recipe, save);
-      if (merged.name.empty()) merged.name = recipe.name;
-      SaveOptions so;
-      so.overwrite = a->force;
-      so.metadata = merged.metadata;
-      so.metadata["basin.soup"] = soup.to_json().dump();
-      progress().check_cancelled();
-      save_peft_adapter(merged, a->save, so);
-    }
+    ShareSpec spec;
+    spec.command = "soup";
+    spec.fingerprint = {{"setup", to_setup(a->eval).to_json()}, {"adapters", a->adapters}};
+    spec.outputs = {{"json", a->out.json},
+                    {"output", a->out.output},
+                    {"plot", a->out.plot},
+                    {"save", a->save},
+                    {"force", a->force},
+                    {"setup", to_setup(a->eval).to_json()},
+                    {"examples", wb->data.examples.size()}};
+    deliver(spec, share, "", soup.to_json());
     progress().finish();
-
-    std::string text;
-    if (a->out.json) {
-      nlohmann::ordered_json j;
-      j["setup"] = to_setup(a->eval).to_json();
-      j["examples"] = wb->data.examples.size();
-      j["soup"] = soup.to_json();
-      if (!a->save.empty()) j["saved"] = a->save;
-      text = j.dump(2) + "\n";
-    } else {
-      text = soup_text(soup, wb->data.examples.size());
-      if (!a->save.empty()) text += "saved the greedy soup to " + a->save + "\n";
-    }
-    write_output(a->out.output, text);
-    if (!a->out.plot.empty()) plot_soup(soup, a->out.plot);
     exit_code = kOk;
   });
 }

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "jobs/partial_result.h"
 #include "mpi_world.h"
@@ -15,6 +16,10 @@ namespace {
 std::map<std::string, Gatherer>& gatherers() {
   static std::map<std::string, Gatherer> g;
   return g;
+}
+std::set<std::string>& mpi_only_commands() {
+  static std::set<std::string> c;
+  return c;
 }
 
 const Gatherer& gatherer_for(const std::string& command, const std::string& where) {
@@ -66,8 +71,9 @@ std::string distributable_commands() {
   return out;
 }
 
-void register_gatherer(const std::string& command, Gatherer gatherer) {
+void register_gatherer(const std::string& command, Gatherer gatherer, bool mpi_only) {
   gatherers()[command] = std::move(gatherer);
+  if (mpi_only) mpi_only_commands().insert(command);
 }
 
 void add_shard_option(CLI::App* sub, std::string& shard) {
@@ -128,8 +134,12 @@ void register_gather(CLI::App& app, Context& ctx, int& exit_code) {
   sub->callback([&ctx, &exit_code, a] {
     start(ctx);
     std::vector<jobs::PartialResult> parts;
-    for (const auto& path : a->parts)
+    for (const auto& path : a->parts) {
       parts.push_back(jobs::PartialResult::read(path));
+      if (mpi_only_commands().count(parts.back().command))
+        throw InputError("'" + path + "': " + parts.back().command +
+                         " has no partial results to gather (it runs over MPI ranks only)");
+    }
     nlohmann::json outputs = parts.front().outputs;
     outputs["output"] = a->output;
     gather_parts(std::move(parts), outputs);
@@ -139,7 +149,7 @@ void register_gather(CLI::App& app, Context& ctx, int& exit_code) {
 }
 
 int conclude_mpi(int code, const std::string& message) {
-  mpi::Outcome mine{code, message, ""};
+  mpi::Outcome mine{code, message, "", mpi::stopped_by_other_rank()};
   if (code == kOk && pending()) mine.share = pending()->part.to_json().dump();
   const auto all = mpi::exchange(mine, [code](double f) {
     if (code == kOk) progress().show(f);
@@ -148,11 +158,18 @@ int conclude_mpi(int code, const std::string& message) {
 
   int job_code = kOk;
   std::string first;
-  int first_rank = -1, failed = 0;
+  int first_rank = -1, failed = 0, stopped = 0;
   bool same = true;
-  for (size_t r = 0; r < all.size(); ++r) {
+  // The cause is the first rank that failed on its own; ranks stopped because it failed
+  // (mpi::StoppedByOtherRank) are consequences.
+  size_t cause = all.size();
+  for (size_t r = 0; r < all.size() && cause == all.size(); ++r)
+    if (all[r].code != kOk && !all[r].secondary) cause = r;
+  for (size_t k = 0; k < all.size(); ++k) {
+    const size_t r = cause == all.size() ? k : (cause + k) % all.size();
     if (all[r].code == kOk) continue;
     ++failed;
+    if (all[r].secondary) ++stopped;
     if (first_rank < 0) {
       first_rank = int(r);
       first = all[r].message;
@@ -184,7 +201,9 @@ int conclude_mpi(int code, const std::string& message) {
       std::cerr << "basin-cli: " << first << "\n";
     } else {
       std::cerr << "basin-cli: rank " << first_rank << " of " << all.size() << ": " << first;
-      if (failed > 1) std::cerr << " (" << failed - 1 << " other ranks failed too)";
+      if (failed - stopped > 1)
+        std::cerr << " (" << failed - stopped - 1 << " other ranks failed too)";
+      if (stopped > 0) std::cerr << " (" << stopped << " other ranks stopped because of it)";
       std::cerr << "\n";
     }
   }

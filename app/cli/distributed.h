@@ -24,7 +24,9 @@ namespace basin::cli {
 // -o path, "" for standard output).
 using Gatherer =
     std::function<void(const std::vector<nlohmann::json>& shares, const nlohmann::json& outputs)>;
-void register_gatherer(const std::string& command, Gatherer gatherer);
+// `mpi_only`: the command runs over MPI ranks but has no --shard parts (soup: its steps depend
+// on each other), so 'basin-cli gather' refuses its partial results.
+void register_gatherer(const std::string& command, Gatherer gatherer, bool mpi_only = false);
 
 // --shard i/n on a distributable command.
 void add_shard_option(CLI::App* sub, std::string& shard);

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "util/errors.h"
+
 namespace basin::cli::mpi {
 
 // Starts MPI when the process was launched by an MPI launcher (OMPI_COMM_WORLD_SIZE or PMI/PMIx
@@ -27,10 +29,26 @@ inline bool active() {
 
 // What a rank sends rank 0 at the end.
 struct Outcome {
-  int code = 0;         // the rank's exit code (0 ok)
-  std::string message;  // its error message, when code != 0
-  std::string share;    // its share of the result (the command's JSON), when it computed one
+  int code = 0;            // the rank's exit code (0 ok)
+  std::string message;     // its error message, when code != 0
+  std::string share;       // its share of the result (the command's JSON), when it computed one
+  bool secondary = false;  // it failed only because another rank did (StoppedByOtherRank)
 };
+
+// Thrown by allgather on the ranks still in a step when another rank has failed instead of
+// reaching it; such a rank's failure is reported as a consequence, not as the job's cause.
+struct StoppedByOtherRank : Error {
+  using Error::Error;
+};
+// Whether this rank threw StoppedByOtherRank.
+bool stopped_by_other_rank();
+
+// One step of a computation every rank runs in lockstep, calling allgather the same number of
+// times (the greedy soup: each step's candidates are shared over the ranks): returns every
+// rank's `mine`, in rank order. The pieces go through rank 0, which also watches for a rank
+// that ends (fails) instead of reaching the step: then every rank waiting in the step, and
+// every rank reaching one later, throws StoppedByOtherRank, so the job ends instead of hanging.
+std::vector<std::string> allgather(const std::string& mine);
 
 // Non-zero ranks: sends `mine` to rank 0. Rank 0: receives every other rank's outcome and
 // returns all of them by rank, `mine` first; `on_progress` (rank 0) sees the job's fraction

@@ -1,6 +1,7 @@
 // basin-cli connectivity, sweep, surface, cka and multitask split over shares (--shard i/n +
-// gather) and over MPI ranks (mpirun): the outputs equal those of one process. The CliMpi tests are
-// built only when basin-cli is built with Open MPI (BASIN_HAVE_MPI) and carry the ctest label mpi.
+// gather) and over MPI ranks (mpirun), and soup over MPI ranks: the outputs equal those of one
+// process. The CliMpi tests are built only when basin-cli is built with Open MPI
+// (BASIN_HAVE_MPI) and carry the ctest label mpi.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -371,6 +372,22 @@ TEST_F(CliShards, MultitaskSharesGatherToTheOutputsOfOneProcess) {
   EXPECT_NE(r.err.find("shares missing: 2 of 3"), std::string::npos) << r.err;
 }
 
+TEST_F(CliShards, SoupHasNoSharesAndItsResultsAreNotGathered) {
+  const fs::path d = scratch();
+  const std::string args = " -q --json --limit 4" + eval_args() + " " + s("ad-a") + " " + s("ad-b");
+  auto r = run("soup --shard 0/2 -o " + (d / "p.json").string() + args, d);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot be split into independent shares"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("mpirun"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "p.json"));
+  // A partial result that says it is a soup's is refused by gather.
+  basin::test::write_bytes(d / "soup.part", R"({"basin_partial_result": 1, "command": "soup",
+      "shard": {"index": 0, "count": 1}, "fingerprint": "{}", "outputs": {}, "result": {}})");
+  r = run("gather " + (d / "soup.part").string(), d);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("runs over MPI ranks only"), std::string::npos) << r.err;
+}
+
 #ifdef BASIN_HAVE_MPI
 namespace {
 // mpirun as CI runs it: as root where CI is root, more ranks than cores allowed.
@@ -498,6 +515,60 @@ TEST_F(CliMpi, ACkaRankWithAMissingTaskEndsTheJobNamingTheRank) {
   EXPECT_NE(r.out.find("rank 1 of 2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("no-such-task.json"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(out));
+}
+
+// The greedy soup over 2 ranks: each step's candidates are shared, every rank takes the same
+// decisions, and rank 0 alone writes the output and the saved adapter.
+TEST_F(CliMpi, SoupOverTwoRanksChoosesTheSoupOfOneProcess) {
+  const fs::path d = scratch();
+  const std::string args =
+      " -q --json --limit 6" + eval_args() + " " + s("ad-a") + " " + s("ad-b") + " " + s("ad-c");
+  auto r = run("soup" + args + " --save " + (d / "one").string(), d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json whole = json::parse(r.out)["soup"];
+  const fs::path out = d / "ranks";
+  fs::create_directories(out);
+  r = shell("cd " + out.string() + " && " + mpirun(2) + BASIN_CLI + " soup" + args + " --save " +
+            (out / "two").string() + " -o " + (out / "two.json").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const json two = json::parse(basin::test::read_bytes(out / "two.json"))["soup"];
+  // The decisions are those of one process (the losses here are far apart compared with their
+  // float32 rounding), and the losses agree within it (1e-5 relative, as for connectivity: a
+  // point's batch holds other points than in one process).
+  EXPECT_EQ(two["order"], whole["order"]);
+  EXPECT_EQ(two["coeffs"], whole["coeffs"]);
+  ASSERT_EQ(two["steps"].size(), 2u);
+  for (size_t k = 0; k < 2; ++k)
+    EXPECT_EQ(two["steps"][k]["accepted_k"], whole["steps"][k]["accepted_k"]);
+  expect_same_losses(two["single_loss"], whole["single_loss"]);
+  expect_same_losses(two["loss"], whole["loss"]);
+  expect_same_losses(two["uniform_loss"], whole["uniform_loss"]);
+  for (size_t k = 0; k < 2; ++k)
+    expect_same_losses(two["steps"][k]["tried"], whole["steps"][k]["tried"]);
+  EXPECT_EQ(names_in(out), (std::vector<std::string>{"two", "two.json"}));
+  EXPECT_EQ(names_in(out / "two"), names_in(d / "one"));
+}
+
+// A rank that fails before the soup's first step ends the job with its own message, whether
+// the other ranks wait for it in a step (rank 1 fails) or reach a step after it ended (rank 0
+// fails); nothing is written and the job does not hang.
+TEST_F(CliMpi, ASoupRankThatFailsStopsTheOthersInTheirStep) {
+  const fs::path d = scratch();
+  const std::string out = (d / "soup.json").string();
+  const std::string good = " soup -q --json --limit 6 -o " + out + eval_args() + " " + s("ad-a") +
+                           " " + s("ad-b") + " " + s("ad-c");
+  const std::string bad = " soup -q --json --limit 6 -o " + out + eval_args() + " " + s("ad-a") +
+                          " " + (d / "no-such-adapter").string();
+  for (int failing = 0; failing < 2; ++failing) {
+    const std::string first = failing == 0 ? bad : good, second = failing == 0 ? good : bad;
+    auto r =
+        shell("timeout 120 env " + mpirun(1) + BASIN_CLI + first + " : -n 1 " + BASIN_CLI + second);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("rank " + std::to_string(failing) + " of 2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("no-such-adapter"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("1 other ranks stopped because of it"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(out));
+  }
 }
 
 #endif
