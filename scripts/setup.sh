@@ -19,6 +19,9 @@ PACKAGES=(
   libpcre2-dev libicu-dev
   # LibTorch calls the system BLAS/LAPACK: reference BLAS is ~27x slower than OpenBLAS.
   libopenblas0-pthread
+  # basin_core links LAPACK's ?syevr itself (merge/top_eigh.cpp): liblapack.so for the link;
+  # at run time liblapack.so.3 is OpenBLAS's, the alternative LibTorch also loads.
+  liblapack-dev
   # Headless GUI runs and screenshots.
   xvfb xauth
   # Real text for the demo kit's task data (core/demo/task_data.cpp, DATA.md).

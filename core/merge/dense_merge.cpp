@@ -76,6 +76,7 @@ at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& rec
       rule.kind = EntryRule::Drop;
       rule.key = dare_key(recipe.seed, in[i].stream);
       rule.divisor = static_cast<float>(recipe.density);
+      rule.cut = dare_cut(recipe.density);
     }
     if (!cached && !trims(recipe)) continue;
     auto t = task_rows(in[i], 0, out);

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <type_traits>
 
 #include "jobs/parallel.h"
+#include "merge/top_eigh.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 
 namespace basin {
 namespace {
@@ -161,8 +164,20 @@ Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor
   }
   // The Grams and basis products of one module are small (4096 x 4096 at R = 128: 0.13 GFLOP):
   // a second compute thread costs more in wake-ups than it saves (docs/PERFORMANCE.md).
+  // The two stacks are independent: with a second core free (not inside a merge's workers,
+  // which already hold one compute thread each), each side runs on its own thread.
+  const bool small = double(out + in) * double(R) * double(R) < kOneThreadFlops;
+  const bool sides_in_parallel = small && compute_threads() >= 2;
   std::optional<jobs::OneComputeThread> one;
-  if (double(out + in) * double(R) * double(R) < kOneThreadFlops) one.emplace();
+  if (small) one.emplace();
+  const auto both = [&](const std::function<void(int)>& side) {
+    if (!sides_in_parallel) {
+      side(0);
+      side(1);
+      return;
+    }
+    jobs::parallel_tasks(2, 2, [&](size_t i, const std::atomic<bool>&) { side(int(i)); });
+  };
   const int64_t k_all = std::min({out, in, total});
   const int64_t r = rank < 0 ? k_all : std::clamp<int64_t>(rank, 1, std::max<int64_t>(k_all, 1));
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
@@ -185,14 +200,20 @@ Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor
   at::Tensor U, S, V;
   int64_t m = 0;
   if (R > 0) {
-    const Side b = gram_side(Bcat), a = gram_side(Acat);
+    Side b, a;
+    both([&](int i) { (i == 0 ? b : a) = gram_side(i == 0 ? Bcat : Acat); });
     if (b.M.size(0) > 0 && a.M.size(0) > 0) {
       const auto core = (b.M * c.unsqueeze(0)).mm(a.M.t());
       auto [Uc, Sc, Vhc] = torch::linalg_svd(core, /*full_matrices=*/false);
       m = std::min(r, Sc.size(0));
       S = Sc.narrow(0, 0, m);
-      U = b.basis_times(Bcat, Uc.narrow(1, 0, m));
-      V = a.basis_times(Acat, Vhc.narrow(0, 0, m).t());
+      const auto Uc_r = Uc.narrow(1, 0, m), Vc_r = Vhc.narrow(0, 0, m).t();
+      both([&](int i) {
+        if (i == 0)
+          U = b.basis_times(Bcat, Uc_r);
+        else
+          V = a.basis_times(Acat, Vc_r);
+      });
     }
   }
   if (m == r && m > 0) return {U, S, V};
@@ -229,35 +250,17 @@ Svd dense_top_svd(const at::Tensor& M_in, int64_t rank) {
   return {V, S, U};
 }
 
-Svd randomized_top_svd(const at::Tensor& M, int64_t rank, const RandomizedSvdOptions& o) {
-  const bool wide = M.size(0) <= M.size(1);
+Svd dense_top_svd_partial(const at::Tensor& M, int64_t rank) {
+  const bool wide = M.size(0) <= M.size(1);  // Gram on the smaller side
   const int64_t m = std::min(M.size(0), M.size(1));
-  const int64_t k = std::min<int64_t>(rank, m);
-  const int64_t l = std::min<int64_t>(k + o.oversample, m);
-  const auto G = gram(M, wide);
-  at::Tensor U, lam;
-  if (l >= m) {
-    // The sketch would span the whole space: the exact eigh of G is no dearer.
-    auto [evals, evecs] = torch::linalg_eigh(G.to(torch::kFloat64), "L");
-    U = evecs.flip({1}).narrow(1, 0, k);
-    lam = evals.flip({0}).narrow(0, 0, k);
-  } else {
-    // Halko et al. 2011, Alg. 4.4 on G (symmetric, so Gᵀ = G): Q = orth(G^{q+1} Ω), with a QR
-    // after every product so float32 keeps the lower directions.
-    auto gen = at::detail::createCPUGenerator(o.seed);
-    const auto omega = torch::randn({m, l}, gen, G.options());
-    auto Q = std::get<0>(torch::linalg_qr(G.mm(omega), "reduced"));
-    for (int i = 0; i < o.power_iterations; ++i)
-      Q = std::get<0>(torch::linalg_qr(G.mm(Q), "reduced"));
-    // Rayleigh–Ritz (Alg. 5.3): the exact eigh of the small Qᵀ G Q, in float64.
-    const auto Q64 = Q.to(torch::kFloat64);
-    const auto T = Q64.t().mm(G.mm(Q).to(torch::kFloat64));
-    auto [evals, evecs] = torch::linalg_eigh((T + T.t()) * 0.5, "L");  // ascending
-    U = Q64.mm(evecs.flip({1}).narrow(1, 0, k));
-    lam = evals.flip({0}).narrow(0, 0, k);
-  }
-  const auto S = lam.clamp_min(0.0).sqrt();
-  // V = Xᵀ U Σ⁻¹; directions with σ ≈ 0 carry nothing and are zeroed instead of divided.
+  const int64_t k = std::clamp<int64_t>(rank, 1, m);
+  // G = X Xᵀ by SYRK (half the multiply-adds of dense_top_svd's GEMM; the two differ in
+  // rounding only), decomposed in float64 like the reference, for its top k pairs only.
+  const auto e = top_eigh(gram(M, wide).to(torch::kFloat64), k);
+  const auto& U = e.vectors;  // [m, k]
+  const auto S = e.values.clamp_min(0.0).sqrt();
+  // V = Xᵀ U Σ⁻¹ in M's precision (float32 for merges: the factors are stored in float32);
+  // directions with σ ≈ 0 carry nothing and are zeroed instead of divided.
   const double tiny = (S.numel() ? S.max().item<double>() : 0.0) * 1e-12;
   const auto inv = torch::where(S > tiny, 1.0 / S, torch::zeros_like(S));
   const auto Xt = wide ? M.t() : M;  // [n, m]

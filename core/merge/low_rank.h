@@ -35,22 +35,11 @@ Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor
 // (float64). Used for the trim/drop merges whose result is dense by nature.
 Svd dense_top_svd(const at::Tensor& M, int64_t rank);
 
-// The randomised top-r eigensolver's settings (see randomized_top_svd).
-struct RandomizedSvdOptions {
-  int64_t oversample = 16;   // p: sketch columns beyond the rank (Halko et al. 2011, §4.2)
-  int power_iterations = 3;  // q: products with the Gram matrix after the first (§4.5)
-  uint64_t seed = 0x5eed;    // the Gaussian sketch's seed: the same factors on every run
-};
-
-// Top-`rank` SVD of a dense matrix by randomised subspace iteration on the smaller Gram
-// matrix G = X Xᵀ (Halko, Martinsson & Tropp 2011, Alg. 4.4 with A = G, then Alg. 5.3's
-// Rayleigh–Ritz step): Q = orth(G^{q+1} Ω) for a seeded Gaussian Ω [m, r + p], the exact
-// eigh of Qᵀ G Q [r + p]², V = Xᵀ U Σ⁻¹. Cost O(m²n) for G (a float32 SYRK) plus
-// O(q m² (r + p)) instead of the O(m³) full eigh. Its error against the exact truncation
-// falls as (σ_{r+p+1} / σ_r)^{2(q+1)}: float32-exact where the spectrum has a gap after r,
-// within a few per cent of the optimal truncation error without one (docs/PERFORMANCE.md).
-// Where r + p reaches min(out, in), the Gram matrix is decomposed exactly. float64 out.
-Svd randomized_top_svd(const at::Tensor& M, int64_t rank, const RandomizedSvdOptions& options = {});
+// The same truncation as dense_top_svd through the top `rank` eigenpairs only (top_eigh:
+// LAPACK ?syevr over an index range, float64) of the Gram matrix formed by SYRK, and V in M's
+// precision: the trim/drop merges' fast route. Equal to dense_top_svd within the rounding of
+// M's precision (the Gram products' order of summation and V's product differ).
+Svd dense_top_svd_partial(const at::Tensor& M, int64_t rank);
 
 // B = U_r diag(S_r), A = V_rᵀ (rank r = min(rank, k)); with `clamp`, entries of both factors
 // are clipped to ± the clamp-quantile of their pooled values (PEFT's svd clamp). float32 out.

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -28,25 +27,36 @@ inline float from_bits(uint32_t b) {
 }
 
 // One pass: entries with bits > hi are counted, those in [lo, hi] gathered. Chunks run in
-// parallel with their own lists (the order of the gathered values does not matter).
+// parallel with their own lists (the order of the gathered values does not matter). The loop
+// has no data-dependent branch: every entry is stored at the end of a small block buffer and
+// the end advances only for entries inside the bracket (a branch there mispredicts on every
+// gathered entry and made the pass 4x slower than a plain read of the data).
 struct Bracket {
   int64_t above = 0;
   std::vector<uint32_t> inside;
 };
 
 Bracket scan(const float* x, int64_t n, uint32_t lo, uint32_t hi) {
-  constexpr int64_t kChunk = int64_t(1) << 18;
+  constexpr int64_t kChunk = int64_t(1) << 18, kBlock = 2048;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
+  const uint32_t width = hi - lo;  // b in [lo, hi] <=> b - lo <= width (unsigned)
   std::vector<Bracket> part(static_cast<size_t>(chunks));
   at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    uint32_t buf[kBlock];
     for (int64_t c = c0; c < c1; ++c) {
       auto& p = part[static_cast<size_t>(c)];
       const int64_t e = std::min(n, (c + 1) * kChunk);
       int64_t above = 0;
-      for (int64_t j = c * kChunk; j < e; ++j) {
-        const uint32_t b = abs_bits(x[j]);
-        above += b > hi;
-        if (b >= lo && b <= hi) p.inside.push_back(b);
+      for (int64_t b0 = c * kChunk; b0 < e; b0 += kBlock) {
+        const int64_t b1 = std::min(e, b0 + kBlock);
+        size_t m = 0;
+        for (int64_t j = b0; j < b1; ++j) {
+          const uint32_t b = abs_bits(x[j]);
+          above += b > hi;
+          buf[m] = b;
+          m += (b - lo) <= width;
+        }
+        p.inside.insert(p.inside.end(), buf, buf + m);
       }
       p.above = above;
     }
@@ -104,10 +114,7 @@ float kth_largest_magnitude(const float* x, int64_t n, int64_t k) {
     lo = lo_pos + 1 >= s.size() ? 0u : s[lo_pos];
   }
   Bracket b = scan(x, n, lo, hi);
-  if (b.above >= k || b.above + int64_t(b.inside.size()) < k) {
-    fprintf(stderr, "FALLBACK n=%ld k=%ld above=%ld inside=%zu\n", n, k, b.above, b.inside.size());
-    b = scan(x, n, 0, 0x7fffffffu);
-  }
+  if (b.above >= k || b.above + int64_t(b.inside.size()) < k) b = scan(x, n, 0, 0x7fffffffu);
   const auto need = static_cast<long>(k - b.above);  // 1-based rank inside the bracket
   std::nth_element(b.inside.begin(), b.inside.begin() + (need - 1), b.inside.end(),
                    std::greater<>());
@@ -133,10 +140,10 @@ at::Tensor dare_keep_mask(at::IntArrayRef sizes, double density, uint64_t seed, 
   auto mask = torch::empty(sizes, torch::kFloat32);
   float* p = mask.data_ptr<float>();
   const int64_t n = mask.numel();
-  const uint64_t key = dare_key(seed, stream);
+  const uint64_t key = dare_key(seed, stream), cut = dare_cut(density);
   at::parallel_for(0, n, 1 << 16, [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j)
-      p[j] = dare_kept(key, j, density) ? 1.0f : 0.0f;
+      p[j] = dare_kept_cut(key, j, cut) ? 1.0f : 0.0f;
   });
   return mask;
 }

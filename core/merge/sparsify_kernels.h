@@ -4,6 +4,7 @@
 // compiler ignore floating-point exception flags and changes no value.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -18,12 +19,23 @@ inline uint64_t mix64(uint64_t z) {
 }
 
 // DARE's draw (Yu et al. 2024, eq. 2) for one tensor: entry j is kept, with probability d,
-// when dare_kept(dare_key(seed, stream), j, d).
+// when dare_kept(dare_key(seed, stream), j, d), i.e. when u_j = (mix64(key ^ j) >> 11) · 2⁻⁵³
+// is below d. u_j · 2⁵³ is an integer below 2⁵³ and d · 2⁵³ is exact in a double, so
+// u_j < d <=> (mix64(key ^ j) >> 11) < ceil(d · 2⁵³) = dare_cut(d): the same draw on integers,
+// which vectorises (no 64-bit integer to double conversion).
 inline uint64_t dare_key(uint64_t seed, uint64_t stream) {
   return mix64(seed ^ mix64(stream + 0x632be59bd9b4e019ull));
 }
+inline uint64_t dare_cut(double density) {
+  if (!(density > 0.0)) return 0;                // nothing kept (NaN too)
+  if (density >= 1.0) return uint64_t(1) << 53;  // everything kept
+  return static_cast<uint64_t>(std::ceil(std::ldexp(density, 53)));
+}
+inline bool dare_kept_cut(uint64_t key, int64_t j, uint64_t cut) {
+  return (mix64(key ^ static_cast<uint64_t>(j)) >> 11) < cut;
+}
 inline bool dare_kept(uint64_t key, int64_t j, double density) {
-  return static_cast<double>(mix64(key ^ static_cast<uint64_t>(j)) >> 11) * 0x1.0p-53 < density;
+  return dare_kept_cut(key, j, dare_cut(density));
 }
 
 // What one entry of τ_i contributes after the trim (|v| >= the k-th largest |τ_i|, ties kept)
@@ -33,7 +45,8 @@ struct EntryRule {
   float threshold = 0;  // Trim; NaN keeps nothing (k = 0)
   uint64_t key = 0;     // Drop: dare_key(seed, stream)
   double density = 1;
-  float divisor = 1;  // Drop: d, as the float the reference divides by
+  uint64_t cut = uint64_t(1) << 53;  // Drop: dare_cut(density)
+  float divisor = 1;                 // Drop: d, as the float the reference divides by
 };
 
 // TIES sign election and disjoint mean (Yadav et al. 2023, §3 steps 2–3), or the plain sum,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "merge/low_rank.h"
+#include "merge/top_eigh.h"
 #include "test_support.h"
 
 using namespace basin;
@@ -256,44 +257,106 @@ at::Tensor rebuild(const Svd& svd) {
 
 }  // namespace
 
-TEST(LowRank, RandomizedTopSvdMatchesTruncationWithASpectralGap) {
-  // 24 directions decaying from 1 to 0.3, then a gap to 0.05 and a tail to 0.001 (σ_25/σ_24
-  // = 1/6): error (1/6)^8 ≈ 6e-7 of σ_25 by Halko et al.'s bound, far under the tolerance.
-  const auto head = torch::linspace(1.0, 0.3, 24, torch::kFloat64);
-  const auto tail = torch::logspace(std::log10(0.05), -3.0, 96, 10.0, torch::kFloat64);
-  for (auto shape : {std::pair<int64_t, int64_t>{300, 200}, {200, 500}}) {
-    const auto M = with_spectrum(shape.first, shape.second, torch::cat({head, tail}), 5);
-    const auto ref = test::dense_truncate(M, 24);
-    // float64 in: exact to rounding; float32 in (as merges call it): float32 tolerance.
-    EXPECT_LT(test::rel_err(rebuild(randomized_top_svd(M, 24)), ref), 1e-9);
-    EXPECT_LT(test::rel_err(rebuild(randomized_top_svd(M.to(torch::kFloat32), 24)), ref), 1e-5);
+namespace {
+
+constexpr double kEps64 = 0x1.0p-52, kEps32 = 0x1.0p-23;
+
+// G = Q diag(λ) Qᵀ for a random orthogonal Q [m, m] (float64), and Q with its columns in the
+// order of λ.
+std::pair<at::Tensor, at::Tensor> symmetric_with_spectrum(const at::Tensor& lam, uint64_t seed) {
+  const int64_t m = lam.size(0);
+  const auto Q = std::get<0>(torch::linalg_qr(test::randn({m, m}, seed).to(torch::kFloat64)));
+  const auto G = Q.mm(torch::diag(lam)).mm(Q.t());
+  return {(G + G.t()) * 0.5, Q};
+}
+
+// ‖(I − V Vᵀ) W‖₂ for orthonormal V, W: the sine of the largest angle from span(W) to span(V).
+double outside(const at::Tensor& V, const at::Tensor& W) {
+  return torch::linalg_svdvals(W - V.mm(V.t().mm(W)))[0].item<double>();
+}
+
+}  // namespace
+
+TEST(TopEigh, EqualsTheFullSpectrumOnSeparatedNearDegenerateAndDegenerateSpectra) {
+  // m = 160, the top k = 40. ?syevr is backward stable: its pairs are exact for G + E with
+  // ‖E‖₂ = O(m ε ‖G‖₂), so each eigenvalue is within ‖E‖₂ of the exact one (Weyl) and each
+  // residual ‖G v − λ v‖ is within ‖E‖₂; tol = 4 m ε ‖G‖₂ allows LAPACK's constants (measured
+  // below 0.05 tol). An eigenpair from the wrong end, a vector paired with the wrong value or
+  // an unsorted result fails these by O(‖G‖).
+  const int64_t m = 160, k = 40;
+  auto separated = torch::linspace(10.0, 1.0, m, torch::kFloat64);  // gap 0.057 at k
+  // λ_k and λ_{k+1} 1e-9 apart (relative): the k-th eigenvector alone is ill-determined.
+  auto near = separated.clone();
+  near[k] = near[k - 1].item<double>() * (1.0 - 1e-9);
+  // Five equal eigenvalues λ_{k-2..k+2} across the cut, and a triple top eigenvalue.
+  auto degenerate = separated.clone();
+  degenerate.narrow(0, k - 3, 5).fill_(degenerate[k - 1].item<double>());
+  degenerate.narrow(0, 0, 3).fill_(10.0);
+  int seed = 20;
+  for (const auto& lam : {separated, near, degenerate}) {
+    const auto [G, Q] = symmetric_with_spectrum(lam, ++seed);
+    const double norm = lam.max().item<double>();
+    for (bool single : {false, true}) {
+      const double eps = single ? kEps32 : kEps64;
+      const double tol = 4.0 * double(m) * eps * norm;
+      // Single precision: the float32-rounded G is the problem; its float64 spectrum the
+      // reference.
+      const auto Gp = single ? G.to(torch::kFloat32) : G;
+      const auto G64 = Gp.to(torch::kFloat64);
+      const auto exact = std::get<0>(torch::linalg_eigh(G64)).flip({0}).narrow(0, 0, k);
+      const auto e = top_eigh(Gp, k);
+      ASSERT_EQ(e.values.scalar_type(), Gp.scalar_type());
+      ASSERT_EQ(e.vectors.sizes(), (std::vector<int64_t>{m, k}));
+      const auto val = e.values.to(torch::kFloat64), V = e.vectors.to(torch::kFloat64);
+      EXPECT_LE((val - exact).abs().max().item<double>(), tol) << single;
+      const auto residual = (G64.mm(V) - V * val.unsqueeze(0)).norm(2, 0).max();
+      EXPECT_LE(residual.item<double>(), tol) << single;
+      EXPECT_LE((V.t().mm(V) - torch::eye(k, torch::kFloat64)).abs().max().item<double>(),
+                4.0 * double(m) * eps)
+          << single;
+      if (single) continue;
+      // The subspace, where it is determined (Davis–Kahan: sin θ ≤ ‖E‖₂ / gap). Separated:
+      // span(V) is the top-k eigenspace. Near-degenerate and degenerate: span(V) holds the
+      // eigenvectors above the cluster at the cut and lies in those down to its end.
+      const int64_t below = lam.equal(separated) ? k : k - 3;  // first index in the cluster
+      const int64_t end = lam.equal(separated) ? k : lam.equal(near) ? k + 1 : k + 2;
+      const double gap_in = lam[below - 1].item<double>() - lam[below].item<double>();
+      const double gap_out = lam[end - 1].item<double>() - lam[end].item<double>();
+      EXPECT_LE(outside(V, Q.narrow(1, 0, below)), tol / gap_in);
+      const auto Qend = Q.narrow(1, 0, end);
+      EXPECT_LE(outside(Qend, V), tol / gap_out);
+    }
   }
 }
 
-TEST(LowRank, RandomizedTopSvdWithoutAGapIsNearOptimal) {
-  // A Gaussian matrix: singular values fall smoothly (Marchenko–Pastur), σ_25/σ_24 ≈ 0.99.
-  // The factors then differ from the truncation's, but the approximation error stays within
-  // a few per cent of the optimal one (Eckart–Young), ‖M − M̂‖_F ≤ 1.05 ‖M − M_24‖_F.
-  const auto M = test::randn({300, 200}, 6).to(torch::kFloat64);
-  const auto ref = test::dense_truncate(M, 24);
-  const auto got = rebuild(randomized_top_svd(M, 24));
-  const double opt = (M - ref).norm().item<double>();
-  const double err = (M - got).norm().item<double>();
-  EXPECT_LE(err, 1.05 * opt);
-  RecordProperty("frobenius_error_over_optimal", std::to_string(err / opt));
-  RecordProperty("rel_diff_to_truncation", std::to_string(test::rel_err(got, ref)));
-  std::printf("no gap: ‖M−M̂‖/‖M−M_r‖ = %.5f, max|M̂−M_r|/max|M_r| = %.3g\n", err / opt,
-              test::rel_err(got, ref));
-}
-
-TEST(LowRank, RandomizedTopSvdIsDeterministicAndExactAtFullRank) {
-  const auto M = test::randn({120, 90}, 7);
-  const auto a = randomized_top_svd(M, 20), b = randomized_top_svd(M, 20);
-  EXPECT_TRUE(torch::equal(a.U, b.U));
-  EXPECT_TRUE(torch::equal(a.S, b.S));
-  EXPECT_TRUE(torch::equal(a.V, b.V));
-  // rank + oversample ≥ min(out, in): the exact route.
-  const auto M64 = M.to(torch::kFloat64);
-  EXPECT_LT(test::rel_err(rebuild(randomized_top_svd(M64, 80)), test::dense_truncate(M64, 80)),
-            1e-9);
+TEST(LowRank, DenseTopSvdPartialEqualsTheFullEighTruncation) {
+  // Both compute the Gram matrix of the smaller side and its eigenpairs; the partial route
+  // forms G by SYRK instead of GEMM and only the top r pairs. float64 in: the same truncation
+  // to rounding, with or without a spectral gap at r (1e-9 leaves 10⁶ ε for the Gram's
+  // κ(σ₁²/σ_r²) ≤ 20). With a gap: σ₂₅/σ₂₄ = 1/6; without: a Gaussian matrix, σ₂₅/σ₂₄ ≈ 0.99.
+  const auto head = torch::linspace(1.0, 0.3, 24, torch::kFloat64);
+  const auto tail = torch::logspace(std::log10(0.05), -3.0, 96, 10.0, torch::kFloat64);
+  for (auto shape : {std::pair<int64_t, int64_t>{300, 200}, {200, 500}}) {
+    const auto gapped = with_spectrum(shape.first, shape.second, torch::cat({head, tail}), 5);
+    const auto gauss = test::randn({shape.first, shape.second}, 6).to(torch::kFloat64);
+    for (const auto& M : {gapped, gauss}) {
+      const auto ref = test::dense_truncate(M, 24);
+      EXPECT_LT(test::rel_err(rebuild(dense_top_svd_partial(M, 24)), ref), 1e-9);
+      EXPECT_LT(test::rel_err(rebuild(dense_top_svd(M, 24)), ref), 1e-9);
+      // float32 in, as the merges call it, against the reference route on the same float32
+      // matrix: the two Gram products round differently, ‖ΔG‖₂ ≤ n ε₃₂ ‖M‖₂² (n ≤ 500 terms),
+      // and a perturbation of G moves the rank-r truncation by at most about ‖ΔG‖₂ / σ_r even
+      // without a gap (a rotation inside a cluster moves it by the cluster's width times the
+      // angle): relative n ε₃₂ σ₁/σ_r ≤ 500 · 1.2e-7 · 3.4 ≈ 2e-4 (measured about 1e-6).
+      const auto M32 = M.to(torch::kFloat32);
+      const double err =
+          test::rel_err(rebuild(dense_top_svd_partial(M32, 24)), rebuild(dense_top_svd(M32, 24)));
+      EXPECT_LT(err, 2e-4);
+      std::printf("%ldx%ld float32: partial vs full eigh, max rel ΔW diff %.3g\n", shape.first,
+                  shape.second, err);
+    }
+  }
+  // rank = min(out, in): every pair, the exact matrix back.
+  const auto M = test::randn({30, 70}, 8).to(torch::kFloat64);
+  EXPECT_LT(test::rel_err(rebuild(dense_top_svd_partial(M, 30)), M), 1e-12);
 }
