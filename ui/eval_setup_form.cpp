@@ -9,6 +9,8 @@
 #include <QPushButton>
 #include <QSpinBox>
 
+#include "util/runtime.h"
+
 namespace basin::ui {
 
 EvalSetupForm::EvalSetupForm(QWidget* parent) : QWidget(parent) {

@@ -8,6 +8,7 @@
 #include <QCloseEvent>
 #include <QFileDialog>
 #include <QLabel>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
@@ -240,6 +241,27 @@ void MainWindow::build_menus() {
            "against a CUDA LibTorch to compute on a GPU"));
   }
 
+  auto* precision = settings->addMenu(tr("Evaluation &precision"));
+  precision->setObjectName("precision_menu");
+  precision->setToolTipsVisible(true);
+  auto* precision_group = new QActionGroup(this);
+  for (const auto& [text, name] : {std::pair{tr("&float32"), QString("fp32")},
+                                   std::pair{tr("&bfloat16 mixed precision"), QString("bf16")}}) {
+    auto* a = precision->addAction(text);
+    a->setData(name);
+    a->setCheckable(true);
+    a->setToolTip(name == "fp32" ? tr("Every product in float32 (the default)")
+                                 : tr("Matrix products in bfloat16 with float32 accumulation "
+                                      "(autocast); losses move by about 1e-2 (docs/MODELS.md)"));
+    precision_group->addAction(a);
+    connect(a, &QAction::triggered, this, [this, name] {
+      set_eval_precision(name.toStdString());
+      setup_.precision = eval_precision_name();
+      QSettings().setValue("precision", name);
+      update_device_label();
+    });
+  }
+
   auto* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About Basin"), this, &MainWindow::show_about);
 }
@@ -287,6 +309,11 @@ void MainWindow::restore_settings() {
   rebuild_recent_menu();
   const QString device = s.value("device", "auto").toString();
   if (!choose_device(device)) choose_device("auto");
+  const QString precision = s.value("precision", "fp32").toString() == "bf16" ? "bf16" : "fp32";
+  set_eval_precision(precision.toStdString());
+  for (QAction* a : findChild<QMenu*>("precision_menu")->actions())
+    a->setChecked(a->data().toString() == precision);
+  update_device_label();
 }
 
 bool MainWindow::choose_device(const QString& device) {
@@ -308,7 +335,11 @@ bool MainWindow::choose_device(const QString& device) {
 
 void MainWindow::update_device_label() {
   const QString name = QString::fromStdString(compute_device_name()).toUpper();
-  device_label_->setText(tr("%1 · %2 threads").arg(name).arg(compute_threads()));
+  device_label_->setText(
+      tr("%1 · %2 threads%3")
+          .arg(name)
+          .arg(compute_threads())
+          .arg(eval_precision() == EvalPrecision::kBf16 ? tr(" · bf16") : QString()));
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

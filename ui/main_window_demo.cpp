@@ -15,6 +15,7 @@
 #include "main_window.h"
 #include "multitask_view.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 #include "view_support.h"
 
 namespace basin::ui {
@@ -65,6 +66,7 @@ void MainWindow::open_demo_study(const QString& kit_dir) {
     // without a family, over the task adapters on every task.
     QStringList names = plan.family;
     LandscapeSetup conn_setup = plan.family_setup;
+    conn_setup.precision = eval_precision_name();
     if (names.size() < 2) {
       names = folder_names(plan.task_adapters);
       conn_setup = plan.setup;

@@ -31,6 +31,7 @@
 #include "multitask_view.h"
 #include "soup_view.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 
 namespace basin::ui {
 
@@ -130,6 +131,7 @@ void MainWindow::build_landscape_views() {
 
 void MainWindow::set_landscape_setup(const LandscapeSetup& s) {
   setup_ = s;
+  setup_.precision = eval_precision_name();  // what the jobs started from it will compute in
   for (EvalSetupForm* form :
        {landscape_->setup_form(), cka_->setup_form(), multitask_->setup_form(), soup_->setup_form(),
         gates_->setup_form(), interpolate_->setup_form()})

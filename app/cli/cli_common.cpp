@@ -147,7 +147,7 @@ void start(const Context& ctx, bool distributable) {
     const int ranks_here = local ? std::max(1, std::atoi(local)) : 1;
     threads = std::max(1, int(std::thread::hardware_concurrency()) / ranks_here);
   }
-  init_runtime({threads, ctx.device});
+  init_runtime({threads, ctx.device, ctx.precision});
   if (ctx.quiet) progress().request_quiet();
   if (mpi::active()) {
     if (mpi::rank() != 0) {

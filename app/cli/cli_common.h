@@ -18,6 +18,7 @@ enum ExitCode { kOk = 0, kFailure = 1, kUsage = 2, kInterrupted = 130 };
 struct Context {
   int threads = 0;
   std::string device = "auto";
+  std::string precision = "fp32";
   bool quiet = false;
 };
 

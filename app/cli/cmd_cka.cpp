@@ -191,6 +191,7 @@ CkaRun from_model(const CkaArgs& a, const jobs::Shard& share) {
   r.source["inputs"] = inputs.size();
   r.source["seed"] = a.seed;
   r.source["layer"] = a.layer < 0 ? model.config().num_hidden_layers : a.layer;
+  if (eval_precision() != EvalPrecision::kFp32) r.source["precision"] = eval_precision_name();
   return r;
 }
 

@@ -145,6 +145,7 @@ void register_model_commands(CLI::App& app, Context& ctx, int& exit_code) {
         out["gate_kind"] = gate_kind_name(l.gate->kind);
       }
       out["split"] = a->split;
+      if (eval_precision() != EvalPrecision::kFp32) out["precision"] = eval_precision_name();
       out["tasks"] = nlohmann::ordered_json::object();
       std::vector<double> scores, oracle;
       nlohmann::json oracle_json;

@@ -9,6 +9,7 @@
 
 #include "lora/peft_io.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 
 namespace fs = std::filesystem;
 
@@ -34,6 +35,7 @@ LandscapeSetup to_setup(const EvalArgs& a) {
     s.tasks.emplace_back(t);
   s.split = a.split;
   s.limit = a.limit;
+  s.precision = eval_precision_name();
   return s;
 }
 

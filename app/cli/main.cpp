@@ -23,9 +23,23 @@ int main(int argc, char** argv) {
   app.add_option("--threads", ctx.threads, "LibTorch threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--device", ctx.device,
-                 "auto, cpu or cuda (Basin computes on the CPU: auto chooses it, and cuda is "
-                 "refused with the reason)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+                 "auto, cpu, cuda or cuda:N (Basin computes on the CPU: auto chooses it, and "
+                 "cuda is refused with the reason)")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            try {
+              basin::parse_device(s);
+              return std::string();
+            } catch (const std::exception& e) {
+              return std::string(e.what());
+            }
+          },
+          // Read as IsMember's "{...}" by the completion (cli_docs); cuda:N is typed out.
+          "{auto,cpu,cuda}"));
+  app.add_option("--precision", ctx.precision,
+                 "evaluation arithmetic: fp32, or bf16 (autocast mixed precision: bfloat16 "
+                 "matrix products, float32 accumulation; docs/MODELS.md)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("-q,--quiet", ctx.quiet, "no progress bar");
   app.fallthrough();
 

@@ -10,6 +10,7 @@
 #include "train/task_examples.h"
 #include "util/errors.h"
 #include "util/runtime.h"
+#include "util/strings.h"
 
 namespace fs = std::filesystem;
 
@@ -19,7 +20,10 @@ nlohmann::json LandscapeSetup::to_json() const {
   nlohmann::json t = nlohmann::json::array();
   for (const auto& p : tasks)
     t.push_back(p.string());
-  return {{"model", model.string()}, {"tasks", t}, {"split", split}, {"limit", limit}};
+  nlohmann::json j = {{"model", model.string()}, {"tasks", t}, {"split", split}, {"limit", limit}};
+  // Only when it is not the default, so float32 results read as they always did.
+  if (precision != "fp32") j["precision"] = precision;
+  return j;
 }
 
 LandscapeSetup LandscapeSetup::from_json(const nlohmann::json& j) {
@@ -29,6 +33,10 @@ LandscapeSetup LandscapeSetup::from_json(const nlohmann::json& j) {
     for (const auto& t : j.at("tasks"))
       s.tasks.emplace_back(t.get<std::string>());
     s.split = j.value("split", s.split);
+    s.precision = j.value("precision", s.precision);
+    if (s.precision != "fp32" && s.precision != "bf16")
+      throw InputError("landscape setup: unknown precision '" + excerpt(s.precision, 20) +
+                       "' (expected fp32 or bf16)");
     if (j.contains("limit")) s.limit = json_integer<size_t>(j["limit"], "landscape limit");
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("bad landscape setup in JSON: ") + e.what());

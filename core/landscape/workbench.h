@@ -27,6 +27,9 @@ struct LandscapeSetup {
   std::vector<std::filesystem::path> tasks;  // task spec files
   std::string split = "validation";
   size_t limit = 32;  // examples per task (0 = all)
+  // The evaluation arithmetic the results were computed in (eval_precision_name(): "fp32" or
+  // "bf16"); recorded, not applied: the caller sets the runtime's precision.
+  std::string precision = "fp32";
 
   nlohmann::json to_json() const;
   static LandscapeSetup from_json(const nlohmann::json& j);

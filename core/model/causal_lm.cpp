@@ -3,6 +3,7 @@
 #include <cmath>
 #include <set>
 
+#include <ATen/autocast_mode.h>
 #include <nlohmann/json.hpp>
 
 #include "io/json_file.h"
@@ -11,6 +12,7 @@
 #include "model/rotary.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 #include "util/strings.h"
 
 namespace fs = std::filesystem;
@@ -251,8 +253,56 @@ at::Tensor CausalLM::last_layer_at(const at::Tensor& pos, const at::Tensor& h, c
   return finish_block(p, l, hp, attn, pm).squeeze(1);
 }
 
+namespace {
+// Autocast to bfloat16 on the calling thread (its dispatch state is per thread), restored after.
+class Bf16Autocast {
+ public:
+  explicit Bf16Autocast(c10::DeviceType device)
+      : cuda_(device == c10::kCUDA),
+        was_enabled_(cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled()),
+        was_dtype_(cuda_ ? at::autocast::get_autocast_gpu_dtype()
+                         : at::autocast::get_autocast_cpu_dtype()) {
+    set(true, at::kBFloat16);
+  }
+  ~Bf16Autocast() {
+    set(was_enabled_, was_dtype_);
+    if (!was_enabled_) at::autocast::clear_cache();
+  }
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  void set(bool enabled, at::ScalarType dtype) const {
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(dtype);
+      at::autocast::set_enabled(enabled);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(dtype);
+      at::autocast::set_cpu_enabled(enabled);
+    }
+  }
+  bool cuda_;
+  bool was_enabled_;
+  at::ScalarType was_dtype_;
+};
+}  // namespace
+
 CausalLM::ForwardResult CausalLM::forward(const at::Tensor& input_ids,
                                           const ForwardOptions& o) const {
+  if (eval_precision() != EvalPrecision::kBf16 || torch::GradMode::is_enabled())
+    return forward_pass(input_ids, o);
+  ForwardResult r;
+  {
+    Bf16Autocast autocast(param("model.embed_tokens.weight").device().type());
+    r = forward_pass(input_ids, o);
+  }
+  if (r.logits.defined()) r.logits = r.logits.to(torch::kFloat32);
+  if (r.hidden.defined()) r.hidden = r.hidden.to(torch::kFloat32);
+  return r;
+}
+
+CausalLM::ForwardResult CausalLM::forward_pass(const at::Tensor& input_ids,
+                                               const ForwardOptions& o) const {
   const auto& c = config_;
   if (input_ids.dim() != 2) throw InputError("input_ids must be [batch, tokens]");
   const int64_t B = input_ids.size(0), T = input_ids.size(1);

@@ -103,6 +103,8 @@ class CausalLM {
 
   using ForwardOptions = LmForwardOptions;
   using ForwardResult = LmForwardResult;
+  // Under eval_precision() bf16 and no gradient mode: LibTorch's CPU/CUDA autocast to
+  // bfloat16 around the whole pass; logits and hidden states come back as float32.
   ForwardResult forward(const at::Tensor& input_ids, const ForwardOptions& options) const;
   at::Tensor logits(const at::Tensor& input_ids, const ForwardOptions& options) const {
     return forward(input_ids, options).logits;
@@ -129,6 +131,7 @@ class CausalLM {
     at::Tensor group_coeffs;  // [groups, K'] one row per group
     LmForwardOptions::LoraRoute route = LmForwardOptions::LoraRoute::kAuto;
   };
+  ForwardResult forward_pass(const at::Tensor& input_ids, const ForwardOptions& options) const;
   // The slot restricted to mix.active (rank rows of the other adapters dropped).
   Slot active_slot(const Slot& s, const Mix& mix) const;
   at::Tensor linear(const std::string& name, int64_t layer, const at::Tensor& x,

@@ -159,7 +159,9 @@ at::Tensor CausalLM::linear(const std::string& name, int64_t layer, const at::Te
   // The bank's product accumulates into the base output (GEMM with beta = 1): no second
   // [tokens, out] tensor and no elementwise add over it.
   at::Tensor y = plain();
-  y.view({-1, out}).addmm_(h.reshape({-1, R}), sp->B.t());
+  // In place, so autocast (bf16 evaluation) does not cast it: y is then bfloat16 (the base
+  // GEMM's output) and h float32 (scaled by c); both factors follow y's type (no-ops in fp32).
+  y.view({-1, out}).addmm_(h.reshape({-1, R}).to(y.scalar_type()), sp->B.t().to(y.scalar_type()));
   return y;
 }
 

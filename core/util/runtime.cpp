@@ -12,6 +12,7 @@
 namespace basin {
 namespace {
 std::string g_device = "cpu";
+std::atomic<EvalPrecision> g_precision{EvalPrecision::kFp32};
 // The count set_compute_threads set last (0: never set). LibTorch's own count is per thread
 // under OpenMP, so a job's thread would read the default, not what start-up set.
 std::atomic<int> g_threads{0};
@@ -44,6 +45,22 @@ void init_runtime(const RuntimeOptions& options) {
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   set_compute_device(options.device);
+  set_eval_precision(options.precision);
+}
+
+void set_eval_precision(const std::string& precision) {
+  if (precision == "fp32")
+    g_precision.store(EvalPrecision::kFp32);
+  else if (precision == "bf16")
+    g_precision.store(EvalPrecision::kBf16);
+  else
+    throw InputError("unknown precision '" + excerpt(precision, 20) + "' (expected fp32 or bf16)");
+}
+EvalPrecision eval_precision() {
+  return g_precision.load();
+}
+std::string eval_precision_name() {
+  return eval_precision() == EvalPrecision::kBf16 ? "bf16" : "fp32";
 }
 
 void set_compute_device(const std::string& device) {

@@ -7,8 +7,9 @@
 namespace basin {
 
 struct RuntimeOptions {
-  int threads = 0;              // intra-op threads for LibTorch; 0 = every hardware core
-  std::string device = "auto";  // "auto", "cpu", "cuda" or "cuda:N" (parse_device)
+  int threads = 0;                 // intra-op threads for LibTorch; 0 = every hardware core
+  std::string device = "auto";     // "auto", "cpu", "cuda" or "cuda:N" (parse_device)
+  std::string precision = "fp32";  // evaluation precision: "fp32" or "bf16" (set_eval_precision)
 };
 
 // A compute device asked for by name.
@@ -31,6 +32,16 @@ void init_runtime(const RuntimeOptions& options = {});
 // it: throws InputError for a name parse_device refuses or a device Basin cannot compute on,
 // and then leaves the previous choice in place. Models loaded after the call use it.
 void set_compute_device(const std::string& device);
+
+// The arithmetic of evaluation (forward passes without gradients: losses, scores, features,
+// generation). "fp32": float32 throughout. "bf16": mixed precision as LibTorch's autocast
+// defines it (the matrix products in bfloat16 with float32 accumulation, the residual stream,
+// norms and softmax in float32); training is float32 either way. docs/MODELS.md gives its
+// effect on the numbers. Throws InputError for any other name.
+enum class EvalPrecision { kFp32, kBf16 };
+void set_eval_precision(const std::string& precision);
+EvalPrecision eval_precision();
+std::string eval_precision_name();
 
 // The devices a user may pick, as parse_device spells them: "cpu", then "cuda:0" … for each
 // CUDA device this LibTorch sees (none in a CPU-only LibTorch such as Debian's).

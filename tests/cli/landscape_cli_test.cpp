@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "landscape_fixture.h"
+#include "util/runtime.h"
 
 namespace fs = std::filesystem;
 using namespace basin;
@@ -280,4 +281,41 @@ TEST_F(CliLandscape, PlotWritesAFigureOrSaysWhyNot) {
   EXPECT_NE(r.err.find("built without Qt"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(png));
 #endif
+}
+
+// --precision bf16: the sweep records it in its setup, and its losses stay within bf16's
+// rounding of the float32 ones. Each logit carries a relative error of a few 2^-9 (bfloat16
+// inputs to ~10 products per position on this 2-layer model); the loss is a mean of log-softmax
+// values of that size, so 3% of the loss bounds it generously, while 1e-6 shows that the
+// option changed the arithmetic at all. --device: a malformed name is a usage error (exit 2)
+// naming it; CUDA on a build without it is refused (exit 1) saying why.
+TEST_F(CliLandscape, PrecisionAndDeviceOptions) {
+  const std::string args =
+      " sweep --json --limit 6 --intervals 2" + eval_args() + " --a " + s("ad-a") + " --b base";
+  auto fp32 = run("--precision fp32" + args, scratch());
+  auto bf16 = run("--precision bf16" + args, scratch());
+  ASSERT_EQ(fp32.code, 0) << fp32.err;
+  ASSERT_EQ(bf16.code, 0) << bf16.err;
+  const auto f = json::parse(fp32.out), b = json::parse(bf16.out);
+  EXPECT_FALSE(f["setup"].contains("precision"));
+  EXPECT_EQ(b["setup"]["precision"], "bf16");
+  const auto lf = numbers(f["curve"]["loss"]), lb = numbers(b["curve"]["loss"]);
+  ASSERT_EQ(lf.size(), lb.size());
+  double moved = 0;
+  for (size_t i = 0; i < lf.size(); ++i) {
+    EXPECT_NEAR(lb[i], lf[i], 0.03 * lf[i]) << i;
+    moved = std::max(moved, std::abs(lb[i] - lf[i]) / lf[i]);
+  }
+  EXPECT_GT(moved, 1e-6);
+  auto r = run("--precision fp16" + args, scratch());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("fp16"), std::string::npos) << r.err;
+  r = run("--device cuda:x" + args, scratch());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("'cuda:x'"), std::string::npos) << r.err;
+  if (!cuda_available()) {
+    r = run("--device cuda:0" + args, scratch());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("CUDA"), std::string::npos) << r.err;
+  }
 }

@@ -301,6 +301,18 @@ TEST(Ui, ComputeDeviceIsChosenInSettingsAndShownInTheStatusBar) {
   EXPECT_EQ(QSettings().value("device").toString(), "cpu");
   EXPECT_EQ(compute_device_name(), "cpu");
   QSettings().remove("device");
+  // Settings ▸ Evaluation precision: bf16 is applied, remembered and shown beside the device.
+  auto* precision = w.findChild<QMenu*>("precision_menu");
+  ASSERT_NE(precision, nullptr);
+  for (QAction* a : precision->actions())
+    if (a->data().toString() == "bf16") a->trigger();
+  EXPECT_EQ(eval_precision(), EvalPrecision::kBf16);
+  EXPECT_TRUE(label->text().endsWith("· bf16")) << label->text().toStdString();
+  EXPECT_EQ(QSettings().value("precision").toString(), "bf16");
+  for (QAction* a : precision->actions())
+    if (a->data().toString() == "fp32") a->trigger();
+  EXPECT_EQ(eval_precision(), EvalPrecision::kFp32);
+  QSettings().remove("precision");
 }
 
 int main(int argc, char** argv) {

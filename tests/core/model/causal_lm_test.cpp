@@ -10,6 +10,7 @@
 #include "naive_lm.h"
 #include "test_support.h"
 #include "util/errors.h"
+#include "util/runtime.h"
 
 using namespace basin;
 
@@ -397,4 +398,46 @@ TEST(Generate, SequenceNllSumsLogProbsOfTargetsOnly) {
     EXPECT_NEAR(r.nll[b].item<double>(), want, 1e-5 * want) << b;
     EXPECT_EQ(r.tokens[b].item<int64_t>(), n);
   }
+}
+
+// Evaluation in bf16 (set_eval_precision): LibTorch's autocast runs the matrix products with
+// bfloat16 inputs (8 significant bits, unit roundoff u = 2^-9) and float32 accumulation. On this
+// 2-layer model each logit passes through about 8 rounded products per layer plus the head, so
+// to first order its relative error is at most ~17·2u ≈ 0.07 of the activations' scale; the
+// test asks for a Frobenius-relative difference below 0.05 (what autocast gives is ~1e-2), and
+// above 1e-5 so that the option demonstrably changes the arithmetic (float32 alone differs from
+// itself by 0). With gradients on (training) the setting changes nothing, bit for bit.
+TEST(CausalLM, Bf16EvaluationStaysWithinItsRoundingAndLeavesTrainingInFloat32) {
+  const auto c = tiny_config();
+  CausalLM m = tiny_model(c, 31);
+  m.set_lora_bank({random_adapter(m, "a", 2, 2.0, 7), random_adapter(m, "b", 4, 8.0, 9)});
+  const auto ids = torch::tensor(std::vector<int64_t>{3, 9, 1, 4, 1, 5, 9, 2}).view({2, 4});
+  CausalLM::ForwardOptions o;
+  o.lora_coeffs = torch::tensor(std::vector<float>{0.25f, 0.75f, 1.0f, 0.0f}).view({2, 2});
+  o.output_layer = 1;
+  auto run = [&](const std::string& precision, bool grad) {
+    set_eval_precision(precision);
+    torch::AutoGradMode mode(grad);
+    return m.forward(ids, o);
+  };
+  const auto fp32 = run("fp32", false);
+  const auto bf16 = run("bf16", false);
+  const auto trained = run("bf16", true);
+  set_eval_precision("fp32");
+  ASSERT_EQ(bf16.logits.scalar_type(), torch::kFloat32);
+  ASSERT_EQ(bf16.hidden.scalar_type(), torch::kFloat32);
+  for (const auto& [got, want] :
+       {std::pair{bf16.logits, fp32.logits}, std::pair{bf16.hidden, fp32.hidden}}) {
+    const double rel = ((got - want).norm() / want.norm()).item<double>();
+    EXPECT_LT(rel, 0.05);
+    EXPECT_GT(rel, 1e-5);
+  }
+  EXPECT_TRUE(torch::equal(trained.logits, fp32.logits));
+  // Greedy decoding with the KV cache runs under it too (the cache holds float32 keys).
+  set_eval_precision("bf16");
+  GenerateOptions g;
+  g.max_new_tokens = 4;
+  EXPECT_EQ(greedy_generate(m, ids.narrow(0, 0, 1), g)[0].size(), 4u);
+  set_eval_precision("fp32");
+  EXPECT_THROW(set_eval_precision("fp16"), InputError);
 }
