@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "util/errors.h"
@@ -11,6 +12,8 @@
 
 namespace basin {
 namespace {
+// Set from the GUI thread (Settings) while jobs read it on worker threads.
+std::mutex g_device_mutex;
 std::string g_device = "cpu";
 std::atomic<EvalPrecision> g_precision{EvalPrecision::kFp32};
 // The count set_compute_threads set last (0: never set). LibTorch's own count is per thread
@@ -79,6 +82,7 @@ void set_compute_device(const std::string& device) {
                      "': this version of Basin evaluates on the CPU only; its models and LoRA "
                      "banks are not placed on CUDA devices yet (use --device cpu)");
   }
+  std::lock_guard<std::mutex> lock(g_device_mutex);
   g_device = "cpu";
 }
 
@@ -110,6 +114,7 @@ DeviceChoice parse_device(const std::string& text) {
 }
 
 std::string compute_device_name() {
+  std::lock_guard<std::mutex> lock(g_device_mutex);
   return g_device;
 }
 bool cuda_available() {
