@@ -20,6 +20,8 @@ namespace {
 
 // Below this many Gram multiply-adds, (out + in)·R², a module's SVD runs on one thread.
 constexpr double kOneThreadFlops = 1e9;
+// Below this many elements, element-wise passes over a module's factors run on one thread.
+constexpr double kOneThreadElements = 1 << 24;
 
 // The Fortran BLAS SYRKs of the BLAS LibTorch loaded (OpenBLAS on Debian), found at run time
 // like runtime.cpp's openblas_set_num_threads; a Gram product through one costs half a GEMM.
@@ -271,6 +273,11 @@ Svd dense_top_svd_partial(const at::Tensor& M, int64_t rank) {
 
 Factors factors_from_svd(const Svd& svd, int64_t rank, std::optional<double> clamp) {
   const int64_t r = std::max<int64_t>(1, std::min<int64_t>(rank, svd.S.size(0)));
+  // A few element-wise passes over [out + in, r] elements. On two threads, OpenMP's worker
+  // would then spin for milliseconds on the core (often the hyperthread sibling) that the next
+  // module's one-thread BLAS calls need: 18 ms instead of 8.5 per 4096² merge (PERFORMANCE.md).
+  std::optional<jobs::OneComputeThread> one;
+  if (double(svd.U.size(0) + svd.V.size(0)) * double(r) < kOneThreadElements) one.emplace();
   auto B = svd.U.narrow(1, 0, r) * svd.S.narrow(0, 0, r).unsqueeze(0);  // [out, r]
   auto A = svd.V.narrow(1, 0, r).t().contiguous();                      // [r, in]
   if (clamp) {
