@@ -229,7 +229,7 @@ void MainWindow::build_menus() {
     device_group_->addAction(a);
     connect(a, &QAction::triggered, this, [this, name] { choose_device(name); });
   };
-  add_device(tr("&Automatic (the CPU in this version of Basin)"), "auto");
+  add_device(tr("&Automatic (a CUDA GPU when this build sees one, else the CPU)"), "auto");
   for (const std::string& d : visible_devices())
     add_device(d == "cpu" ? tr("&CPU") : QString::fromStdString(d).toUpper(),
                QString::fromStdString(d));

@@ -57,7 +57,8 @@ at::Tensor reference_task(const MergeInput& x, double coeff, const MergeRecipe& 
   at::Tensor t = f32(x.B).mm(f32(x.A)) * coeff;
   if (trims(recipe)) return reference_trim(t, recipe.density);
   if (drops(recipe))
-    return t * dare_keep_mask(t.sizes(), recipe.density, recipe.seed, x.stream) / recipe.density;
+    return t * dare_keep_mask(t.sizes(), recipe.density, recipe.seed, x.stream).to(t.device()) /
+           recipe.density;
   return t;
 }
 

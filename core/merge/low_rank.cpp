@@ -55,7 +55,8 @@ at::Tensor syrk_gram(const at::Tensor& X, bool row_major) {
 // row-major or the transpose of a row-major matrix.
 at::Tensor gram_of_columns(const at::Tensor& X) {
   const bool row_major = X.is_contiguous(), col_major = X.t().is_contiguous();
-  const bool fits = X.size(0) <= INT32_MAX && X.size(1) <= INT32_MAX && (row_major || col_major);
+  const bool fits =
+      X.is_cpu() && X.size(0) <= INT32_MAX && X.size(1) <= INT32_MAX && (row_major || col_major);
   if (fits && X.scalar_type() == torch::kFloat32 && find_syrk<float>())
     return syrk_gram<float>(X, row_major);
   if (fits && X.scalar_type() == torch::kFloat64 && find_syrk<double>())
@@ -182,7 +183,8 @@ Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor
   };
   const int64_t k_all = std::min({out, in, total});
   const int64_t r = rank < 0 ? k_all : std::clamp<int64_t>(rank, 1, std::max<int64_t>(k_all, 1));
-  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  // On the inputs' device (a merge on a CUDA device keeps every product there).
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(Bs[0].device());
   // Stacked in float64 (adapters with c_i = 0 left out): Bcat [out, R], Acat = Astackᵀ [in, R].
   auto Bcat = torch::empty({out, R}, f64);
   auto Astack = torch::empty({R, in}, f64);
@@ -240,7 +242,7 @@ Svd dense_top_svd(const at::Tensor& M_in, int64_t rank) {
   const auto G = X.mm(X.t()).to(torch::kFloat64);
   auto [evals, evecs] = torch::linalg_eigh(G, "L");  // ascending
   const auto idx = torch::arange(X.size(0) - 1, X.size(0) - 1 - k, -1,
-                                 torch::TensorOptions().dtype(torch::kLong));
+                                 torch::TensorOptions().dtype(torch::kLong).device(G.device()));
   const auto lam = evals.index_select(0, idx).clamp_min(0.0);
   const auto U = evecs.index_select(1, idx);  // [m, k]
   const auto S = lam.sqrt();

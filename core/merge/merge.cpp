@@ -90,7 +90,9 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
     }
     default: {
       const int64_t rank = recipe.rank > 0 ? recipe.rank : sum_ranks(in);
-      const bool fast = route == DenseRoute::Fast;
+      // The fast route's kernels read CPU memory; on a CUDA device the reference route's
+      // tensor operations run there (the same merge: DenseMerge.FastModuleEqualsTheReference…).
+      const bool fast = route == DenseRoute::Fast && in.front().A.is_cpu();
       const auto dense = fast ? dense_merge(in, recipe) : dense_merge_reference(in, recipe);
       // The exact truncation on both routes: real merged ΔW have no spectral gap at r (the
       // sample set's σ_{r+1}/σ_r is 0.96–0.9995), where the randomised solver's factors differ
@@ -110,8 +112,18 @@ LoraModule merge_module(const std::string& module, const std::vector<MergeInput>
   if (inputs.empty()) throw InputError("no adapter has module '" + module + "'");
   if (!recipe.peft_compat && is_peft_svd_variant(recipe.method))
     throw InputError(std::string(method_name(recipe.method)) + " needs --peft-compat");
-  LoraModule m = recipe.peft_compat ? peft_merge_module(module, inputs, recipe, slot_rank)
-                                    : merge_exact(module, inputs, recipe, route);
+  LoraModule m;
+  if (recipe.peft_compat) {
+    // PEFT's own arithmetic, reproduced on the CPU whatever the compute device.
+    std::vector<MergeInput> on_cpu = inputs;
+    for (auto& x : on_cpu) {
+      x.A = x.A.cpu();
+      x.B = x.B.cpu();
+    }
+    m = peft_merge_module(module, on_cpu, recipe, slot_rank);
+  } else {
+    m = merge_exact(module, inputs, recipe, route);
+  }
   if (!torch::isfinite(m.A).all().item<bool>() || !torch::isfinite(m.B).all().item<bool>())
     throw InputError("merging module '" + module + "' produced NaN/Inf values");
   return m;
@@ -164,21 +176,30 @@ Adapter merge(const AdapterSet& set, const MergeRecipe& recipe, jobs::Progress& 
   // module's products are small enough that a second thread inside one costs more in
   // wake-ups than it saves; docs/PERFORMANCE.md, SVD merge). The DARE masks are seeded per
   // module and adapter, so the result does not depend on which worker takes a module.
+  // On a CUDA device the modules go one after another (the device runs each module's
+  // products; CPU workers would only queue on it), and each merged module comes back to the
+  // CPU, where it is written.
+  const bool on_cuda = computes_on_cuda() && !recipe.peft_compat;
+  const torch::Device device = on_cuda ? torch::Device(compute_device_name()) : torch::kCPU;
   size_t done = 0;
   std::mutex done_mu;  // reports in order, whichever worker finishes
   progress.report(0.0, stage);
   jobs::parallel_tasks(
-      modules.size(), compute_threads(), [&](size_t mi, const std::atomic<bool>& stop) {
+      modules.size(), on_cuda ? 1 : compute_threads(),
+      [&](size_t mi, const std::atomic<bool>& stop) {
         if (stop.load()) return;
         progress.check_cancelled();
         std::vector<MergeInput> inputs;
         for (size_t ai = 0; ai < set.size(); ++ai) {
           const LoraModule* m = set[ai].find(modules[mi].name);
           if (!m) continue;
-          inputs.push_back(
-              {m->A, m->B, m->scale, weights[ai], static_cast<uint64_t>(mi) * 1000003u + ai});
+          inputs.push_back({m->A.to(device), m->B.to(device), m->scale, weights[ai],
+                            static_cast<uint64_t>(mi) * 1000003u + ai});
         }
-        out.modules[mi] = merge_module(modules[mi].name, inputs, run, slot_rank, route);
+        LoraModule merged = merge_module(modules[mi].name, inputs, run, slot_rank, route);
+        merged.A = merged.A.cpu();
+        merged.B = merged.B.cpu();
+        out.modules[mi] = std::move(merged);
         const std::lock_guard<std::mutex> lock(done_mu);
         progress.report(double(++done) / double(modules.size()), stage);
       });

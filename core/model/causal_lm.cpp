@@ -69,14 +69,12 @@ std::map<std::string, std::vector<int64_t>> parameter_shapes(const ModelConfig& 
   return s;
 }
 
+// "cpu" or "cuda[:N]" (as compute_device_name gives it); resolve_device checked the choice.
 torch::Device to_device(const std::string& d) {
-  if (d == "cuda") {
-    if (!torch::cuda::is_available())
-      throw InputError("device 'cuda' requested but CUDA is not available");
-    return torch::Device(torch::kCUDA);
-  }
-  if (d != "cpu") throw InputError("unknown device '" + d + "' (expected cpu or cuda)");
-  return torch::Device(torch::kCPU);
+  if (d == "cpu") return torch::Device(torch::kCPU);
+  const std::string name =
+      resolve_device(d, cuda_available() ? int(torch::cuda::device_count()) : 0, -1);
+  return torch::Device(name);
 }
 
 bool ends_with(const std::string& s, const std::string& tail) {

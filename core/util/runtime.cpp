@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -66,24 +67,43 @@ std::string eval_precision_name() {
   return eval_precision() == EvalPrecision::kBf16 ? "bf16" : "fp32";
 }
 
-void set_compute_device(const std::string& device) {
+std::string resolve_device(const std::string& device, int cuda_devices, int local_rank) {
   const DeviceChoice d = parse_device(device);
-  if (d.kind == DeviceChoice::kCuda) {
-    const std::string name = excerpt(device, 20);
-    if (!torch::cuda::is_available())
-      throw InputError("device '" + name +
-                       "' requested, but this LibTorch build has no usable CUDA device "
-                       "(Debian's LibTorch is CPU-only; build against a CUDA LibTorch with "
-                       "-DTorch_DIR, see docs/PERFORMANCE.md)");
-    if (d.index >= int(torch::cuda::device_count()))
-      throw InputError("device '" + name + "' requested, but this machine has " +
-                       std::to_string(torch::cuda::device_count()) + " CUDA devices");
+  if (d.kind == DeviceChoice::kCpu || (d.kind == DeviceChoice::kAuto && cuda_devices <= 0))
+    return "cpu";
+  const std::string name = excerpt(device, 20);
+  if (cuda_devices <= 0)
     throw InputError("device '" + name +
-                     "': this version of Basin evaluates on the CPU only; its models and LoRA "
-                     "banks are not placed on CUDA devices yet (use --device cpu)");
+                     "' requested, but this LibTorch build has no usable CUDA device "
+                     "(Debian's LibTorch is CPU-only; build against a CUDA LibTorch with "
+                     "-DTorch_DIR, see docs/PERFORMANCE.md)");
+  if (d.index >= cuda_devices)
+    throw InputError("device '" + name + "' requested, but this machine has " +
+                     std::to_string(cuda_devices) + " CUDA device" +
+                     (cuda_devices == 1 ? "" : "s"));
+  // "auto" and "cuda": ranks on one host take the visible GPUs in turn.
+  const int index = d.index >= 0 ? d.index : std::max(local_rank, 0) % cuda_devices;
+  return "cuda:" + std::to_string(index);
+}
+
+int local_rank() {
+  // Open MPI's mpirun and MPICH's hydra name the rank among those on this host; Slurm's srun
+  // the task among those of this node.
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    const char* v = std::getenv(var);
+    if (!v || !*v) continue;
+    char* end = nullptr;
+    const long r = std::strtol(v, &end, 10);
+    if (*end == '\0' && r >= 0 && r < 1 << 20) return int(r);
   }
+  return -1;
+}
+
+void set_compute_device(const std::string& device) {
+  const int count = torch::cuda::is_available() ? int(torch::cuda::device_count()) : 0;
+  const std::string resolved = resolve_device(device, count, local_rank());
   std::lock_guard<std::mutex> lock(g_device_mutex);
-  g_device = "cpu";
+  g_device = resolved;
 }
 
 std::vector<std::string> visible_devices() {
@@ -116,6 +136,9 @@ DeviceChoice parse_device(const std::string& text) {
 std::string compute_device_name() {
   std::lock_guard<std::mutex> lock(g_device_mutex);
   return g_device;
+}
+bool computes_on_cuda() {
+  return compute_device_name() != "cpu";
 }
 bool cuda_available() {
   return torch::cuda::is_available();

@@ -22,15 +22,25 @@ struct DeviceChoice {
 DeviceChoice parse_device(const std::string& text);
 
 // Sets the compute threads (set_compute_threads; LibTorch starts with half the cores: 1 on a
-// 2-core machine) and the device. Basin computes on the CPU: "auto" chooses it, and "cuda"
-// is refused with a message saying why (no usable CUDA device in this LibTorch; or, where
-// there is one, that Basin's evaluation does not place its tensors on it yet), never
-// accepted and then silently run on the CPU.
+// 2-core machine) and the device (set_compute_device).
 void init_runtime(const RuntimeOptions& options = {});
 
-// Chooses the compute device alone (the GUI's Settings menu), checked as init_runtime checks
-// it: throws InputError for a name parse_device refuses or a device Basin cannot compute on,
-// and then leaves the previous choice in place. Models loaded after the call use it.
+// The device a choice names on a machine with `cuda_devices` CUDA devices, for the process
+// that is `local_rank` among those on its host (-1: not launched as one of several):
+//  - "cpu" → "cpu"; "auto" → "cpu" without CUDA, else like "cuda";
+//  - "cuda" → "cuda:<local_rank mod cuda_devices>", so ranks take the visible GPUs in turn;
+//  - "cuda:N" → itself when N < cuda_devices.
+// Throws InputError, naming the choice, for CUDA without a CUDA device (Debian's LibTorch is
+// CPU-only) or an index past the last device: never accepted and then run on the CPU.
+std::string resolve_device(const std::string& device, int cuda_devices, int local_rank);
+// This process's rank among those on its host, from the launcher's environment
+// (OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, SLURM_LOCALID); -1 when none is set.
+int local_rank();
+
+// Chooses the compute device (resolve_device with this machine's CUDA devices and
+// local_rank()): throws InputError as resolve_device does, leaving the previous choice in
+// place. Models, LoRA banks and merges made after the call use it (the GUI's Settings menu
+// calls it between jobs).
 void set_compute_device(const std::string& device);
 
 // The arithmetic of evaluation (forward passes without gradients: losses, scores, features,
@@ -55,8 +65,10 @@ std::vector<std::string> visible_devices();
 void set_compute_threads(int threads);
 int compute_threads();
 
-// "cpu" or "cuda", as chosen by init_runtime's device option and what the build supports.
+// "cpu" or "cuda:N", as set_compute_device resolved the choice.
 std::string compute_device_name();
+// Whether that device is a CUDA device.
+bool computes_on_cuda();
 bool cuda_available();
 int torch_threads();
 std::string torch_version();

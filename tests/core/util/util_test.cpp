@@ -1,6 +1,9 @@
 // Small utilities: SHA-256 against FIPS 180-4 test vectors, natural order, UTF-8, atomic files.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <optional>
+
 #include "test_support.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
@@ -50,8 +53,9 @@ TEST(Runtime, DeviceNamesParseAndCudaIsRefusedWithTheReason) {
   } catch (const InputError& e) {
     EXPECT_LT(std::string(e.what()).size(), 200u);
   }
-  // Basin computes on the CPU: cuda is refused whatever the build, never run on the CPU.
+  // Without a CUDA device (Debian's LibTorch), cuda is refused, never run on the CPU.
   for (const char* cuda : {"cuda", "cuda:0"}) {
+    if (cuda_available()) break;
     try {
       init_runtime({1, cuda});
       ADD_FAILURE() << cuda << " accepted";
@@ -62,6 +66,64 @@ TEST(Runtime, DeviceNamesParseAndCudaIsRefusedWithTheReason) {
   }
   init_runtime({1, "auto"});
   EXPECT_EQ(compute_device_name(), "cpu");
+}
+
+// resolve_device as a table: what each choice becomes on machines with 0, 1 and 4 GPUs, for a
+// single process (-1) and for ranks 0, 1 and 5 on one host.
+TEST(Runtime, ResolveDeviceSpreadsRanksOverTheVisibleGpusAndRefusesWhatIsNotThere) {
+  EXPECT_EQ(resolve_device("cpu", 0, -1), "cpu");
+  EXPECT_EQ(resolve_device("cpu", 4, 1), "cpu");
+  EXPECT_EQ(resolve_device("auto", 0, -1), "cpu");
+  EXPECT_EQ(resolve_device("auto", 0, 3), "cpu");
+  EXPECT_EQ(resolve_device("auto", 1, -1), "cuda:0");
+  EXPECT_EQ(resolve_device("auto", 4, -1), "cuda:0");
+  EXPECT_EQ(resolve_device("auto", 4, 1), "cuda:1");
+  EXPECT_EQ(resolve_device("auto", 4, 5), "cuda:1");  // 5 mod 4
+  EXPECT_EQ(resolve_device("cuda", 1, 5), "cuda:0");
+  EXPECT_EQ(resolve_device("cuda", 4, 0), "cuda:0");
+  EXPECT_EQ(resolve_device("cuda", 4, 3), "cuda:3");
+  EXPECT_EQ(resolve_device("cuda:2", 4, 0), "cuda:2");  // an explicit index wins over the rank
+  EXPECT_EQ(resolve_device("cuda:2", 4, 3), "cuda:2");
+  const auto message = [](const std::string& d, int n) {
+    try {
+      resolve_device(d, n, -1);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("cuda", 0).find("no usable CUDA device"), std::string::npos);
+  EXPECT_NE(message("cuda:0", 0).find("device 'cuda:0'"), std::string::npos);
+  EXPECT_NE(message("cuda:4", 4).find("this machine has 4 CUDA devices"), std::string::npos);
+  EXPECT_NE(message("cuda:1", 1).find("has 1 CUDA device"), std::string::npos);
+  EXPECT_NE(message("gpu", 2).find("unknown device 'gpu'"), std::string::npos);
+}
+
+TEST(Runtime, LocalRankComesFromTheLaunchersEnvironment) {
+  const char* vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"};
+  std::vector<std::optional<std::string>> saved;
+  for (const char* v : vars) {
+    const char* x = std::getenv(v);
+    saved.push_back(x ? std::optional<std::string>(x) : std::nullopt);
+    unsetenv(v);
+  }
+  EXPECT_EQ(local_rank(), -1);
+  setenv("SLURM_LOCALID", "2", 1);
+  EXPECT_EQ(local_rank(), 2);
+  setenv("OMPI_COMM_WORLD_LOCAL_RANK", "3", 1);  // Open MPI's is read first
+  EXPECT_EQ(local_rank(), 3);
+  setenv("OMPI_COMM_WORLD_LOCAL_RANK", "3x", 1);  // not a number: the next variable
+  EXPECT_EQ(local_rank(), 2);
+  setenv("OMPI_COMM_WORLD_LOCAL_RANK", "-1", 1);
+  setenv("SLURM_LOCALID", "", 1);
+  EXPECT_EQ(local_rank(), -1);
+  for (size_t i = 0; i < saved.size(); ++i) {
+    if (saved[i]) {
+      setenv(vars[i], saved[i]->c_str(), 1);
+    } else {
+      unsetenv(vars[i]);
+    }
+  }
 }
 
 TEST(Runtime, VisibleDevicesAreTheOnesParseDeviceAccepts) {
@@ -77,7 +139,9 @@ TEST(Runtime, VisibleDevicesAreTheOnesParseDeviceAccepts) {
   // A refused choice leaves the previous one in place.
   set_compute_device("cpu");
   EXPECT_THROW(set_compute_device("tpu"), InputError);
-  if (!cuda_available()) EXPECT_THROW(set_compute_device("cuda:0"), InputError);
+  if (!cuda_available()) {
+    EXPECT_THROW(set_compute_device("cuda:0"), InputError);
+  }
   EXPECT_EQ(compute_device_name(), "cpu");
 }
 
