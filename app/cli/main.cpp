@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", ctx.threads, "LibTorch threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--device", ctx.device,
-                 "auto, cpu, cuda or cuda:N (Basin computes on the CPU: auto chooses it, and "
-                 "cuda is refused with the reason)")
+                 "auto (a CUDA GPU when LibTorch sees one, else the CPU), cpu, cuda or cuda:N; "
+                 "under mpirun, auto and cuda give the ranks on a host its GPUs in turn")
       ->check(CLI::Validator(
           [](std::string& s) {
             try {
