@@ -1,6 +1,6 @@
-// The top eigenpairs of a symmetric matrix, exactly, by LAPACK's ?syevr over an index range:
-// the re-factorisation of the trim/drop merges needs the top r of min(out, in) eigenpairs of
-// the Gram matrix of ΔW, and a full eigh computes all of them.
+// The top eigenpairs of a symmetric matrix, exactly: the re-factorisation of the trim/drop
+// merges needs the top r of min(out, in) eigenpairs of the Gram matrix of ΔW, and a full eigh
+// computes all of them.
 #pragma once
 
 #include <cstdint>
@@ -13,15 +13,24 @@ namespace basin {
 struct TopEigh {
   at::Tensor values;   // [k]
   at::Tensor vectors;  // [m, k]
+  // Which LAPACK route produced them: Tridiagonal (float64, certified) or Syevr (float32, and
+  // the fallback when the tridiagonal route's certificate fails).
+  enum class Route { Tridiagonal, Syevr } route = Route::Syevr;
 };
 
-// The k largest eigenpairs of the symmetric G [m, m] (float32 or float64, 1 <= k <= m; only
-// its lower triangle is read), in G's dtype. LAPACK ?syevr with RANGE = 'I' (Dhillon &
-// Parlett's MRRR on the tridiagonal form): the same Householder tridiagonalisation as the full
-// solver, then only k eigenvectors computed and transformed back, so O(4/3 m³ + m² k) instead
-// of the full eigh's O(4/3 m³ + 2 m³). Backward stable: the pairs are exact for some G + E with
-// ‖E‖₂ = O(m ε ‖G‖₂), so each eigenvalue is within that of the exact one (Weyl) and each
-// residual ‖G v − λ v‖ is O(m ε ‖G‖₂), as for the full solver. Throws Error when LAPACK fails.
-TopEigh top_eigh(const at::Tensor& G, int64_t k);
+// The k largest eigenpairs of the symmetric G [m, m] (float32 or float64, 1 <= k <= m; one
+// triangle is read), in G's dtype. Both routes share the Householder
+// tridiagonalisation T = QᵀGQ (?sytrd) and transform only k vectors back, so O(4/3 m³ + 2 m² k)
+// instead of the full eigh's O(4/3 m³ + 2 m³); they differ in how T's top k pairs are found.
+// float64: all eigenvalues of T by Pal–Walker–Kahan QR (dsterf), the k vectors by inverse
+// iteration (dstein), Q applied in blocks of reflectors (dlarft/dlarfb). The pairs are
+// certified on T before they are transformed back: max_j ‖T z_j − λ_j z_j‖₂ ≤ tol · ‖T‖∞ and
+// max |ZᵀZ − I| ≤ tol, with tol = `certificate_tol` (default, when negative: 4 m ε, the bound
+// of the TopEigh test); otherwise (and for float32) LAPACK ?syevr over the index range
+// (bisection, inverse iteration, ?ormtr). Both are backward stable: the pairs are exact for
+// some G + E with ‖E‖₂ = O(m ε ‖G‖₂), so each eigenvalue is within that of the exact one
+// (Weyl) and each residual ‖G v − λ v‖ is O(m ε ‖G‖₂), as for the full solver. Throws Error
+// when LAPACK fails on both routes.
+TopEigh top_eigh(const at::Tensor& G, int64_t k, double certificate_tol = -1.0);
 
 }  // namespace basin

@@ -277,12 +277,14 @@ double outside(const at::Tensor& V, const at::Tensor& W) {
 
 }  // namespace
 
-TEST(TopEigh, EqualsTheFullSpectrumOnSeparatedNearDegenerateAndDegenerateSpectra) {
-  // m = 160, the top k = 40. ?syevr is backward stable: its pairs are exact for G + E with
-  // ‖E‖₂ = O(m ε ‖G‖₂), so each eigenvalue is within ‖E‖₂ of the exact one (Weyl) and each
-  // residual ‖G v − λ v‖ is within ‖E‖₂; tol = 4 m ε ‖G‖₂ allows LAPACK's constants (measured
-  // below 0.05 tol). An eigenpair from the wrong end, a vector paired with the wrong value or
-  // an unsorted result fails these by O(‖G‖).
+TEST(TopEigh, EqualsTheFullSpectrumOnSeparatedNearDegenerateDegenerateAndGapFreeSpectra) {
+  // m = 160, the top k = 40. Both routes are backward stable: their pairs are exact for G + E
+  // with ‖E‖₂ = O(m ε ‖G‖₂), so each eigenvalue is within ‖E‖₂ of the exact one (Weyl) and
+  // each residual ‖G v − λ v‖ is within ‖E‖₂; tol = 4 m ε ‖G‖₂ allows LAPACK's constants
+  // (measured below 0.05 tol). An eigenpair from the wrong end, a vector paired with the wrong
+  // value or an unsorted result fails these by O(‖G‖). float64 runs the certified tridiagonal
+  // route (dsterf + dstein) and, with a certificate tolerance of 0 that no result meets, the
+  // ?syevr fallback; float32 runs ?syevr.
   const int64_t m = 160, k = 40;
   auto separated = torch::linspace(10.0, 1.0, m, torch::kFloat64);  // gap 0.057 at k
   // λ_k and λ_{k+1} 1e-9 apart (relative): the k-th eigenvector alone is ill-determined.
@@ -292,11 +294,17 @@ TEST(TopEigh, EqualsTheFullSpectrumOnSeparatedNearDegenerateAndDegenerateSpectra
   auto degenerate = separated.clone();
   degenerate.narrow(0, k - 3, 5).fill_(degenerate[k - 1].item<double>());
   degenerate.narrow(0, 0, 3).fill_(10.0);
+  // No gap anywhere: λ_{i+1}/λ_i = 0.9995 (the merged ΔW of the sample set reach
+  // σ_{r+1}/σ_r = 0.9995), so all pairs lie in one of dstein's clusters (spacing below
+  // 10⁻³ ‖G‖) and are reorthogonalised against each other.
+  const auto gap_free = 10.0 * torch::pow(0.9995, torch::arange(m, torch::kFloat64));
   int seed = 20;
-  for (const auto& lam : {separated, near, degenerate}) {
+  enum class Variant { Double, DoubleFallback, Single };
+  for (const auto& lam : {separated, near, degenerate, gap_free}) {
     const auto [G, Q] = symmetric_with_spectrum(lam, ++seed);
     const double norm = lam.max().item<double>();
-    for (bool single : {false, true}) {
+    for (auto variant : {Variant::Double, Variant::DoubleFallback, Variant::Single}) {
+      const bool single = variant == Variant::Single;
       const double eps = single ? kEps32 : kEps64;
       const double tol = 4.0 * double(m) * eps * norm;
       // Single precision: the float32-rounded G is the problem; its float64 spectrum the
@@ -304,28 +312,67 @@ TEST(TopEigh, EqualsTheFullSpectrumOnSeparatedNearDegenerateAndDegenerateSpectra
       const auto Gp = single ? G.to(torch::kFloat32) : G;
       const auto G64 = Gp.to(torch::kFloat64);
       const auto exact = std::get<0>(torch::linalg_eigh(G64)).flip({0}).narrow(0, 0, k);
-      const auto e = top_eigh(Gp, k);
+      const auto e = top_eigh(Gp, k, variant == Variant::DoubleFallback ? 0.0 : -1.0);
+      const int v = static_cast<int>(variant);
+      EXPECT_EQ(e.route,
+                variant == Variant::Double ? TopEigh::Route::Tridiagonal : TopEigh::Route::Syevr)
+          << v;
       ASSERT_EQ(e.values.scalar_type(), Gp.scalar_type());
       ASSERT_EQ(e.vectors.sizes(), (std::vector<int64_t>{m, k}));
       const auto val = e.values.to(torch::kFloat64), V = e.vectors.to(torch::kFloat64);
-      EXPECT_LE((val - exact).abs().max().item<double>(), tol) << single;
+      EXPECT_LE((val - exact).abs().max().item<double>(), tol) << v;
       const auto residual = (G64.mm(V) - V * val.unsqueeze(0)).norm(2, 0).max();
-      EXPECT_LE(residual.item<double>(), tol) << single;
+      EXPECT_LE(residual.item<double>(), tol) << v;
       EXPECT_LE((V.t().mm(V) - torch::eye(k, torch::kFloat64)).abs().max().item<double>(),
                 4.0 * double(m) * eps)
-          << single;
+          << v;
       if (single) continue;
-      // The subspace, where it is determined (Davis–Kahan: sin θ ≤ ‖E‖₂ / gap). Separated:
-      // span(V) is the top-k eigenspace. Near-degenerate and degenerate: span(V) holds the
-      // eigenvectors above the cluster at the cut and lies in those down to its end.
-      const int64_t below = lam.equal(separated) ? k : k - 3;  // first index in the cluster
-      const int64_t end = lam.equal(separated) ? k : lam.equal(near) ? k + 1 : k + 2;
+      // The subspace, where it is determined (Davis–Kahan: sin θ ≤ ‖E‖₂ / gap). Separated and
+      // gap-free: span(V) is the top-k eigenspace (gap-free: λ_k − λ_{k+1} = 5e-4 λ_k ≫ tol).
+      // Near-degenerate and degenerate: span(V) holds the eigenvectors above the cluster at
+      // the cut and lies in those down to its end.
+      const bool plain = lam.equal(separated) || lam.equal(gap_free);
+      const int64_t below = plain ? k : k - 3;  // first index in the cluster
+      const int64_t end = plain ? k : lam.equal(near) ? k + 1 : k + 2;
       const double gap_in = lam[below - 1].item<double>() - lam[below].item<double>();
       const double gap_out = lam[end - 1].item<double>() - lam[end].item<double>();
-      EXPECT_LE(outside(V, Q.narrow(1, 0, below)), tol / gap_in);
+      EXPECT_LE(outside(V, Q.narrow(1, 0, below)), tol / gap_in) << v;
       const auto Qend = Q.narrow(1, 0, end);
-      EXPECT_LE(outside(Qend, V), tol / gap_out);
+      EXPECT_LE(outside(Qend, V), tol / gap_out) << v;
     }
+  }
+}
+
+TEST(TopEigh, AllPairsAndTinyMatrices) {
+  // k = m (every pair, as for the 128-row k_proj Grams), m = 1 and 2, and a matrix whose
+  // tridiagonal form splits (block diagonal: dsytrd leaves exact zeros between the blocks)
+  // with the same eigenvalue in both blocks. Checked as above against torch's eigh.
+  const auto block =
+      std::get<0>(symmetric_with_spectrum(torch::tensor({3.0, 2.0, 1.0}, torch::kFloat64), 5));
+  auto split = torch::zeros({6, 6}, torch::kFloat64);
+  split.narrow(0, 0, 3).narrow(1, 0, 3).copy_(block);
+  split.narrow(0, 3, 3).narrow(1, 3, 3).copy_(block);
+  const auto lam40 = torch::linspace(5.0, 0.5, 40, torch::kFloat64);
+  const std::vector<std::pair<at::Tensor, int64_t>> cases = {
+      {std::get<0>(symmetric_with_spectrum(lam40, 6)), 40},
+      {torch::full({1, 1}, 2.5, torch::kFloat64), 1},
+      {std::get<0>(symmetric_with_spectrum(torch::tensor({2.0, -1.0}, torch::kFloat64), 7)), 1},
+      {split, 4}};
+  for (const auto& [G, k] : cases) {
+    const int64_t m = G.size(0);
+    // 4 m ε ‖G‖₂ as above, with ‖G‖₂ ≤ m max |g_ij|.
+    const double tol = 4.0 * double(m) * kEps64 * G.abs().max().item<double>() * double(m);
+    const auto exact = std::get<0>(torch::linalg_eigh(G)).flip({0}).narrow(0, 0, k);
+    const auto e = top_eigh(G, k);
+    // m = 1 has no tridiagonal form to certify: ?syevr.
+    EXPECT_EQ(e.route, m > 1 ? TopEigh::Route::Tridiagonal : TopEigh::Route::Syevr) << m;
+    EXPECT_LE((e.values - exact).abs().max().item<double>(), tol) << m;
+    const auto residual = (G.mm(e.vectors) - e.vectors * e.values.unsqueeze(0)).abs().max();
+    EXPECT_LE(residual.item<double>(), tol) << m;
+    EXPECT_LE(
+        (e.vectors.t().mm(e.vectors) - torch::eye(k, torch::kFloat64)).abs().max().item<double>(),
+        4.0 * double(m) * kEps64)
+        << m;
   }
 }
 
