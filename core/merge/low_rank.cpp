@@ -170,7 +170,7 @@ Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor
   // The two stacks are independent: with a second core free (not inside a merge's workers,
   // which already hold one compute thread each), each side runs on its own thread.
   const bool small = double(out + in) * double(R) * double(R) < kOneThreadFlops;
-  const bool sides_in_parallel = small && compute_threads() >= 2;
+  const bool sides_in_parallel = small && compute_threads() >= 2 && Bs[0].is_cpu();
   std::optional<jobs::OneComputeThread> one;
   if (small) one.emplace();
   const auto both = [&](const std::function<void(int)>& side) {

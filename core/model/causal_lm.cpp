@@ -4,6 +4,7 @@
 #include <set>
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 #include <nlohmann/json.hpp>
 
 #include "io/json_file.h"
@@ -253,13 +254,15 @@ at::Tensor CausalLM::last_layer_at(const at::Tensor& pos, const at::Tensor& h, c
 
 namespace {
 // Autocast to bfloat16 on the calling thread (its dispatch state is per thread), restored after.
+// LibTorch 2.4 made the calls device-typed (and deprecated the CPU/CUDA-named ones, which then
+// warn on every call); Debian's 1.13 has only the named ones.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define BASIN_AUTOCAST_BY_DEVICE 1
+#endif
 class Bf16Autocast {
  public:
   explicit Bf16Autocast(c10::DeviceType device)
-      : cuda_(device == c10::kCUDA),
-        was_enabled_(cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled()),
-        was_dtype_(cuda_ ? at::autocast::get_autocast_gpu_dtype()
-                         : at::autocast::get_autocast_cpu_dtype()) {
+      : cuda_(device == c10::kCUDA), was_enabled_(enabled()), was_dtype_(dtype()) {
     set(true, at::kBFloat16);
   }
   ~Bf16Autocast() {
@@ -270,6 +273,27 @@ class Bf16Autocast {
   Bf16Autocast& operator=(const Bf16Autocast&) = delete;
 
  private:
+#ifdef BASIN_AUTOCAST_BY_DEVICE
+  c10::DeviceType type() const {
+    return cuda_ ? c10::kCUDA : c10::kCPU;
+  }
+  bool enabled() const {
+    return at::autocast::is_autocast_enabled(type());
+  }
+  at::ScalarType dtype() const {
+    return at::autocast::get_autocast_dtype(type());
+  }
+  void set(bool enabled, at::ScalarType dtype) const {
+    at::autocast::set_autocast_dtype(type(), dtype);
+    at::autocast::set_autocast_enabled(type(), enabled);
+  }
+#else
+  bool enabled() const {
+    return cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+  }
+  at::ScalarType dtype() const {
+    return cuda_ ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+  }
   void set(bool enabled, at::ScalarType dtype) const {
     if (cuda_) {
       at::autocast::set_autocast_gpu_dtype(dtype);
@@ -279,6 +303,7 @@ class Bf16Autocast {
       at::autocast::set_cpu_enabled(enabled);
     }
   }
+#endif
   bool cuda_;
   bool was_enabled_;
   at::ScalarType was_dtype_;
