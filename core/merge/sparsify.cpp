@@ -26,11 +26,9 @@ inline float from_bits(uint32_t b) {
   return v;
 }
 
-// One pass: entries with bits > hi are counted, those in [lo, hi] gathered. Chunks run in
-// parallel with their own lists (the order of the gathered values does not matter). The loop
-// has no data-dependent branch: every entry is stored at the end of a small block buffer and
-// the end advances only for entries inside the bracket (a branch there mispredicts on every
-// gathered entry and made the pass 4x slower than a plain read of the data).
+// One pass: entries with bits > hi are counted, those in [lo, hi] gathered (bracket_block:
+// AVX-512 compress where the CPU has it). Chunks run in parallel with their own lists (the
+// order of the gathered values does not matter).
 struct Bracket {
   int64_t above = 0;
   std::vector<uint32_t> inside;
@@ -39,26 +37,17 @@ struct Bracket {
 Bracket scan(const float* x, int64_t n, uint32_t lo, uint32_t hi) {
   constexpr int64_t kChunk = int64_t(1) << 18, kBlock = 2048;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-  const uint32_t width = hi - lo;  // b in [lo, hi] <=> b - lo <= width (unsigned)
   std::vector<Bracket> part(static_cast<size_t>(chunks));
   at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-    uint32_t buf[kBlock];
+    uint32_t buf[kBlock + 16];
     for (int64_t c = c0; c < c1; ++c) {
       auto& p = part[static_cast<size_t>(c)];
       const int64_t e = std::min(n, (c + 1) * kChunk);
-      int64_t above = 0;
       for (int64_t b0 = c * kChunk; b0 < e; b0 += kBlock) {
-        const int64_t b1 = std::min(e, b0 + kBlock);
-        size_t m = 0;
-        for (int64_t j = b0; j < b1; ++j) {
-          const uint32_t b = abs_bits(x[j]);
-          above += b > hi;
-          buf[m] = b;
-          m += (b - lo) <= width;
-        }
+        const int64_t m =
+            bracket_block(x + b0, std::min(e, b0 + kBlock) - b0, lo, hi, buf, &p.above);
         p.inside.insert(p.inside.end(), buf, buf + m);
       }
-      p.above = above;
     }
   });
   Bracket all;
@@ -71,6 +60,31 @@ Bracket scan(const float* x, int64_t n, uint32_t lo, uint32_t hi) {
     all.inside.insert(all.inside.end(), p.inside.begin(), p.inside.end());
   }
   return all;
+}
+
+// The need-th largest of values all in [lo, hi] (1 <= need <= size): a histogram of their
+// offsets from lo in 4096 bins finds the bin that holds it (one pass, a radix select step),
+// and nth_element runs on that bin only (1/30 of the values for the gate_proj trims: 0.1 ms
+// instead of 0.6 for the whole bracket).
+uint32_t select_descending(const std::vector<uint32_t>& v, int64_t need, uint32_t lo, uint32_t hi) {
+  constexpr int kBins = 4096;
+  int shift = 0;
+  while (((hi - lo) >> shift) >= uint32_t(kBins))
+    ++shift;
+  std::vector<int64_t> hist(kBins, 0);
+  for (const uint32_t b : v)
+    ++hist[(b - lo) >> shift];
+  int bin = kBins - 1;
+  int64_t above = 0;  // values in bins above `bin`
+  for (; bin > 0 && above + hist[static_cast<size_t>(bin)] < need; --bin)
+    above += hist[static_cast<size_t>(bin)];
+  std::vector<uint32_t> in_bin;
+  in_bin.reserve(static_cast<size_t>(hist[static_cast<size_t>(bin)]));
+  for (const uint32_t b : v)
+    if (((b - lo) >> shift) == uint32_t(bin)) in_bin.push_back(b);
+  const auto pos = static_cast<long>(need - above - 1);
+  std::nth_element(in_bin.begin(), in_bin.begin() + pos, in_bin.end(), std::greater<>());
+  return in_bin[static_cast<size_t>(pos)];
 }
 
 }  // namespace
@@ -90,7 +104,9 @@ float kth_largest_magnitude(const float* x, int64_t n, int64_t k) {
   // Sample s entries at a prime stride (so a row-major matrix's columns are all visited unless
   // the row length is a multiple of that prime) and bracket the k-th largest by the sample's
   // order statistics k·s/n ± 6 standard deviations.
-  constexpr int64_t kSample = int64_t(1) << 16;
+  // 2^15: the two nth_elements on the sample cost 0.26 ms, the bracket holds about 2.8% of a
+  // 4864x896 task tensor (2^16: 0.7 ms, 1.7%; 2^14: 0.15 ms, 3.9%).
+  constexpr int64_t kSample = int64_t(1) << 15;
   uint32_t lo = 0, hi = 0x7fffffffu;
   if (n > 8 * kSample) {
     int64_t stride = n / kSample;
@@ -114,11 +130,12 @@ float kth_largest_magnitude(const float* x, int64_t n, int64_t k) {
     lo = lo_pos + 1 >= s.size() ? 0u : s[lo_pos];
   }
   Bracket b = scan(x, n, lo, hi);
-  if (b.above >= k || b.above + int64_t(b.inside.size()) < k) b = scan(x, n, 0, 0x7fffffffu);
-  const auto need = static_cast<long>(k - b.above);  // 1-based rank inside the bracket
-  std::nth_element(b.inside.begin(), b.inside.begin() + (need - 1), b.inside.end(),
-                   std::greater<>());
-  return from_bits(b.inside[static_cast<size_t>(need - 1)]);
+  if (b.above >= k || b.above + int64_t(b.inside.size()) < k) {
+    lo = 0;
+    hi = 0x7fffffffu;
+    b = scan(x, n, lo, hi);
+  }
+  return from_bits(select_descending(b.inside, k - b.above, lo, hi));
 }
 
 at::Tensor magnitude_trim(const at::Tensor& t, double density) {

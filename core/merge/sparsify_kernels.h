@@ -49,6 +49,14 @@ struct EntryRule {
   float divisor = 1;                 // Drop: d, as the float the reference divides by
 };
 
+// One block of the trim threshold's counting pass (kth_largest_magnitude): adds to *above the
+// number of the n entries whose |x| bit pattern is above hi, writes the bit patterns in
+// [lo, hi] to inside (room for n + 16 values) and returns how many. With AVX-512 where the CPU
+// has it (16 entries per compare and compress), else a branch-free scalar loop: both give the
+// same counts and the same values in the same order.
+int64_t bracket_block(const float* x, int64_t n, uint32_t lo, uint32_t hi, uint32_t* inside,
+                      int64_t* above);
+
 // TIES sign election and disjoint mean (Yadav et al. 2023, §3 steps 2–3), or the plain sum,
 // over n entries (first flat index j0) of the N task tensors t[i] after their rules,
 // accumulated in the order i = 0…N−1 as the reference's whole-tensor adds do. `scratch`

@@ -5,6 +5,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
 
 #include "merge/dense_merge.h"
 #include "merge/merge.h"
@@ -51,16 +55,55 @@ TEST(Sparsify, KthLargestMagnitudeEqualsKthvalue) {
   const auto ties = (test::randn({600, 500}, 8) * 16).round() / 16;
   // Sorted magnitudes: a strided sample sees a skewed picture, the bracket may miss.
   const auto sorted = std::get<0>(test::randn({300000}, 9).abs().sort()) * -1;
-  // Every 9th entry (the sample's stride at this size) zero: the sample misses, the second
-  // pass over the full range must still be exact.
+  // Every 11th entry zero, the entries the sample reads at this size (stride 300000 / 2^15
+  // rounded up to a prime): it sees only zeros and brackets 0, so the second pass over the
+  // full range must still be exact.
   auto holes = test::randn({300000}, 11);
-  holes.index_put_({torch::indexing::Slice(0, torch::indexing::None, 9)}, 0.0f);
+  holes.index_put_({torch::indexing::Slice(0, torch::indexing::None, 11)}, 0.0f);
   for (const auto& t : {big, ties, sorted, holes, test::randn({37, 11}, 10)}) {
     const auto c = t.contiguous();
     const int64_t n = c.numel();
     for (int64_t k : {int64_t(1), n / 5, n / 2, n - 1, n}) {
       EXPECT_EQ(kth_largest_magnitude(c.data_ptr<float>(), n, k), kthvalue_threshold(c, k))
           << "n=" << n << " k=" << k;
+    }
+  }
+}
+
+TEST(Sparsify, BracketBlockCountsAndGathersInOrder) {
+  // The counting pass's kernel (AVX-512 where the CPU has it, with a scalar tail) against a
+  // plain loop: the count above the bracket and the gathered bit patterns, in order, for
+  // lengths around the 16-lane width, signed values, ±inf and NaN, and brackets at the ends.
+  auto x = test::randn({1000}, 12);
+  x[3] = std::numeric_limits<float>::infinity();
+  x[17] = -std::numeric_limits<float>::infinity();
+  x[40] = std::numeric_limits<float>::quiet_NaN();
+  x[41] = -0.0f;
+  const auto* p = x.data_ptr<float>();
+  const auto bits = [](float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b & 0x7fffffffu;
+  };
+  const std::pair<float, float> brackets[] = {{0.5f, 1.5f}, {0.0f, 0.1f}, {2.0f, 1e30f}};
+  for (int64_t n : {int64_t(0), int64_t(1), int64_t(15), int64_t(16), int64_t(17), int64_t(1000)}) {
+    for (auto [flo, fhi] : brackets) {
+      for (const auto& [lo, hi] : {std::pair<uint32_t, uint32_t>{bits(flo), bits(fhi)},
+                                   std::pair<uint32_t, uint32_t>{0u, 0x7fffffffu}}) {
+        int64_t above_ref = 0;
+        std::vector<uint32_t> ref;
+        for (int64_t j = 0; j < n; ++j) {
+          const uint32_t b = bits(p[j]);
+          if (b > hi) ++above_ref;
+          if (b >= lo && b <= hi) ref.push_back(b);
+        }
+        std::vector<uint32_t> got(static_cast<size_t>(n) + 16);
+        int64_t above = 5;  // added to
+        const int64_t m = bracket_block(p, n, lo, hi, got.data(), &above);
+        EXPECT_EQ(above, above_ref + 5) << n << " " << lo;
+        got.resize(static_cast<size_t>(m));
+        EXPECT_EQ(got, ref) << n << " " << lo;
+      }
     }
   }
 }
