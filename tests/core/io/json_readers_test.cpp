@@ -177,9 +177,10 @@ struct GateFixture {
   }
 };
 
+// Made once per process and removed at its exit (a leaked one left a folder per run in /tmp).
 GateFixture& gate_fixture() {
-  static GateFixture* g = new GateFixture;
-  return *g;
+  static GateFixture g;
+  return g;
 }
 
 std::vector<ReaderCase> readers() {
