@@ -35,10 +35,13 @@ bool elects(const MergeRecipe& r) {
 // many adapters there are.
 constexpr int64_t kDenseCacheBytes = int64_t(512) << 20;
 
-// τ_i = c_i · B_i A_i, as one GEMM then one scaling (the order the reference uses, so both
-// routes trim the same float values).
+// τ_i = c_i · B_i A_i (rows r0…r0+rows), one GEMM with c_i as its alpha: BLAS scales each
+// float32 dot product once by the float32 c_i, which is what the reference's GEMM and then
+// `* c_i` compute, bit for bit (DenseMerge.FastModuleEqualsTheReferenceModule), without a
+// second pass over τ_i.
 at::Tensor task_rows(const MergeInput& x, int64_t r0, int64_t rows) {
-  return f32(x.B).narrow(0, r0, rows).mm(f32(x.A)).mul_(x.weight * x.scale);
+  auto t = torch::empty({rows, x.A.size(1)}, torch::kFloat32);
+  return at::addmm_out(t, t, f32(x.B).narrow(0, r0, rows), f32(x.A), 0.0, x.weight * x.scale);
 }
 
 // --- the route before issue 12 -------------------------------------------------------------

@@ -199,6 +199,10 @@ TEST(DenseMerge, FastModuleEqualsTheReferenceModule) {
     const auto product = [](const LoraModule& m) {
       return m.B.to(torch::kFloat64).mm(m.A.to(torch::kFloat64));
     };
+    // The dense ΔW before the factorisation: the reference's, bit for bit (the same GEMMs, c_i
+    // applied once to each float32 product, the same thresholds and order of accumulation).
+    EXPECT_TRUE(torch::equal(dense_merge(in, r), dense_merge_reference(in, r)))
+        << method_name(method);
     const auto exact = test::dense_truncate(dense_merge_reference(in, r).to(torch::kFloat64), 32);
     EXPECT_LT(test::rel_err(product(fast), product(ref)), 2e-4) << method_name(method);
     EXPECT_LT(test::rel_err(product(fast), exact), 2e-4) << method_name(method);
