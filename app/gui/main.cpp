@@ -210,6 +210,9 @@ void take_screenshots(MainWindow& w, const QString& dir, const QString& only) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // GNU OpenMP's idle workers spin by default; with the jobs' threads at a lower priority than
+  // the spinning ones, a MoLE gate trained 4.6x slower here than with a passive wait policy.
+  basin::relaunch_with_passive_openmp("/proc/self/exe", argv);
   QApplication app(argc, argv);
   QApplication::setApplicationName("Basin");
   QApplication::setOrganizationName("Basin");

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -29,6 +30,12 @@ void set_openblas_threads(int threads) {
     f(threads);
 }
 }  // namespace
+
+void relaunch_with_passive_openmp(const char* exe, char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv(exe, argv);  // returns only on failure
+}
 
 void set_compute_threads(int threads) {
   if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());

@@ -6,6 +6,14 @@
 
 namespace basin {
 
+// Replaces the process by `exe` (argv unchanged) with OMP_WAIT_POLICY=passive when the
+// environment names no policy; returns when it names one (the user's choice, or the relaunch
+// already happened) or when exec fails, and the process goes on with what it has. GNU OpenMP
+// reads the policy once, before main(), so a program sets it by relaunching itself
+// (exe = "/proc/self/exe"). Why: an idle OpenMP worker spins after each parallel region by
+// default, taking the core the next step needs (docs/PERFORMANCE.md, "OpenMP wait policy").
+void relaunch_with_passive_openmp(const char* exe, char** argv);
+
 struct RuntimeOptions {
   int threads = 0;                 // intra-op threads for LibTorch; 0 = every hardware core
   std::string device = "auto";     // "auto", "cpu", "cuda" or "cuda:N" (parse_device)

@@ -1,6 +1,10 @@
 // Small utilities: SHA-256 against FIPS 180-4 test vectors, natural order, UTF-8, atomic files.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 
@@ -124,6 +128,39 @@ TEST(Runtime, LocalRankComesFromTheLaunchersEnvironment) {
       unsetenv(vars[i]);
     }
   }
+}
+
+// relaunch_with_passive_openmp in a forked child: without a policy in the environment it
+// replaces the process by `exe` with OMP_WAIT_POLICY=passive; with one (the user's, or set by
+// the relaunch itself) it returns, and the process goes on unchanged.
+TEST(Runtime, RelaunchSetsAPassiveOpenMpWaitPolicyOnceAndKeepsTheUsersChoice) {
+  test::TempDir dir;
+  const std::string out = (dir / "policy").string();
+  const auto run = [&](const char* preset) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      if (preset)
+        setenv("OMP_WAIT_POLICY", preset, 1);
+      else
+        unsetenv("OMP_WAIT_POLICY");
+      const std::string script = "printf %s \"$OMP_WAIT_POLICY\" > '" + out + "'";
+      char* argv[] = {const_cast<char*>("sh"), const_cast<char*>("-c"),
+                      const_cast<char*>(script.c_str()), nullptr};
+      relaunch_with_passive_openmp("/bin/sh", argv);
+      std::FILE* f = std::fopen(out.c_str(), "w");  // returned: no relaunch
+      if (f) {
+        std::fputs("returned", f);
+        std::fclose(f);
+      }
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return test::read_bytes(out);
+  };
+  EXPECT_EQ(run(nullptr), "passive");
+  EXPECT_EQ(run("active"), "returned");
+  EXPECT_EQ(run("passive"), "returned");
 }
 
 TEST(Runtime, VisibleDevicesAreTheOnesParseDeviceAccepts) {
