@@ -29,23 +29,6 @@ bool skip_without_cuda() {
   return !cuda_available();
 }
 
-std::shared_ptr<Adapter> random_adapter(const CausalLM& m, const std::string& name, int64_t r,
-                                        double alpha, uint64_t seed) {
-  auto a = std::make_shared<Adapter>();
-  a->name = name;
-  for (const auto& target : m.lora_targets()) {
-    const auto& W = m.parameters().at(target + ".weight");
-    LoraModule mod;
-    mod.name = target;
-    mod.A = 0.3 * test::randn({r, W.size(1)}, ++seed);
-    mod.B = 0.3 * test::randn({W.size(0), r}, ++seed);
-    mod.alpha = alpha;
-    mod.scale = alpha / double(r);
-    a->modules.push_back(mod);
-  }
-  return a;
-}
-
 at::Tensor delta(const LoraModule& m) {
   return m.B.to(torch::kCPU, torch::kFloat64).mm(m.A.to(torch::kCPU, torch::kFloat64)) * m.scale;
 }
@@ -59,8 +42,8 @@ TEST(Cuda, ModelLoadedOnTheGpuWithABankGivesTheCpusLogitsAndTokens) {
   CausalLM cpu = CausalLM::load(dir / "m", "cpu");
   CausalLM gpu = CausalLM::load(dir / "m", "cuda:0");
   ASSERT_TRUE(gpu.parameters().at("model.embed_tokens.weight").is_cuda());
-  const std::vector<std::shared_ptr<const Adapter>> bank{random_adapter(cpu, "a", 2, 2.0, 1),
-                                                         random_adapter(cpu, "b", 4, 8.0, 2)};
+  const std::vector<std::shared_ptr<const Adapter>> bank{test::random_lora(cpu, "a", 2, 2.0, 1),
+                                                         test::random_lora(cpu, "b", 4, 8.0, 2)};
   cpu.set_lora_bank(bank);
   gpu.set_lora_bank(bank);
   const auto ids = torch::tensor(std::vector<int64_t>{3, 9, 1, 4, 1, 5, 9, 2}).view({2, 4});
@@ -102,8 +85,8 @@ TEST(Cuda, AWholeSetMergeOnTheGpuDeviceReturnsCpuFactorsEqualToTheCpuMerge) {
   if (skip_without_cuda()) GTEST_SKIP() << "LibTorch sees no CUDA device";
   const CausalLM m = test::tiny_decoder(test::tiny_decoder_config("qwen2", false), 3);
   AdapterSet set;
-  set.add(random_adapter(m, "a", 2, 4.0, 5));
-  set.add(random_adapter(m, "b", 2, 4.0, 9));
+  set.add(test::random_lora(m, "a", 2, 4.0, 5));
+  set.add(test::random_lora(m, "b", 2, 4.0, 9));
   MergeRecipe recipe;
   recipe.method = MergeMethod::Ties;
   recipe.density = 0.5;
