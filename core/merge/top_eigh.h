@@ -22,8 +22,9 @@ struct TopEigh {
 // triangle is read), in G's dtype. Both routes share the Householder
 // tridiagonalisation T = QᵀGQ (?sytrd) and transform only k vectors back, so O(4/3 m³ + 2 m² k)
 // instead of the full eigh's O(4/3 m³ + 2 m³); they differ in how T's top k pairs are found.
-// float64: all eigenvalues of T by Pal–Walker–Kahan QR (dsterf), the k vectors by inverse
-// iteration (dstein), Q applied in blocks of reflectors (dlarft/dlarfb). The pairs are
+// float64: T's top k eigenvalues by bisection on Sturm counts (dstebz's method, 32 shifts at a
+// time), their vectors by inverse iteration (dstein), Q applied in blocks of reflectors
+// (dlarft/dlarfb). The pairs are
 // certified on T before they are transformed back: max_j ‖T z_j − λ_j z_j‖₂ ≤ tol · ‖T‖∞ and
 // max |ZᵀZ − I| ≤ tol, with tol = `certificate_tol` (default, when negative: 4 m ε, the bound
 // of the TopEigh test); otherwise (and for float32) LAPACK ?syevr over the index range

@@ -344,7 +344,7 @@ TEST(TopEigh, EqualsTheFullSpectrumOnSeparatedNearDegenerateDegenerateAndGapFree
 }
 
 TEST(TopEigh, AllPairsAndTinyMatrices) {
-  // k = m (every pair, as for the 128-row k_proj Grams), m = 1 and 2, and a matrix whose
+  // k = m (every pair, as for the 128-row k_proj Grams), m = 1 and 2, a matrix whose
   // tridiagonal form splits (block diagonal: dsytrd leaves exact zeros between the blocks)
   // with the same eigenvalue in both blocks. Checked as above against torch's eigh.
   const auto block =
@@ -357,15 +357,22 @@ TEST(TopEigh, AllPairsAndTinyMatrices) {
       {std::get<0>(symmetric_with_spectrum(lam40, 6)), 40},
       {torch::full({1, 1}, 2.5, torch::kFloat64), 1},
       {std::get<0>(symmetric_with_spectrum(torch::tensor({2.0, -1.0}, torch::kFloat64), 7)), 1},
-      {split, 4}};
+      {split, 4},
+      // The zero matrix (bisection's interval shrinks to pivmin) and a negative definite one.
+      {torch::zeros({5, 5}, torch::kFloat64), 2},
+      {std::get<0>(symmetric_with_spectrum(-torch::linspace(1.0, 3.0, 12, torch::kFloat64), 8)),
+       5}};
   for (const auto& [G, k] : cases) {
     const int64_t m = G.size(0);
-    // 4 m ε ‖G‖₂ as above, with ‖G‖₂ ≤ m max |g_ij|.
-    const double tol = 4.0 * double(m) * kEps64 * G.abs().max().item<double>() * double(m);
+    // 4 m ε ‖G‖₂ as above, with ‖G‖₂ ≤ m max |g_ij|, plus 1e-300 for the zero matrix
+    // (bisection stops within pivmin ≈ 2.2e-308 of an eigenvalue).
+    const double tol = 4.0 * double(m) * kEps64 * G.abs().max().item<double>() * double(m) + 1e-300;
     const auto exact = std::get<0>(torch::linalg_eigh(G)).flip({0}).narrow(0, 0, k);
     const auto e = top_eigh(G, k);
-    // m = 1 has no tridiagonal form to certify: ?syevr.
-    EXPECT_EQ(e.route, m > 1 ? TopEigh::Route::Tridiagonal : TopEigh::Route::Syevr) << m;
+    // m = 1 has no tridiagonal form to certify, and the zero matrix's certificate bound
+    // tol ‖T‖∞ is 0, which bisection's pivmin-wide answer misses: both run ?syevr.
+    const bool fallback = m == 1 || G.abs().max().item<double>() == 0.0;
+    EXPECT_EQ(e.route, fallback ? TopEigh::Route::Syevr : TopEigh::Route::Tridiagonal) << m;
     EXPECT_LE((e.values - exact).abs().max().item<double>(), tol) << m;
     const auto residual = (G.mm(e.vectors) - e.vectors * e.values.unsqueeze(0)).abs().max();
     EXPECT_LE(residual.item<double>(), tol) << m;
