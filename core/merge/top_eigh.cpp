@@ -50,7 +50,7 @@ void syevr(const int* n, T* a, const int* il, const int* iu, int* m, T* w, T* z,
 }
 
 template <typename T>
-TopEigh top_eigh_syevr(const at::Tensor& G, int64_t k) {
+TopEigh syevr_route(const at::Tensor& G, int64_t k) {
   const int n = static_cast<int>(G.size(0));
   // Column-major lower triangle = row-major upper triangle; G is symmetric, so a row-major
   // copy is read as the same matrix. ?syevr overwrites it.
@@ -233,20 +233,31 @@ std::optional<TopEigh> top_eigh_tridiagonal(const at::Tensor& G, int64_t k, doub
   return TopEigh{values.flip({0}), Z.t().flip({1}), TopEigh::Route::Tridiagonal};
 }
 
-}  // namespace
-
-TopEigh top_eigh(const at::Tensor& G, int64_t k, double certificate_tol) {
+void check(const at::Tensor& G, int64_t k) {
   if (G.dim() != 2 || G.size(0) != G.size(1) || G.size(0) > INT_MAX / 2)
     throw Error("top_eigh: needs a square matrix below 2^30 rows");
   if (k < 1 || k > G.size(0)) throw Error("top_eigh: k out of range");
-  if (G.scalar_type() == torch::kFloat32) return top_eigh_syevr<float>(G, k);
-  if (G.scalar_type() != torch::kFloat64) throw Error("top_eigh: needs float32 or float64");
+  if (G.scalar_type() != torch::kFloat32 && G.scalar_type() != torch::kFloat64)
+    throw Error("top_eigh: needs float32 or float64");
+}
+
+}  // namespace
+
+TopEigh top_eigh(const at::Tensor& G, int64_t k, double certificate_tol) {
+  check(G, k);
+  if (G.scalar_type() == torch::kFloat32) return syevr_route<float>(G, k);
   const double tol = certificate_tol >= 0.0
                          ? certificate_tol
                          : 4.0 * double(G.size(0)) * std::numeric_limits<double>::epsilon();
   if (G.size(0) >= 2)
     if (auto e = top_eigh_tridiagonal(G, k, tol)) return std::move(*e);
-  return top_eigh_syevr<double>(G, k);
+  return syevr_route<double>(G, k);
+}
+
+TopEigh top_eigh_syevr(const at::Tensor& G, int64_t k) {
+  check(G, k);
+  if (G.scalar_type() == torch::kFloat32) return syevr_route<float>(G, k);
+  return syevr_route<double>(G, k);
 }
 
 }  // namespace basin

@@ -34,4 +34,8 @@ struct TopEigh {
 // when LAPACK fails on both routes.
 TopEigh top_eigh(const at::Tensor& G, int64_t k, double certificate_tol = -1.0);
 
+// The same pairs by LAPACK ?syevr over the index range alone (top_eigh's fallback; the
+// benchmark compares the two routes).
+TopEigh top_eigh_syevr(const at::Tensor& G, int64_t k);
+
 }  // namespace basin

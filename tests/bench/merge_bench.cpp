@@ -10,6 +10,10 @@
 //                sample set through the trim/drop merges' fast route and the route before
 //                issue 12; the fast rows carry the ΔW difference between the routes and the
 //                fast truncation's difference to the float64 SVD truncation (eig_rel_err).
+//   EigenStep/<solver>/<projection>: the re-factorisation's eigen step alone, the top r = 128
+//                pairs of the float64 Gram matrix of layer 0's ties-merged module: top_eigh
+//                (the fast route's), ?syevr over the index range (its fallback and the route
+//                of 6fc197b) and the full eigh (the reference route's).
 // BASIN_BENCH_THREADS=1 runs on one thread (both routes then see the same contention).
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
@@ -24,6 +28,7 @@
 #include "merge/dense_merge.h"
 #include "merge/low_rank.h"
 #include "merge/merge.h"
+#include "merge/top_eigh.h"
 #include "sample/sample_adapters.h"
 #include "util/runtime.h"
 #include "util/strings.h"
@@ -186,7 +191,7 @@ void BM_DenseModule(benchmark::State& state, MergeMethod method, DenseRoute rout
     benchmark::DoNotOptimize(m.A.data_ptr());
   }
   if (route == DenseRoute::Fast) {
-    // ΔW of the two routes, and the fast route's truncation (top-r eigenpairs by ?syevr)
+    // ΔW of the two routes, and the fast route's truncation (top-r eigenpairs by top_eigh)
     // against the exact rank-r truncation (float64 SVD) of the same dense matrix; gap =
     // σ_{r+1} / σ_r there.
     const auto fast = product(merge_module(leaf, in, r, 0, DenseRoute::Fast));
@@ -206,6 +211,34 @@ void BM_DenseModule(benchmark::State& state, MergeMethod method, DenseRoute rout
     }
   }
   state.SetLabel(std::to_string(in.front().B.size(0)) + "x" + std::to_string(in.front().A.size(1)));
+}
+
+enum class EigenSolver { TopEigh, Syevr, FullEigh };
+
+void BM_EigenStep(benchmark::State& state, EigenSolver solver, std::string leaf) {
+  const auto in = sample_module(leaf);
+  MergeRecipe r;
+  r.method = MergeMethod::Ties;
+  r.density = 0.2;
+  const auto M = dense_merge(in, r);
+  const auto X = M.size(0) <= M.size(1) ? M : M.t();  // the smaller side's Gram, as merges do
+  const auto G32 = X.mm(X.t());
+  const auto G = ((G32 + G32.t()) * 0.5).to(torch::kFloat64);
+  const int64_t rank = int64_t(in.size()) * in.front().A.size(0);
+  bool certified = true;
+  for (auto _ : state) {
+    if (solver == EigenSolver::FullEigh) {
+      auto [values, vectors] = torch::linalg_eigh(G, "L");
+      benchmark::DoNotOptimize(vectors.data_ptr());
+    } else {
+      const auto e = solver == EigenSolver::TopEigh ? top_eigh(G, rank) : top_eigh_syevr(G, rank);
+      certified = e.route == TopEigh::Route::Tridiagonal;
+      benchmark::DoNotOptimize(e.vectors.data_ptr());
+    }
+  }
+  if (solver == EigenSolver::TopEigh) state.counters["certified"] = certified;
+  state.SetLabel(std::to_string(G.size(0)) + "x" + std::to_string(G.size(1)) + ", top " +
+                 std::to_string(rank));
 }
 
 }  // namespace
@@ -234,6 +267,16 @@ int main(int argc, char** argv) {
             ->Unit(benchmark::kMillisecond)
             ->Iterations(route == fast ? 5 : 2);
       }
+    }
+  }
+  for (std::string leaf : {"q_proj", "gate_proj"}) {
+    for (auto [solver, name] :
+         {std::pair{EigenSolver::TopEigh, "top_eigh"}, std::pair{EigenSolver::Syevr, "syevr"},
+          std::pair{EigenSolver::FullEigh, "full_eigh"}}) {
+      benchmark::RegisterBenchmark(("EigenStep/" + std::string(name) + "/" + leaf).c_str(),
+                                   BM_EigenStep, solver, leaf)
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(10);
     }
   }
   for (const auto& [name, dims] : shapes()) {
