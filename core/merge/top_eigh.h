@@ -18,8 +18,9 @@ struct TopEigh {
   enum class Route { Tridiagonal, Syevr } route = Route::Syevr;
 };
 
-// The k largest eigenpairs of the symmetric G [m, m] (float32 or float64, 1 <= k <= m; one
-// triangle is read), in G's dtype. Both routes share the Householder
+// The k largest eigenpairs of the symmetric G [m, m] (float32 or float64, 1 <= k <= m; only
+// its upper triangle in row-major order, LAPACK's lower in column-major order, is read), in
+// G's dtype. Both routes share the Householder
 // tridiagonalisation T = QᵀGQ (?sytrd) and transform only k vectors back, so O(4/3 m³ + 2 m² k)
 // instead of the full eigh's O(4/3 m³ + 2 m³); they differ in how T's top k pairs are found.
 // float64: T's top k eigenvalues by bisection on Sturm counts (dstebz's method, 32 shifts at a

@@ -386,6 +386,20 @@ TEST(TopEigh, AllPairsAndTinyMatrices) {
   }
 }
 
+TEST(TopEigh, ReadsOnlyTheUpperTriangle) {
+  // dense_top_svd_partial hands over a Gram matrix whose SYRK wrote only the row-major upper
+  // triangle: NaN below the diagonal must change nothing, on either route.
+  const auto G =
+      std::get<0>(symmetric_with_spectrum(torch::linspace(4.0, 1.0, 30, torch::kFloat64), 9));
+  const auto upper = G.triu() + torch::full_like(G, std::nan("")).tril(-1);
+  for (double tol : {-1.0, 0.0}) {
+    const auto a = top_eigh(G, 7, tol), b = top_eigh(upper, 7, tol);
+    EXPECT_EQ(a.route, b.route);
+    EXPECT_TRUE(torch::equal(a.values, b.values)) << tol;
+    EXPECT_TRUE(torch::equal(a.vectors, b.vectors)) << tol;
+  }
+}
+
 TEST(LowRank, DenseTopSvdPartialEqualsTheFullEighTruncation) {
   // Both compute the Gram matrix of the smaller side and its eigenpairs; the partial route
   // forms G by SYRK instead of GEMM and only the top r pairs. float64 in: the same truncation
