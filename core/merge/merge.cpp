@@ -97,7 +97,7 @@ LoraModule merge_exact(const std::string& module, const std::vector<MergeInput>&
       // The exact truncation on both routes: real merged ΔW have no spectral gap at r (the
       // sample set's σ_{r+1}/σ_r is 0.96–0.9995), where the randomised solver's factors differ
       // from the exact ones by up to half of max|ΔW| — near-optimal, but not the same merge.
-      // The fast route computes only the top r eigenpairs (LAPACK ?syevr), the reference all.
+      // The fast route computes only the top r eigenpairs (top_eigh), the reference all.
       const auto svd = fast ? dense_top_svd_partial(dense, rank) : dense_top_svd(dense, rank);
       const auto f = factors_from_svd(svd, rank, {});
       return merged_module(module, f.A, f.B);

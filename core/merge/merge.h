@@ -27,7 +27,7 @@ struct MergeInput {
 
 // How ties / dare_* / magnitude_prune build and re-factorise the dense merged ΔW. Fast: exact
 // trim thresholds by selection, fused passes, and only the top r eigenpairs of the Gram matrix
-// (dense_top_svd_partial: LAPACK ?syevr, exact; a randomised solver was rejected: see
+// (dense_top_svd_partial: top_eigh, exact; a randomised solver was rejected: see
 // merge.cpp). Reference: the route before issue 12 (kthvalue, whole-tensor
 // passes, the full eigh of the Gram matrix), kept so the benchmark measures both in one run.
 enum class DenseRoute { Fast, Reference };
