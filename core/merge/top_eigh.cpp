@@ -183,12 +183,12 @@ void top_eigenvalues(int n, const double* d, const double* e, int il, double* w)
 
 constexpr int kVectorLanes = 8;  // eigenvectors computed together
 
-// Eigenvectors of the tridiagonal T (diagonal d, off-diagonal e, e2 = e²) for kVectorLanes
-// eigenvalues λ_l at once, by twisted factorisations (Fernando 1997; Dhillon & Parlett 2004,
-// §2): the pivots D₊ of T − λI = L₊D₊L₊ᵀ (top down) and D₋ of U₋D₋U₋ᵀ (bottom up), the
-// twist index r minimising |γ_r| = |D₊(r) + D₋(r) − (d_r − λ)|, and z with z_r = 1,
-// z_i = −(e_i / D₊(i)) z_{i+1} above r and z_i = −(e_{i−1} / D₋(i)) z_{i−1} below it (the
-// three-term relation of T where the neighbour is 0; 0 across an exact split). Pivots below
+// Eigenvectors of the tridiagonal T (diagonal d, off-diagonal e with e[n-1] = 0, e2 = e²;
+// n entries each) for kVectorLanes eigenvalues λ_l at once, by twisted factorisations
+// (Fernando 1997; Dhillon & Parlett 2004, §2): the pivots D₊ of T − λI = L₊D₊L₊ᵀ (top down) and D₋
+// of U₋D₋U₋ᵀ (bottom up), the twist index r minimising |γ_r| = |D₊(r) + D₋(r) − (d_r − λ)|, and z
+// with z_r = 1, z_i = −(e_i / D₊(i)) z_{i+1} above r and z_i = −(e_{i−1} / D₋(i)) z_{i−1} below it
+// (the three-term relation of T where the neighbour is 0; 0 across an exact split). Pivots below
 // pivmin in magnitude are −pivmin, as in the Sturm counts. Arrays are [n][kVectorLanes];
 // z comes back unnormalised.
 BASIN_STURM_CLONES void twisted_vectors(int n, const double* d, const double* e, const double* e2,
