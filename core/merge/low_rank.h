@@ -36,10 +36,10 @@ Svd low_rank_svd(const std::vector<at::Tensor>& Bs, const std::vector<at::Tensor
 Svd dense_top_svd(const at::Tensor& M, int64_t rank);
 
 // The same truncation as dense_top_svd through the top `rank` eigenpairs only (top_eigh:
-// tridiagonalisation, bisection and inverse iteration, certified, float64) of the Gram matrix
-// formed by SYRK, and V in M's
-// precision: the trim/drop merges' fast route. Equal to dense_top_svd within the rounding of
-// M's precision (the Gram products' order of summation and V's product differ).
+// tridiagonalisation, bisection and twisted factorisations, certified, float64) of the Gram
+// matrix formed by SYRK, and V in M's precision: the trim/drop merges' fast route. Equal to
+// dense_top_svd within the rounding of M's precision (the Gram products' order of summation and V's
+// product differ).
 Svd dense_top_svd_partial(const at::Tensor& M, int64_t rank);
 
 // B = U_r diag(S_r), A = V_rᵀ (rank r = min(rank, k)); with `clamp`, entries of both factors

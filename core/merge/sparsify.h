@@ -19,8 +19,8 @@ at::Tensor magnitude_trim(const at::Tensor& t, double density);
 // torch::kthvalue(|x|, n - k + 1) without sorting or copying all n: a strided sample brackets
 // the threshold, one pass counts the entries above the bracket and gathers those inside, and
 // a histogram step then nth_element pick the threshold among the few gathered (Floyd &
-// Rivest 1975, SELECT). An
-// unlucky sample only costs a second pass over a wider bracket, never exactness.
+// Rivest 1975, SELECT). An unlucky sample only costs a second pass over a wider bracket,
+// never exactness.
 float kth_largest_magnitude(const float* x, int64_t n, int64_t k);
 
 // The trim's k for n entries, as the trim computes it: floor(density · n).

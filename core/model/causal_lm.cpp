@@ -73,9 +73,7 @@ std::map<std::string, std::vector<int64_t>> parameter_shapes(const ModelConfig& 
 // "cpu" or "cuda[:N]" (as compute_device_name gives it); resolve_device checked the choice.
 torch::Device to_device(const std::string& d) {
   if (d == "cpu") return torch::Device(torch::kCPU);
-  const std::string name =
-      resolve_device(d, cuda_available() ? int(torch::cuda::device_count()) : 0, -1);
-  return torch::Device(name);
+  return torch::Device(resolve_device(d, cuda_device_count(), -1));
 }
 
 bool ends_with(const std::string& s, const std::string& tail) {

@@ -107,17 +107,15 @@ int local_rank() {
 }
 
 void set_compute_device(const std::string& device) {
-  const int count = torch::cuda::is_available() ? int(torch::cuda::device_count()) : 0;
-  const std::string resolved = resolve_device(device, count, local_rank());
+  const std::string resolved = resolve_device(device, cuda_device_count(), local_rank());
   std::lock_guard<std::mutex> lock(g_device_mutex);
   g_device = resolved;
 }
 
 std::vector<std::string> visible_devices() {
   std::vector<std::string> out{"cpu"};
-  if (torch::cuda::is_available())
-    for (int i = 0; i < int(torch::cuda::device_count()); ++i)
-      out.push_back("cuda:" + std::to_string(i));
+  for (int i = 0; i < cuda_device_count(); ++i)
+    out.push_back("cuda:" + std::to_string(i));
   return out;
 }
 
@@ -149,6 +147,9 @@ bool computes_on_cuda() {
 }
 bool cuda_available() {
   return torch::cuda::is_available();
+}
+int cuda_device_count() {
+  return cuda_available() ? int(torch::cuda::device_count()) : 0;
 }
 int torch_threads() {
   return at::get_num_threads();

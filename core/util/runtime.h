@@ -78,6 +78,7 @@ std::string compute_device_name();
 // Whether that device is a CUDA device.
 bool computes_on_cuda();
 bool cuda_available();
+int cuda_device_count();  // 0 where LibTorch has no usable CUDA device
 int torch_threads();
 std::string torch_version();
 
