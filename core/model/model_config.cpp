@@ -198,6 +198,8 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& label) {
   c.intermediate_size = get_int(j, "intermediate_size", label);
   c.num_hidden_layers = get_int(j, "num_hidden_layers", label);
   // Per-layer tables (sliding layers, layer_types) are sized from it before validate() runs.
+  if (c.num_hidden_layers <= 0)
+    refuse(label, "num_hidden_layers", j["num_hidden_layers"], "must be positive");
   if (c.num_hidden_layers > kMaxLayers)
     refuse(label, "num_hidden_layers", j["num_hidden_layers"],
            "is more than Basin handles (at most " + std::to_string(kMaxLayers) + " layers)");

@@ -389,6 +389,9 @@ TEST(ModelConfig, NumericsKeysBasinDoesNotImplementAreRefusedByName) {
       {"qwen2", "sliding_window", 0, "positive integer"},
       // Found by tests/fuzz: per-layer tables were sized from it (2.7 GB) before any check.
       {"qwen2", "num_hidden_layers", int64_t{21474836482}, "at most 10000 layers"},
+      // Found by tests/fuzz in CI: a negative count sized them as 2^61 bytes.
+      {"qwen2", "num_hidden_layers", int64_t{-21474836480}, "must be positive"},
+      {"mistral", "num_hidden_layers", 0, "must be positive"},
   };
   for (const auto& k : cases) {
     auto j = tiny(k.type);
