@@ -2,6 +2,12 @@
 
 #include <cstring>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define BASIN_SHA_NI 1
+#endif
+
 #include "io/mapped_file.h"
 
 namespace basin {
@@ -27,41 +33,125 @@ Sha256::Sha256()
     : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
-void Sha256::block(const uint8_t* p) {
-  uint32_t w[64];
-  for (int i = 0; i < 16; ++i)
-    w[i] = (uint32_t(p[4 * i]) << 24) | (uint32_t(p[4 * i + 1]) << 16) |
-           (uint32_t(p[4 * i + 2]) << 8) | uint32_t(p[4 * i + 3]);
-  for (int i = 16; i < 64; ++i) {
-    const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+namespace sha256_detail {
+
+// FIPS 180-4 §6.2.2: the message schedule W and 64 rounds, one block at a time.
+void compress_portable(uint32_t h_[8], const uint8_t* p, size_t count) {
+  for (; count > 0; --count, p += 64) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+      w[i] = (uint32_t(p[4 * i]) << 24) | (uint32_t(p[4 * i + 1]) << 16) |
+             (uint32_t(p[4 * i + 2]) << 8) | uint32_t(p[4 * i + 3]);
+    for (int i = 16; i < 64; ++i) {
+      const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
+    for (int i = 0; i < 64; ++i) {
+      const uint32_t S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+      const uint32_t ch = (e & f) ^ (~e & g);
+      const uint32_t t1 = h + S1 + ch + kK[i] + w[i];
+      const uint32_t S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
+      const uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
+      const uint32_t t2 = S0 + maj;
+      h = g;
+      g = f;
+      f = e;
+      e = d + t1;
+      d = c;
+      c = b;
+      b = a;
+      a = t1 + t2;
+    }
+    h_[0] += a;
+    h_[1] += b;
+    h_[2] += c;
+    h_[3] += d;
+    h_[4] += e;
+    h_[5] += f;
+    h_[6] += g;
+    h_[7] += h;
   }
-  uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
-  for (int i = 0; i < 64; ++i) {
-    const uint32_t S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-    const uint32_t ch = (e & f) ^ (~e & g);
-    const uint32_t t1 = h + S1 + ch + kK[i] + w[i];
-    const uint32_t S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-    const uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-    const uint32_t t2 = S0 + maj;
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
+}
+
+#ifdef BASIN_SHA_NI
+namespace {
+
+// The same rounds with the SHA extensions (Intel, "Intel SHA Extensions", 2013): the state
+// lives as the register pair ABEF / CDGH, SHA256RNDS2 does two rounds from W + K, and
+// SHA256MSG1 / MSG2 extend the schedule four words at a time:
+// W[t..t+3] = MSG2(MSG1(W[t-16..], W[t-12..]) + W[t-7..t-4], W[t-4..t-1]).
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_ni(uint32_t h[8], const uint8_t* p,
+                                                             size_t count) {
+  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  __m128i abcd = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h));      // d c b a
+  __m128i efgh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 4));  // h g f e
+  abcd = _mm_shuffle_epi32(abcd, 0xB1);                                     // c d a b
+  efgh = _mm_shuffle_epi32(efgh, 0x1B);                                     // e f g h
+  __m128i abef = _mm_alignr_epi8(abcd, efgh, 8);                            // a b e f
+  __m128i cdgh = _mm_blend_epi16(efgh, abcd, 0xF0);                         // c d g h
+  for (; count > 0; --count, p += 64) {
+    const __m128i abef0 = abef, cdgh0 = cdgh;
+    __m128i w[16];
+    for (int g = 0; g < 16; ++g) {
+      if (g < 4)
+        w[g] =
+            _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * g)), bswap);
+      else
+        w[g] = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(w[g - 4], w[g - 3]),
+                                                  _mm_alignr_epi8(w[g - 1], w[g - 2], 4)),
+                                    w[g - 1]);
+      __m128i wk =
+          _mm_add_epi32(w[g], _mm_loadu_si128(reinterpret_cast<const __m128i*>(kK + 4 * g)));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);  // rounds 4g, 4g+1: cdgh holds the new abef
+      wk = _mm_shuffle_epi32(wk, 0x0E);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, wk);  // rounds 4g+2, 4g+3
+    }
+    abef = _mm_add_epi32(abef, abef0);
+    cdgh = _mm_add_epi32(cdgh, cdgh0);
   }
-  h_[0] += a;
-  h_[1] += b;
-  h_[2] += c;
-  h_[3] += d;
-  h_[4] += e;
-  h_[5] += f;
-  h_[6] += g;
-  h_[7] += h;
+  const __m128i feba = _mm_shuffle_epi32(abef, 0x1B);  // f e b a → a b e f reversed
+  cdgh = _mm_shuffle_epi32(cdgh, 0xB1);
+  abcd = _mm_blend_epi16(feba, cdgh, 0xF0);
+  efgh = _mm_alignr_epi8(cdgh, feba, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(h), abcd);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 4), efgh);
+}
+
+}  // namespace
+#endif
+
+bool cpu_has_sha_ni() {
+#ifdef BASIN_SHA_NI
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    const bool ssse3 = (c >> 9) & 1, sse41 = (c >> 19) & 1;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return ssse3 && sse41 && ((b >> 29) & 1);  // CPUID.(EAX=7,ECX=0):EBX[29] = SHA
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool compress_sha_ni(uint32_t h[8], const uint8_t* p, size_t count) {
+#ifdef BASIN_SHA_NI
+  if (!cpu_has_sha_ni()) return false;
+  compress_ni(h, p, count);
+  return true;
+#else
+  (void)h, (void)p, (void)count;
+  return false;
+#endif
+}
+
+}  // namespace sha256_detail
+
+void Sha256::blocks(const uint8_t* p, size_t count) {
+  if (!sha256_detail::compress_sha_ni(h_, p, count)) sha256_detail::compress_portable(h_, p, count);
 }
 
 void Sha256::update(const void* data, size_t n) {
@@ -74,14 +164,14 @@ void Sha256::update(const void* data, size_t n) {
     p += take;
     n -= take;
     if (buf_len_ == 64) {
-      block(buf_);
+      blocks(buf_, 1);
       buf_len_ = 0;
     }
   }
-  while (n >= 64) {
-    block(p);
-    p += 64;
-    n -= 64;
+  if (n >= 64) {
+    blocks(p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
   }
   if (n > 0) {
     std::memcpy(buf_, p, n);
