@@ -30,18 +30,18 @@ bool elects(const MergeRecipe& r) {
   return r.method == MergeMethod::Ties || r.method == MergeMethod::DareTies;
 }
 
-// The task tensors are kept between the passes when N of them fit in kDenseCacheBytes, and
-// recomputed per row block otherwise, so memory stays a few [out, in] buffers wide however
-// many adapters there are.
-constexpr int64_t kDenseCacheBytes = int64_t(512) << 20;
-
 // τ_i = c_i · B_i A_i (rows r0…r0+rows), one GEMM with c_i as its alpha: BLAS scales each
 // float32 dot product once by the float32 c_i, which is what the reference's GEMM and then
 // `* c_i` compute, bit for bit (DenseMerge.FastModuleEqualsTheReferenceModule), without a
 // second pass over τ_i.
+void task_rows_into(at::Tensor& t, const MergeInput& x, int64_t r0) {
+  at::addmm_out(t, t, f32(x.B).narrow(0, r0, t.size(0)), f32(x.A), 0.0, x.weight * x.scale);
+}
+
 at::Tensor task_rows(const MergeInput& x, int64_t r0, int64_t rows) {
   auto t = torch::empty({rows, x.A.size(1)}, torch::kFloat32);
-  return at::addmm_out(t, t, f32(x.B).narrow(0, r0, rows), f32(x.A), 0.0, x.weight * x.scale);
+  task_rows_into(t, x, r0);
+  return t;
 }
 
 // --- the route before issue 12 -------------------------------------------------------------
@@ -67,10 +67,14 @@ at::Tensor reference_task(const MergeInput& x, double coeff, const MergeRecipe& 
 
 }  // namespace
 
-at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& recipe) {
+at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& recipe,
+                       int64_t cache_bytes) {
   const int64_t out = in.front().B.size(0), inf = in.front().A.size(1);
   const size_t N = in.size();
-  const bool cached = int64_t(N) * out * inf * 4 <= kDenseCacheBytes;
+  const bool cached = int64_t(N) * out * inf * 4 <= cache_bytes;
+  // Rows per block: the whole matrix when cached; else about cache_bytes / 4 of τ's.
+  const int64_t block =
+      cached ? out : std::max<int64_t>(1, (cache_bytes / 4) / (int64_t(N) * inf * 4));
   std::vector<at::Tensor> tau(N);
   std::vector<EntryRule> rules(N);
   for (size_t i = 0; i < N; ++i) {
@@ -83,7 +87,14 @@ at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& rec
       rule.cut = dare_cut(recipe.density);
     }
     if (!cached && !trims(recipe)) continue;
-    auto t = task_rows(in[i], 0, out);
+    // Built from the same row-block products the merge pass below recomputes when τ is not
+    // cached: a BLAS product of a row block can differ in the last bit from the same rows of
+    // the whole product, and the threshold must be taken on the values that are trimmed.
+    auto t = torch::empty({out, inf}, torch::kFloat32);
+    for (int64_t r0 = 0; r0 < out; r0 += block) {
+      auto rows = t.narrow(0, r0, std::min(block, out - r0));
+      task_rows_into(rows, in[i], r0);
+    }
     if (trims(recipe)) {
       rule.kind = EntryRule::Trim;
       const int64_t k = trim_count(recipe.density, t.numel());
@@ -92,9 +103,6 @@ at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& rec
     }
     if (cached) tau[i] = std::move(t);
   }
-  // Rows per block: the whole matrix when cached; else about kDenseCacheBytes / 4 of τ's.
-  const int64_t block =
-      cached ? out : std::max<int64_t>(1, (kDenseCacheBytes / 4) / (int64_t(N) * inf * 4));
   auto merged = torch::empty({out, inf}, torch::kFloat32);
   const bool elect = elects(recipe);
   const bool frequency = recipe.majority_sign == MajoritySign::Frequency;

@@ -15,7 +15,11 @@ namespace basin {
 // The route used: per adapter one GEMM and one pass that scales τ_i and finds its exact trim
 // threshold (kth_largest_magnitude), then one fused pass over the entries that trims or
 // drops, elects signs and takes the disjoint mean, touching each τ_i once.
-at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& recipe);
+// The N task tensors are kept between the passes while they fit in `cache_bytes`; past it they
+// are recomputed per row block (a few [out, in] buffers however many adapters there are).
+constexpr int64_t kDenseCacheBytes = int64_t(512) << 20;
+at::Tensor dense_merge(const std::vector<MergeInput>& in, const MergeRecipe& recipe,
+                       int64_t cache_bytes = kDenseCacheBytes);
 
 // The route before issue 12 (torch::kthvalue over all out×in entries, whole-tensor ops per
 // adapter), kept only so the benchmark measures the ratio in one run.

@@ -211,6 +211,35 @@ TEST(DenseMerge, FastModuleEqualsTheReferenceModule) {
   }
 }
 
+// Past the cache limit τ_i is recomputed per row block (7 rows here: 42 blocks and a last one
+// of 6). Small integer factors and power-of-two coefficients make every product exact in
+// float32 whatever the BLAS's blocking or order of summation, so the blocked route, the cached
+// one and the reference route must agree bit for bit, many magnitudes tied at the threshold
+// included: this checks the row offsets of the products, the DARE draws and the merged rows.
+TEST(DenseMerge, RowBlocksPastTheCacheLimitGiveTheCachedMerge) {
+  const int64_t out = 300, inf = 200, r = 4;
+  std::vector<MergeInput> in;
+  for (int i = 0; i < 4; ++i) {
+    auto g = at::detail::createCPUGenerator(70 + i);
+    in.push_back({torch::randint(-3, 4, {r, inf}, g, torch::kFloat32),
+                  torch::randint(-3, 4, {out, r}, g, torch::kFloat32), i % 2 ? 0.5 : 0.25,
+                  i == 2 ? -2.0 : 1.0, 31 + uint64_t(i)});
+  }
+  const int64_t row_bytes = int64_t(in.size()) * inf * 4;
+  for (auto method : {MergeMethod::Ties, MergeMethod::MagnitudePrune, MergeMethod::DareTies,
+                      MergeMethod::DareLinear}) {
+    MergeRecipe rc;
+    rc.method = method;
+    rc.density = 0.3;
+    rc.seed = 5;
+    const auto blocked = dense_merge(in, rc, 4 * 7 * row_bytes);
+    const auto cached = dense_merge(in, rc);
+    EXPECT_TRUE(torch::equal(blocked, cached)) << method_name(method);
+    EXPECT_TRUE(torch::equal(blocked, dense_merge_reference(in, rc))) << method_name(method);
+    EXPECT_GT((blocked != 0).sum().item<int64_t>(), out * inf / 5) << method_name(method);
+  }
+}
+
 TEST(Sparsify, DareCutIsTheSameDrawAsTheFloatingPointComparison) {
   // DARE keeps entry j when u_j = (mix64(key ^ j) >> 11) · 2⁻⁵³ < d (Yu et al. 2024, eq. 2);
   // the kernels compare the integer to dare_cut(d) instead. Checked draw by draw against the
